@@ -1,0 +1,72 @@
+"""Ledger accounts.
+
+An account holds one currency. Its ``balance_minor`` is the sum of its postings, kept on the
+row so that the posting service can lock the row, check the rule, and update it in place;
+``last_sequence`` is the number of its latest posting, which gives history a gap-free order.
+Only the posting service (``transactions.services``) writes either field.
+
+Each currency has one *system* account standing for the outside world: deposits credit a
+customer account and debit it, withdrawals the reverse, so every transaction sums to zero.
+System balances go negative (money that came in from outside); customer balances never do.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Account(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        FROZEN = "frozen"
+        CLOSED = "closed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name="id")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_accounts",
+        help_text="The API client that owns the account; empty for system accounts.",
+    )
+    name = models.CharField(max_length=200, blank=True, default="")
+    currency = models.CharField(max_length=3)
+    is_system = models.BooleanField(default=False)
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.ACTIVE)
+    balance_minor = models.BigIntegerField(default=0, editable=False, help_text="Balance in minor units.")
+    last_sequence = models.BigIntegerField(
+        default=0, editable=False, help_text="Sequence number of the account's latest posting."
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_system=True) | Q(balance_minor__gte=0),
+                name="account_customer_balance_not_negative",
+                violation_error_message="A customer account's balance cannot go below zero.",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_system=True, owner__isnull=True) | Q(is_system=False, owner__isnull=False),
+                name="account_owner_iff_customer",
+            ),
+            models.CheckConstraint(condition=Q(status__in=["active", "frozen", "closed"]), name="account_status_valid"),
+            models.CheckConstraint(condition=Q(last_sequence__gte=0), name="account_sequence_not_negative"),
+            models.UniqueConstraint(
+                fields=["currency"], condition=Q(is_system=True), name="account_one_system_account_per_currency"
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "-id"], name="account_owner_newest_idx")]
+
+    def __str__(self) -> str:
+        label = self.name or ("system" if self.is_system else "account")
+        return f"{label} ({self.currency}) {self.public_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE

@@ -1,0 +1,60 @@
+"""Writes to accounts other than postings: opening accounts and ensuring system accounts.
+
+Balances and sequences are never written here; only ``transactions.services`` moves money.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError
+from django.db import transaction as db_transaction
+
+from accounts.models import Account
+from transactions.money import validate_currency
+
+
+def system_account_ensure(*, currency: str) -> Account:
+    """Return the system account of ``currency``, creating it if it does not exist yet."""
+    account = Account.objects.filter(is_system=True, currency=currency).first()
+    if account is not None:
+        return account
+    try:
+        with db_transaction.atomic():
+            return Account.objects.create(is_system=True, currency=currency, name=f"World ({currency})")
+    except IntegrityError:  # Another process created it first.
+        return Account.objects.get(is_system=True, currency=currency)
+
+
+def account_open(
+    *, owner: AbstractBaseUser, currency: str, name: str = "", metadata: dict[str, Any] | None = None
+) -> Account:
+    """Open an active customer account with a zero balance.
+
+    The currency's system account is created first if needed, so every customer account
+    always has a counterpart for deposits and withdrawals.
+    """
+    validate_currency(currency)
+    system_account_ensure(currency=currency)
+    return Account.objects.create(owner=owner, currency=currency, name=name, metadata=metadata or {})
+
+
+def api_client_ensure(*, name: str, staff: bool = False) -> tuple[str, bool]:
+    """Make ``name`` an API client: a user without a password, with a REST framework token.
+
+    Returns ``(token key, created)``. Idempotent: an existing client keeps its token;
+    ``staff=True`` promotes an existing client, it never demotes one.
+    """
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    with db_transaction.atomic():
+        user, created = get_user_model().objects.get_or_create(username=name)
+        if created:
+            user.set_unusable_password()
+        if staff and not user.is_staff:
+            user.is_staff = True
+        user.save()
+        token, _ = Token.objects.get_or_create(user=user)
+    return token.key, created

@@ -1,0 +1,109 @@
+"""The accounts endpoint: open, list and read accounts, their balance and their history."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import selectors, services
+from accounts.models import Account
+from accounts.serializers import (
+    AccountOpenInputSerializer,
+    AccountSerializer,
+    BalanceQuerySerializer,
+    BalanceSerializer,
+    HistoryQuerySerializer,
+)
+from ledger_project.api.pagination import SignedCursorPagination
+from ledger_project.api.schema import READ_ERRORS, problems
+from transactions import selectors as transaction_selectors
+from transactions.errors import NotFound, ValidationFailed
+from transactions.money import format_minor
+from transactions.serializers import HistoryEntrySerializer
+
+
+class HistoryPagination(SignedCursorPagination):
+    """Newest first by the account's own gap-free posting sequence."""
+
+    ordering = "-sequence"
+
+
+def _query(serializer_class: type, request: Request) -> dict:
+    serializer = serializer_class(data=request.query_params)
+    if not serializer.is_valid():
+        raise ValidationFailed(errors={field: [str(m) for m in msgs] for field, msgs in serializer.errors.items()})
+    return serializer.validated_data
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: AccountSerializer(many=True), **problems(*READ_ERRORS)}),
+    retrieve=extend_schema(responses={200: AccountSerializer, **problems(*READ_ERRORS)}),
+    create=extend_schema(
+        summary="Open an account",
+        request=AccountOpenInputSerializer,
+        responses={201: AccountSerializer, **problems(400, 401, 413, 415, 429, 503)},
+    ),
+)
+class AccountViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Accounts the client owns (staff: every account)."""
+
+    serializer_class = AccountSerializer
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self):
+        return selectors.accounts_visible_to(self.request.user)
+
+    def get_object(self) -> Account:
+        try:
+            account_id = UUID(self.kwargs["id"])
+        except ValueError:
+            raise NotFound("No such account.") from None
+        return selectors.account_get(user=self.request.user, account_id=account_id)
+
+    def create(self, request: Request) -> Response:
+        serializer = AccountOpenInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account = services.account_open(owner=request.user, **serializer.validated_data)
+        return Response(AccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="The account's balance, now or at an instant",
+        parameters=[BalanceQuerySerializer],
+        responses={200: BalanceSerializer, **problems(*READ_ERRORS)},
+    )
+    @action(detail=True, methods=["get"])
+    def balance(self, request: Request, id: str) -> Response:
+        account = self.get_object()
+        at = _query(BalanceQuerySerializer, request).get("at")
+        if at is None:
+            balance, as_of = account.balance_minor, timezone.now()
+        else:
+            balance, as_of = transaction_selectors.account_balance_at(account, at), at
+        return Response(
+            {
+                "account_id": account.public_id,
+                "currency": account.currency,
+                "balance": format_minor(balance, account.currency),
+                "as_of": BalanceSerializer().fields["as_of"].to_representation(as_of),
+            }
+        )
+
+    @extend_schema(
+        summary="The account's postings, newest first",
+        parameters=[HistoryQuerySerializer],
+        responses={200: HistoryEntrySerializer(many=True), **problems(*READ_ERRORS)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=HistoryPagination)
+    def history(self, request: Request, id: str) -> Response:
+        account = self.get_object()
+        postings = transaction_selectors.account_history(account, **_query(HistoryQuerySerializer, request))
+        page = self.paginate_queryset(postings)
+        return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)

@@ -1,0 +1,77 @@
+"""A JSON parser that never guesses: exact decimals, no duplicate keys, bounded size and depth."""
+
+from __future__ import annotations
+
+import codecs
+import json
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
+
+MAX_DEPTH = 32
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"duplicate key {duplicate!r}")
+    return obj
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                break
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+class StrictJSONParser(JSONParser):
+    """Parses JSON numbers with a fraction or exponent as :class:`~decimal.Decimal` (never float).
+
+    Refuses NaN and Infinity, duplicate object keys, nesting deeper than ``MAX_DEPTH`` and
+    bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes, each with a clear 4xx.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        parser_context = parser_context or {}
+        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        raw = stream.read(limit + 1)
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"The request body must be at most {limit} bytes.")
+        try:
+            text = codecs.decode(raw, encoding)
+            data = json.loads(
+                text,
+                parse_float=Decimal,
+                parse_constant=_refuse_constant,
+                object_pairs_hook=_refuse_duplicate_keys,
+            )
+        except RecursionError:
+            raise exceptions.ParseError(f"JSON parse error - nesting deeper than {MAX_DEPTH} levels.") from None
+        except (ValueError, UnicodeDecodeError, LookupError) as exc:
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+        if _depth(data) > MAX_DEPTH:
+            raise exceptions.ParseError(f"JSON parse error - nesting deeper than {MAX_DEPTH} levels.")
+        return data

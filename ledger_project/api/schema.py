@@ -1,0 +1,65 @@
+"""OpenAPI pieces shared by the viewsets: the problem document, headers, error responses."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+from ledger_project.api.problems import PROBLEM_CONTENT_TYPE
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem document."""
+
+    type = serializers.URLField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable machine code, e.g. `insufficient_funds`.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="For `validation_error`: the messages of each invalid field.",
+    )
+    request_id = serializers.CharField(allow_null=True)
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    name="Idempotency-Key",
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description=(
+        "1 to 255 printable ASCII characters, unique per client. Retrying with the same key and "
+        "body replays the first answer (with `Idempotent-Replayed: true`); another body or "
+        "endpoint with the key is `idempotency_key_reused`."
+    ),
+)
+
+_DESCRIPTIONS = {
+    400: "`validation_error`, `parse_error`, `invalid_page_size`, `invalid_cursor` or `idempotency_key_required`",
+    401: "`not_authenticated` or `authentication_failed`",
+    403: "`permission_denied`",
+    404: "`not_found`: no such object, or not the client's",
+    413: "`payload_too_large`",
+    415: "`unsupported_media_type`",
+    422: (
+        "`insufficient_funds`, `currency_mismatch`, `account_inactive`, `same_account`, `already_reversed`, "
+        "`reversal_not_allowed`, `limit_exceeded` or `idempotency_key_reused`"
+    ),
+    429: "`throttled`; see `Retry-After`",
+    503: "`unavailable`: the database is down or a lock wait ran out; nothing was posted; see `Retry-After`",
+}
+
+
+def problems(*statuses: int) -> dict:
+    """``responses`` entries for the given error statuses, as problem documents."""
+    return {
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=_DESCRIPTIONS[status])
+        for status in statuses
+    }
+
+
+READ_ERRORS = (400, 401, 404, 429, 503)
+WRITE_ERRORS = (400, 401, 404, 413, 415, 422, 429, 503)

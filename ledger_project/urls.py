@@ -1,0 +1,39 @@
+"""URL routes: the versioned API, its schema and docs, and the admin."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.routers import DefaultRouter
+
+from accounts.views import AccountViewSet
+from ledger_project.api.problems import page_not_found, problem_type_view
+from transactions.views import DepositViewSet, TransactionViewSet, TransferViewSet, WithdrawalViewSet
+
+router = DefaultRouter(trailing_slash="/?")
+router.include_root_view = False
+router.register("accounts", AccountViewSet, basename="account")
+router.register("deposits", DepositViewSet, basename="deposit")
+router.register("withdrawals", WithdrawalViewSet, basename="withdrawal")
+router.register("transfers", TransferViewSet, basename="transfer")
+router.register("transactions", TransactionViewSet, basename="transaction")
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
+    path("api/v1/", include(router.urls)),
+    path("api/v1/problems/<slug:code>/", problem_type_view, name="problem-type"),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(content_negotiation_class=DefaultContentNegotiation),
+        name="schema",
+    ),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+    # Anything else under /api/ is a problem document, in debug mode too.
+    re_path(r"^api/", page_not_found),
+]
+
+handler400 = "ledger_project.api.problems.bad_request"
+handler404 = "ledger_project.api.problems.page_not_found"
+handler500 = "ledger_project.api.problems.server_error"

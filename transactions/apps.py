@@ -1,0 +1,27 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _ensure_system_accounts(sender, using: str = "default", **kwargs) -> None:
+    """Every configured currency has its system account once the schema is in place."""
+    from django.conf import settings
+    from django.db import connections
+
+    from accounts.models import Account
+    from accounts.services import system_account_ensure
+
+    if Account._meta.db_table not in connections[using].introspection.table_names():
+        return  # Migrated backwards past the accounts table.
+    for currency in settings.LEDGER_CURRENCIES:
+        system_account_ensure(currency=currency)
+
+
+class TransactionsConfig(AppConfig):
+    name = "transactions"
+    verbose_name = "Ledger transactions"
+
+    def ready(self) -> None:
+        from transactions import money
+
+        money.currencies()  # Fail at start-up, not at the first request, on a bad LEDGER_CURRENCIES.
+        post_migrate.connect(_ensure_system_accounts, sender=self)

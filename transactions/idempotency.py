@@ -1,0 +1,117 @@
+"""Idempotency keys: a money movement retried with the same key posts exactly once.
+
+- The key is bound, with the exact bytes of the 201 answer, in the same database
+  transaction as the posting (:meth:`IdempotencyClaim.bind`), so it is bound if and only if
+  the posting commits. A refused request binds nothing.
+- A later request with the key and the same method, path and body gets that answer again
+  with ``Idempotent-Replayed: true``; with anything else, ``idempotency_key_reused``.
+- Of concurrent requests with one key, the first to commit wins; the others fail on the
+  unique ``(client, key)`` constraint, roll back everything they wrote, and replay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError
+from django.http import HttpResponse
+from rest_framework.request import Request
+
+from transactions.errors import IdempotencyKeyRequired, IdempotencyKeyReused
+from transactions.models import IdempotencyRecord, Transaction
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_VALID_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+
+
+def key_from(request: Request) -> str:
+    key = request.headers.get(HEADER)
+    if key is None or not _VALID_KEY.match(key):
+        raise IdempotencyKeyRequired()
+    return key
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def fingerprint(request: Request) -> str:
+    """SHA-256 of the method, the path and the body in canonical JSON."""
+    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=_json_default)
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+@dataclass
+class IdempotencyClaim:
+    """A key not yet bound, carried into the posting service's database transaction."""
+
+    client: AbstractBaseUser
+    key: str
+    fingerprint: str
+    render: Callable[[Transaction], bytes]
+    body: bytes | None = field(default=None, init=False)
+
+    def bind(self, txn: Transaction) -> None:
+        """Render the answer and bind the key to it. Call inside the posting's transaction."""
+        self.body = self.render(txn)
+        IdempotencyRecord.objects.create(
+            client=self.client,
+            key=self.key,
+            fingerprint=self.fingerprint,
+            response_status=201,
+            response_body=self.body,
+            transaction=txn,
+        )
+
+
+def _answer(status: int, body: bytes, *, replayed: bool) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type="application/json")
+    if replayed:
+        response[REPLAYED_HEADER] = "true"
+    return response
+
+
+def _replay(client: AbstractBaseUser, key: str, expected_fingerprint: str) -> HttpResponse | None:
+    record = IdempotencyRecord.objects.filter(client=client, key=key).first()
+    if record is None:
+        return None
+    if record.fingerprint != expected_fingerprint:
+        raise IdempotencyKeyReused()
+    return _answer(record.response_status, bytes(record.response_body), replayed=True)
+
+
+def idempotent_post(
+    request: Request,
+    *,
+    render: Callable[[Transaction], bytes],
+    perform: Callable[[IdempotencyClaim], Transaction],
+) -> HttpResponse:
+    """Answer a money movement exactly once per ``(client, Idempotency-Key)``.
+
+    ``perform`` validates the request and calls the posting service with the claim, which
+    binds it inside the posting's database transaction; ``render`` produces the 201 body.
+    """
+    key = key_from(request)
+    claim = IdempotencyClaim(client=request.user, key=key, fingerprint=fingerprint(request), render=render)
+    replay = _replay(claim.client, key, claim.fingerprint)
+    if replay is not None:
+        return replay
+    try:
+        perform(claim)
+    except IntegrityError:
+        replay = _replay(claim.client, key, claim.fingerprint)
+        if replay is None:
+            raise
+        return replay
+    assert claim.body is not None, "the posting service must bind the claim"
+    return _answer(201, claim.body, replayed=False)

@@ -1,0 +1,135 @@
+"""Transactions, their postings, and the idempotency records that answered them.
+
+Invariants (kept by ``transactions.services`` and enforced by the database, see the
+migration ``0002_ledger_triggers``):
+
+- every transaction has at least two postings, on accounts of its currency, summing to zero
+  (a deferred constraint trigger checks it at commit);
+- postings are never updated or deleted, and a transaction's only change is its status from
+  ``posted`` to ``reversed``, once its reversal exists (triggers refuse anything else);
+- a transaction is reversed at most once (``reverses`` is unique) and a reversal is never
+  reversed;
+- ``(account, sequence)`` is unique and gap-free per account, and each posting's
+  ``balance_after_minor`` is the account's balance once it was applied.
+
+Amounts are integers of the currency's minor unit (see ``transactions.money``).
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from accounts.models import Account
+
+
+class Transaction(models.Model):
+    class Kind(models.TextChoices):
+        DEPOSIT = "deposit"
+        WITHDRAWAL = "withdrawal"
+        TRANSFER = "transfer"
+        REVERSAL = "reversal"
+
+    class Status(models.TextChoices):
+        POSTED = "posted"
+        REVERSED = "reversed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name="id")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.POSTED)
+    amount_minor = models.BigIntegerField(help_text="Amount moved, in minor units; always positive.")
+    currency = models.CharField(max_length=3)
+    source_account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text="Debited account."
+    )
+    destination_account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text="Credited account."
+    )
+    description = models.CharField(max_length=500, blank=True, default="")
+    reference = models.CharField(max_length=200, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="posted_transactions",
+        help_text="The API client or operator who posted it.",
+    )
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="transaction_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["deposit", "withdrawal", "transfer", "reversal"]), name="transaction_kind_valid"
+            ),
+            models.CheckConstraint(condition=Q(status__in=["posted", "reversed"]), name="transaction_status_valid"),
+            models.CheckConstraint(
+                condition=Q(kind="reversal", reverses__isnull=False) | (~Q(kind="reversal") & Q(reverses__isnull=True)),
+                name="transaction_reversal_has_original",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="reversal", status="reversed"), name="transaction_reversal_not_reversed"
+            ),
+            models.CheckConstraint(
+                condition=~Q(source_account=F("destination_account")), name="transaction_distinct_accounts"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["source_account", "-id"], name="txn_source_newest_idx"),
+            models.Index(fields=["destination_account", "-id"], name="txn_destination_newest_idx"),
+            models.Index(fields=["kind", "-id"], name="txn_kind_newest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.public_id}"
+
+
+class Posting(models.Model):
+    """One leg of a transaction on one account: positive credits the account, negative debits it."""
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    amount_minor = models.BigIntegerField(help_text="Signed amount in minor units: positive in, negative out.")
+    balance_after_minor = models.BigIntegerField(help_text="The account's balance once this posting applied.")
+    sequence = models.BigIntegerField(help_text="1, 2, 3... per account, in the order postings were applied.")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount_minor=0), name="posting_amount_not_zero"),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="posting_sequence_positive"),
+            models.UniqueConstraint(fields=["account", "sequence"], name="posting_account_sequence_unique"),
+        ]
+        indexes = [models.Index(fields=["account", "created_at"], name="posting_account_created_idx")]
+
+    def __str__(self) -> str:
+        return f"posting {self.account_id}#{self.sequence} {self.amount_minor:+d}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first successful answer to a client's ``Idempotency-Key``, replayed byte for byte.
+
+    Written in the same database transaction as the posting it answers, so a key is bound
+    exactly when, and only if, the posting commits. ``(client, key)`` is unique: of two
+    concurrent requests with one key, the second fails on it, rolls back, and replays.
+    """
+
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and canonical body.")
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.BinaryField()
+    transaction = models.OneToOneField(
+        Transaction, on_delete=models.PROTECT, null=True, blank=True, related_name="idempotency_record"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "key"], name="idempotency_client_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}:{self.key}"

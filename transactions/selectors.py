@@ -1,0 +1,72 @@
+"""Reads of transactions and postings, scoped to what a client may see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Prefetch, Q, QuerySet
+
+from accounts.models import Account
+from transactions.errors import NotFound
+from transactions.models import Posting, Transaction
+
+
+def transactions_visible_to(user: AbstractBaseUser, *, kind: str | None = None) -> QuerySet[Transaction]:
+    """Staff see every transaction; a client those touching one of its accounts.
+
+    Every customer leg of a transaction is its source or its destination, so those two
+    columns decide visibility. Loads what the API renders without further queries.
+    """
+    queryset = Transaction.objects.select_related(
+        "source_account", "destination_account", "reverses", "reversed_by"
+    ).prefetch_related(Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("pk")))
+    if kind is not None:
+        queryset = queryset.filter(kind=kind)
+    if not user.is_staff:
+        queryset = queryset.filter(Q(source_account__owner=user) | Q(destination_account__owner=user))
+    return queryset
+
+
+def transaction_get(*, user: AbstractBaseUser, transaction_id: UUID | str, kind: str | None = None) -> Transaction:
+    try:
+        return transactions_visible_to(user, kind=kind).get(public_id=transaction_id)
+    except (Transaction.DoesNotExist, ValueError):
+        raise NotFound("No such transaction.") from None
+
+
+def account_history(
+    account: Account,
+    *,
+    kind: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> QuerySet[Posting]:
+    """The account's postings with their transactions; paginate by ``-sequence`` for newest first.
+
+    ``created_after`` is inclusive, ``created_before`` exclusive.
+    """
+    postings = Posting.objects.filter(account=account).select_related("transaction")
+    if kind is not None:
+        postings = postings.filter(transaction__kind=kind)
+    if created_after is not None:
+        postings = postings.filter(created_at__gte=created_after)
+    if created_before is not None:
+        postings = postings.filter(created_at__lt=created_before)
+    return postings
+
+
+def account_balance_at(account: Account, at: datetime) -> int:
+    """The account's balance in minor units as it stood at ``at`` (0 before its first posting).
+
+    Sequence numbers and timestamps are both assigned under the account's row lock, so the
+    latest posting not after ``at`` carries the balance of that instant.
+    """
+    balance = (
+        Posting.objects.filter(account=account, created_at__lte=at)
+        .order_by("-sequence")
+        .values_list("balance_after_minor", flat=True)
+        .first()
+    )
+    return balance or 0

@@ -1,0 +1,150 @@
+"""Viewsets for transactions, deposits, withdrawals and transfers.
+
+Views only translate HTTP: validate the input serializer, call one service, render the
+output serializer. Rules live in ``transactions.services``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, viewsets
+from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+
+from ledger_project.api.schema import IDEMPOTENCY_KEY, READ_ERRORS, WRITE_ERRORS, problems
+from transactions import selectors, services
+from transactions.errors import NotFound
+from transactions.idempotency import IdempotencyClaim, idempotent_post
+from transactions.models import Transaction
+from transactions.serializers import (
+    DepositInputSerializer,
+    ReversalInputSerializer,
+    TransactionSerializer,
+    TransferInputSerializer,
+    WithdrawalInputSerializer,
+)
+
+
+def _uuid_or_404(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound("No such transaction.") from None
+
+
+class IsStaff(permissions.BasePermission):
+    message = "Only staff clients may reverse transactions."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and request.user.is_staff)
+
+
+class _TransactionReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Lists (newest first) and single transactions of ``kind``, as far as the client may see."""
+
+    serializer_class = TransactionSerializer
+    lookup_url_kwarg = "id"
+    kind: str | None = None
+
+    def get_queryset(self):
+        return selectors.transactions_visible_to(self.request.user, kind=self.kind)
+
+    def get_object(self) -> Transaction:
+        transaction_id = _uuid_or_404(self.kwargs["id"])
+        return selectors.transaction_get(user=self.request.user, transaction_id=transaction_id, kind=self.kind)
+
+    def render_transaction(self, txn: Transaction) -> bytes:
+        return JSONRenderer().render(TransactionSerializer(txn, context=self.get_serializer_context()).data)
+
+    def post_idempotently(self, request: Request, input_serializer: type, post: Any) -> Any:
+        """Validate ``input_serializer`` and call ``post(data, claim)`` under the request's key."""
+
+        def perform(claim: IdempotencyClaim) -> Transaction:
+            serializer = input_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            return post(serializer.validated_data, claim)
+
+        return idempotent_post(request, render=self.render_transaction, perform=perform)
+
+
+_READ_DOCS = {
+    "list": extend_schema(responses={200: TransactionSerializer(many=True), **problems(*READ_ERRORS)}),
+    "retrieve": extend_schema(responses={200: TransactionSerializer, **problems(*READ_ERRORS)}),
+}
+
+
+def _create_docs(request: type, summary: str) -> Any:
+    return extend_schema(
+        summary=summary,
+        request=request,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: TransactionSerializer, **problems(*WRITE_ERRORS)},
+    )
+
+
+@extend_schema_view(**_READ_DOCS)
+class TransactionViewSet(_TransactionReadViewSet):
+    """Every transaction the client may see, of any kind; staff may reverse one."""
+
+    @extend_schema(
+        summary="Reverse a transaction (staff only)",
+        request=ReversalInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: OpenApiResponse(TransactionSerializer, description="The reversal, of kind `reversal`."),
+            **problems(*WRITE_ERRORS, 403),
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated, IsStaff])
+    def reverse(self, request: Request, id: str) -> Any:
+        transaction_id = _uuid_or_404(id)
+        return self.post_idempotently(
+            request,
+            ReversalInputSerializer,
+            lambda data, claim: services.transaction_reverse(
+                actor=request.user, transaction_id=transaction_id, reason=data["reason"], idempotency=claim
+            ),
+        )
+
+
+@extend_schema_view(**_READ_DOCS, create=_create_docs(DepositInputSerializer, "Deposit money into an account"))
+class DepositViewSet(_TransactionReadViewSet):
+    kind = Transaction.Kind.DEPOSIT
+
+    def create(self, request: Request) -> Any:
+        return self.post_idempotently(
+            request,
+            DepositInputSerializer,
+            lambda data, claim: services.deposit_create(actor=request.user, idempotency=claim, **data),
+        )
+
+
+@extend_schema_view(
+    **_READ_DOCS, create=_create_docs(WithdrawalInputSerializer, "Withdraw money from an account")
+)
+class WithdrawalViewSet(_TransactionReadViewSet):
+    kind = Transaction.Kind.WITHDRAWAL
+
+    def create(self, request: Request) -> Any:
+        return self.post_idempotently(
+            request,
+            WithdrawalInputSerializer,
+            lambda data, claim: services.withdrawal_create(actor=request.user, idempotency=claim, **data),
+        )
+
+
+@extend_schema_view(**_READ_DOCS, create=_create_docs(TransferInputSerializer, "Transfer money between accounts"))
+class TransferViewSet(_TransactionReadViewSet):
+    kind = Transaction.Kind.TRANSFER
+
+    def create(self, request: Request) -> Any:
+        return self.post_idempotently(
+            request,
+            TransferInputSerializer,
+            lambda data, claim: services.transfer_create(actor=request.user, idempotency=claim, **data),
+        )
+
