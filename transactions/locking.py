@@ -56,7 +56,7 @@ def run_atomically_with_retries(work: Callable[[], T]) -> T:
             state = _sqlstate(exc)
             if state in _RETRYABLE_SQLSTATES and attempt < attempts:
                 logger.info("posting lost a %s race, retrying (attempt %d of %d)", state, attempt, attempts)
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 (jitter, not crypto)
                 continue
             if state in _RETRYABLE_SQLSTATES or state in _TIMEOUT_SQLSTATES:
                 raise Unavailable("The accounts are busy; nothing was posted. Retry with the same key.") from exc

@@ -55,9 +55,7 @@ class Transaction(models.Model):
         related_name="posted_transactions",
         help_text="The API client or operator who posted it.",
     )
-    reverses = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by"
-    )
+    reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by")
     created_at = models.DateTimeField()
 
     class Meta:

@@ -295,4 +295,3 @@ def transaction_reverse(
         return reversal
 
     return run_atomically_with_retries(work)
-

@@ -123,9 +123,7 @@ class DepositViewSet(_TransactionReadViewSet):
         )
 
 
-@extend_schema_view(
-    **_READ_DOCS, create=_create_docs(WithdrawalInputSerializer, "Withdraw money from an account")
-)
+@extend_schema_view(**_READ_DOCS, create=_create_docs(WithdrawalInputSerializer, "Withdraw money from an account"))
 class WithdrawalViewSet(_TransactionReadViewSet):
     kind = Transaction.Kind.WITHDRAWAL
 
@@ -147,4 +145,3 @@ class TransferViewSet(_TransactionReadViewSet):
             TransferInputSerializer,
             lambda data, claim: services.transfer_create(actor=request.user, idempotency=claim, **data),
         )
-

@@ -35,7 +35,7 @@ class AmountField(serializers.Field):
     """
 
     default_error_messages = {
-        "invalid": "Send a positive decimal amount, as a string such as \"10.00\" or a JSON number.",
+        "invalid": 'Send a positive decimal amount, as a string such as "10.00" or a JSON number.',
         "not_positive": "The amount must be greater than zero.",
         "too_large": "The amount must be below 10^15.",
     }

@@ -1,0 +1,54 @@
+# Two commands on a fresh machine:
+#   make run    set up and serve the ledger on its embedded SQLite default
+#   make test   set up, lint, check migrations, and run the whole suite on PostgreSQL
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+# Tests run as production does (debug off) with a throwaway key.
+TEST_ENV := DJANGO_DEBUG=False DJANGO_SECRET_KEY=test-only-insecure-secret-key-0123456789abcdef
+
+.PHONY: run test lint format check-migrations pytest serve-check clean clean-demo
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime-installed $@
+
+run: $(VENV)/.runtime-installed
+	DJANGO_DEBUG=True $(BIN)/python manage.py migrate --noinput
+	@DJANGO_DEBUG=True $(BIN)/python manage.py setup_demo
+	DJANGO_DEBUG=True $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: lint check-migrations pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check-migrations: $(VENV)/.dev-installed
+	DATABASE_URL=sqlite://:memory: $(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+
+# PostgreSQL: $DATABASE_URL, else a server on 127.0.0.1:5432, else a throwaway cluster.
+pytest: $(VENV)/.dev-installed
+	$(TEST_ENV) scripts/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
+
+clean-demo:
+	rm -f db.sqlite3 db.sqlite3-wal db.sqlite3-shm var/demo-credentials.txt
+
+clean: clean-demo
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
