@@ -56,9 +56,12 @@ class AccountViewSet(
     """Accounts the client owns (staff: every account)."""
 
     serializer_class = AccountSerializer
+    lookup_field = "public_id"
     lookup_url_kwarg = "id"
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # Schema generation has no client.
+            return Account.objects.none()
         return selectors.accounts_visible_to(self.request.user)
 
     def get_object(self) -> Account:
@@ -76,6 +79,7 @@ class AccountViewSet(
 
     @extend_schema(
         summary="The account's balance, now or at an instant",
+        description="With `at`, the balance as it stood at that instant (zero before the first posting).",
         parameters=[BalanceQuerySerializer],
         responses={200: BalanceSerializer, **problems(*READ_ERRORS)},
     )
@@ -98,6 +102,7 @@ class AccountViewSet(
 
     @extend_schema(
         summary="The account's postings, newest first",
+        description="Signed amounts (positive in, negative out) with the balance after each posting.",
         parameters=[HistoryQuerySerializer],
         responses={200: HistoryEntrySerializer(many=True), **problems(*READ_ERRORS)},
     )

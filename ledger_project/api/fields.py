@@ -18,7 +18,7 @@ _PLAIN_DECIMAL = re.compile(r"^[0-9]{1,18}(\.[0-9]{1,18})?$")
 AMOUNT_SCHEMA = {
     "oneOf": [
         {"type": "string", "pattern": r"^[0-9]{1,18}(\.[0-9]{1,18})?$", "example": "10.00"},
-        {"type": "number", "exclusiveMinimum": 0, "maximum": 999999999999999},
+        {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 10**15, "exclusiveMaximum": True},
     ],
     "description": (
         "A positive amount below 10^15 with no more decimals than the currency allows "

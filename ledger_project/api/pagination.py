@@ -57,3 +57,13 @@ class SignedCursorPagination(CursorPagination):
         if tag != self._list_tag() or not isinstance(offset, int) or not 0 <= offset <= self.offset_cutoff:
             raise InvalidCursor()
         return Cursor(offset=offset, reverse=bool(reverse), position=position)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] = f"Results per page, 1 to {self.max_page_size} (default {self.page_size})."
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
+            elif parameter["name"] == self.cursor_query_param:
+                parameter["description"] = "Opaque cursor from a `next` or `previous` link."
+        return parameters
