@@ -137,6 +137,40 @@ def _write(
     return txn
 
 
+def _post_external(
+    *,
+    kind: str,
+    actor: AbstractBaseUser,
+    account_id: UUID,
+    amount: Decimal,
+    inbound: bool,
+    idempotency: IdempotencyClaim | None,
+    **details: Any,
+) -> Transaction:
+    """Move money between a customer account and its currency's system account (the outside world)."""
+
+    def work() -> Transaction:
+        accounts = lock_accounts(_with_system_account(account_id))
+        account = _customer_account(accounts, account_id, actor, field="account_id")
+        system = _system_account(accounts, account.currency)
+        minor = to_minor(amount, account.currency)
+        _require_active(account)
+        debited, credited = (system, account) if inbound else (account, system)
+        return _write(
+            kind=kind,
+            actor=actor,
+            currency=account.currency,
+            amount_minor=minor,
+            legs=[(debited, -minor), (credited, minor)],
+            source=None if inbound else account,
+            destination=account if inbound else None,
+            idempotency=idempotency,
+            **details,
+        )
+
+    return run_atomically_with_retries(work)
+
+
 def deposit_create(
     *,
     actor: AbstractBaseUser,
@@ -148,28 +182,17 @@ def deposit_create(
     idempotency: IdempotencyClaim | None = None,
 ) -> Transaction:
     """Credit ``account_id`` with money from outside (debiting its currency's system account)."""
-
-    def work() -> Transaction:
-        accounts = lock_accounts(_with_system_account(account_id))
-        account = _customer_account(accounts, account_id, actor, field="account_id")
-        system = _system_account(accounts, account.currency)
-        minor = to_minor(amount, account.currency)
-        _require_active(account)
-        return _write(
-            kind=Transaction.Kind.DEPOSIT,
-            actor=actor,
-            currency=account.currency,
-            amount_minor=minor,
-            legs=[(system, -minor), (account, minor)],
-            source=None,
-            destination=account,
-            description=description,
-            reference=reference,
-            metadata=metadata,
-            idempotency=idempotency,
-        )
-
-    return run_atomically_with_retries(work)
+    return _post_external(
+        kind=Transaction.Kind.DEPOSIT,
+        actor=actor,
+        account_id=account_id,
+        amount=amount,
+        inbound=True,
+        idempotency=idempotency,
+        description=description,
+        reference=reference,
+        metadata=metadata,
+    )
 
 
 def withdrawal_create(
@@ -182,29 +205,18 @@ def withdrawal_create(
     metadata: dict[str, Any] | None = None,
     idempotency: IdempotencyClaim | None = None,
 ) -> Transaction:
-    """Debit ``account_id`` for money leaving the ledger (crediting the system account)."""
-
-    def work() -> Transaction:
-        accounts = lock_accounts(_with_system_account(account_id))
-        account = _customer_account(accounts, account_id, actor, field="account_id")
-        system = _system_account(accounts, account.currency)
-        minor = to_minor(amount, account.currency)
-        _require_active(account)
-        return _write(
-            kind=Transaction.Kind.WITHDRAWAL,
-            actor=actor,
-            currency=account.currency,
-            amount_minor=minor,
-            legs=[(account, -minor), (system, minor)],
-            source=account,
-            destination=None,
-            description=description,
-            reference=reference,
-            metadata=metadata,
-            idempotency=idempotency,
-        )
-
-    return run_atomically_with_retries(work)
+    """Debit ``account_id`` for money leaving the ledger (crediting its currency's system account)."""
+    return _post_external(
+        kind=Transaction.Kind.WITHDRAWAL,
+        actor=actor,
+        account_id=account_id,
+        amount=amount,
+        inbound=False,
+        idempotency=idempotency,
+        description=description,
+        reference=reference,
+        metadata=metadata,
+    )
 
 
 def transfer_create(

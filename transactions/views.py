@@ -6,6 +6,7 @@ output serializer. Rules live in ``transactions.services``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -114,37 +115,36 @@ class TransactionViewSet(_TransactionReadViewSet):
         )
 
 
-@extend_schema_view(**_READ_DOCS, create=_create_docs(DepositInputSerializer, "Deposit money into an account"))
-class DepositViewSet(_TransactionReadViewSet):
-    kind = Transaction.Kind.DEPOSIT
+class _MovementViewSet(_TransactionReadViewSet):
+    """Lists, reads and posts one kind of money movement through its service function."""
+
+    input_serializer_class: type
+    post_movement: Callable[..., Transaction]
 
     def create(self, request: Request) -> Any:
         return self.post_idempotently(
             request,
-            DepositInputSerializer,
-            lambda data, claim: services.deposit_create(actor=request.user, idempotency=claim, **data),
+            self.input_serializer_class,
+            lambda data, claim: self.post_movement(actor=request.user, idempotency=claim, **data),
         )
+
+
+@extend_schema_view(**_READ_DOCS, create=_create_docs(DepositInputSerializer, "Deposit money into an account"))
+class DepositViewSet(_MovementViewSet):
+    kind = Transaction.Kind.DEPOSIT
+    input_serializer_class = DepositInputSerializer
+    post_movement = staticmethod(services.deposit_create)
 
 
 @extend_schema_view(**_READ_DOCS, create=_create_docs(WithdrawalInputSerializer, "Withdraw money from an account"))
-class WithdrawalViewSet(_TransactionReadViewSet):
+class WithdrawalViewSet(_MovementViewSet):
     kind = Transaction.Kind.WITHDRAWAL
-
-    def create(self, request: Request) -> Any:
-        return self.post_idempotently(
-            request,
-            WithdrawalInputSerializer,
-            lambda data, claim: services.withdrawal_create(actor=request.user, idempotency=claim, **data),
-        )
+    input_serializer_class = WithdrawalInputSerializer
+    post_movement = staticmethod(services.withdrawal_create)
 
 
 @extend_schema_view(**_READ_DOCS, create=_create_docs(TransferInputSerializer, "Transfer money between accounts"))
-class TransferViewSet(_TransactionReadViewSet):
+class TransferViewSet(_MovementViewSet):
     kind = Transaction.Kind.TRANSFER
-
-    def create(self, request: Request) -> Any:
-        return self.post_idempotently(
-            request,
-            TransferInputSerializer,
-            lambda data, claim: services.transfer_create(actor=request.user, idempotency=claim, **data),
-        )
+    input_serializer_class = TransferInputSerializer
+    post_movement = staticmethod(services.transfer_create)
