@@ -131,7 +131,9 @@ def _write(
         )
     Posting.objects.bulk_create(postings)
     Account.objects.bulk_update([account for account, _ in legs], ["balance_minor", "last_sequence", "updated_at"])
+    # What the API renders is all in memory: its postings, and no reversal yet.
     txn._prefetched_objects_cache = {"postings": postings}
+    Transaction.reversed_by.related.set_cached_value(txn, None)
     if idempotency is not None:
         idempotency.bind(txn)
     return txn
