@@ -62,6 +62,7 @@ class Account(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["owner", "-id"], name="account_owner_newest_idx")]
+        permissions = [("change_account_status", "Can freeze, unfreeze and close accounts")]
 
     def __str__(self) -> str:
         label = self.name or ("system" if self.is_system else "account")

@@ -12,6 +12,8 @@ from django.db import IntegrityError
 from django.db import transaction as db_transaction
 
 from accounts.models import Account
+from audit.services import audit_record_create
+from transactions.errors import AccountNotEmpty, InvalidStatusChange, NotFound, ValidationFailed
 from transactions.money import validate_currency
 
 
@@ -58,3 +60,56 @@ def api_client_ensure(*, name: str, staff: bool = False) -> tuple[str, bool]:
         user.save()
         token, _ = Token.objects.get_or_create(user=user)
     return token.key, created
+
+
+# action -> (statuses it applies to, the status it sets)
+_STATUS_CHANGES = {
+    "freeze": ({Account.Status.ACTIVE}, Account.Status.FROZEN),
+    "unfreeze": ({Account.Status.FROZEN}, Account.Status.ACTIVE),
+    "close": ({Account.Status.ACTIVE, Account.Status.FROZEN}, Account.Status.CLOSED),
+}
+
+
+def account_status_change(
+    *,
+    operator: AbstractBaseUser,
+    account_id: object,
+    action: str,
+    reason: str,
+    ip_address: str | None = None,
+) -> Account:
+    """Freeze, unfreeze or close a customer account, and record who did it and why.
+
+    Frozen and closed accounts refuse postings (``account_inactive``); closing needs a zero
+    balance and is final. The account row is locked as the posting service locks it, so no
+    posting can slip in between the balance check and the change; the audit record is
+    written in the same transaction.
+    """
+    if action not in _STATUS_CHANGES:
+        raise ValueError(f"unknown account status action {action!r}")
+    if not reason.strip():
+        raise ValidationFailed(errors={"reason": ["A reason is required."]})
+    allowed_from, new_status = _STATUS_CHANGES[action]
+    with db_transaction.atomic():
+        account = Account.objects.select_for_update().filter(public_id=account_id).first()
+        if account is None:
+            raise NotFound("No such account.")
+        if account.is_system:
+            raise InvalidStatusChange("System accounts are always active.")
+        if account.status not in allowed_from:
+            raise InvalidStatusChange(f"Cannot {action} an account that is {account.status}.")
+        if action == "close" and account.balance_minor != 0:
+            raise AccountNotEmpty()
+        previous = account.status
+        account.status = new_status
+        account.save(update_fields=["status", "updated_at"])
+        audit_record_create(
+            action=action,
+            target_type="account",
+            target_id=account.public_id,
+            reason=reason.strip(),
+            operator=operator,
+            ip_address=ip_address,
+            details={"from": previous, "to": new_status},
+        )
+    return account

@@ -87,6 +87,16 @@ class ReversalNotAllowed(LedgerError):
     default_detail = "A reversal cannot itself be reversed."
 
 
+class AccountNotEmpty(LedgerError):
+    code, status, title = "account_not_empty", 422, "Account not empty"
+    default_detail = "Only an account with a zero balance can be closed."
+
+
+class InvalidStatusChange(LedgerError):
+    code, status, title = "invalid_status_change", 422, "Invalid status change"
+    default_detail = "The account's status does not allow this change."
+
+
 class LimitExceeded(LedgerError):
     code, status, title = "limit_exceeded", 422, "Limit exceeded"
     default_detail = "The posting would take a balance beyond what the ledger can hold."
@@ -119,6 +129,8 @@ ALL_ERRORS: tuple[type[LedgerError], ...] = (
     SameAccount,
     AlreadyReversed,
     ReversalNotAllowed,
+    AccountNotEmpty,
+    InvalidStatusChange,
     LimitExceeded,
     IdempotencyKeyReused,
     Unavailable,

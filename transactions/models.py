@@ -81,6 +81,7 @@ class Transaction(models.Model):
             models.Index(fields=["destination_account", "-id"], name="txn_destination_newest_idx"),
             models.Index(fields=["kind", "-id"], name="txn_kind_newest_idx"),
         ]
+        permissions = [("reverse_transaction", "Can reverse a posted transaction")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.public_id}"

@@ -58,32 +58,36 @@ def validate_currency(code: object) -> str:
 
 
 def to_minor(amount: Decimal, currency: str, *, field: str = "amount") -> int:
-    """Convert a finite decimal amount to minor units, refusing (never rounding) extra digits.
+    """Convert a positive, finite decimal amount to minor units, refusing (never rounding) extra digits.
 
-    Works on the decimal's digits with integer arithmetic, so no context precision can round.
+    Exact whatever the decimal context: it works on the decimal's digits with integer
+    arithmetic and only compares decimals, which never rounds.
     """
     digits = exponent(currency)
     sign, coefficient, power = amount.as_tuple()
     if not isinstance(power, int):  # NaN or infinity
         raise ValidationFailed(errors={field: ["A finite amount is required."]})
-    if abs(amount) >= MAX_AMOUNT:
+    if sign or not any(coefficient):
+        raise ValidationFailed(errors={field: ["The amount must be greater than zero."]})
+    if amount >= MAX_AMOUNT:
         raise ValidationFailed(errors={field: ["The amount must be below 10^15."]})
-    number = int("".join(map(str, coefficient)) or "0")
-    while power < -digits and number % 10 == 0 and number:
+    number = int("".join(map(str, coefficient)))
+    while power < -digits and number % 10 == 0:
         number //= 10
         power += 1
-    if power < -digits and number:
+    if power < -digits:
         plural = "s" if digits != 1 else ""
         raise ValidationFailed(errors={field: [f"{currency} amounts have at most {digits} decimal place{plural}."]})
-    minor = number * 10 ** (power + digits) if power >= -digits else 0
-    return -minor if sign else minor
+    return number * 10 ** (power + digits)
 
 
 def from_minor(minor: int, currency: str) -> Decimal:
-    return Decimal(minor).scaleb(-exponent(currency))
+    return Decimal(f"{minor}E-{exponent(currency)}")  # Built from a string: exact in any context.
 
 
 def format_minor(minor: int, currency: str) -> str:
     """Render minor units with exactly the currency's digits: ``1000, "USD" -> "10.00"``."""
     digits = exponent(currency)
-    return f"{Decimal(minor).scaleb(-digits):.{digits}f}"
+    sign = "-" if minor < 0 else ""
+    units, cents = divmod(abs(minor), 10**digits)
+    return f"{sign}{units}.{cents:0{digits}d}" if digits else f"{sign}{units}"

@@ -26,6 +26,7 @@ from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from accounts.models import Account
+from audit.services import audit_record_create
 from transactions.errors import (
     AccountInactive,
     AlreadyReversed,
@@ -269,13 +270,18 @@ def transaction_reverse(
     transaction_id: UUID,
     reason: str,
     idempotency: IdempotencyClaim | None = None,
+    ip_address: str | None = None,
+    via: str = "api",
 ) -> Transaction:
-    """Post the mirror image of a posted transaction and mark it reversed.
+    """Post the mirror image of a posted transaction, mark it reversed, and audit it.
 
     Authorization is the caller's (staff in the API, a permission in the admin). Refused
     when the transaction is itself a reversal, is already reversed, or when an account it
-    credited no longer holds the money or is no longer active.
+    credited no longer holds the money or is no longer active. The audit record (who,
+    why, from where) is written in the same database transaction as the reversal.
     """
+    if not reason.strip():
+        raise ValidationFailed(errors={"reason": ["A reason is required."]})
 
     def work() -> Transaction:
         touched = Posting.objects.filter(transaction__public_id=transaction_id).values("account_id")
@@ -306,6 +312,15 @@ def transaction_reverse(
             status=Transaction.Status.REVERSED
         )
         original.status = Transaction.Status.REVERSED
+        audit_record_create(
+            action="reverse",
+            target_type="transaction",
+            target_id=original.public_id,
+            reason=reason.strip(),
+            operator=actor,
+            ip_address=ip_address,
+            details={"reversal_id": str(reversal.public_id), "via": via},
+        )
         return reversal
 
     return run_atomically_with_retries(work)

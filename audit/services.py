@@ -1,0 +1,36 @@
+"""Writing audit records. Call inside the database transaction of the action itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
+
+from audit.models import AuditRecord
+
+
+def audit_record_create(
+    *,
+    action: str,
+    target_type: str,
+    target_id: object,
+    reason: str,
+    operator: AbstractBaseUser | None = None,
+    operator_label: str = "",
+    ip_address: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """Record an operator action. Refuses to run outside a transaction, where it could outlive a rollback."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit records are written inside the action's own database transaction")
+    return AuditRecord.objects.create(
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        reason=reason,
+        operator=operator,
+        operator_label=operator_label or (operator.get_username() if operator is not None else "unknown"),
+        ip_address=ip_address,
+        details=details or {},
+    )
