@@ -9,9 +9,10 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 # Tests run as production does (debug off) with a throwaway key.
-TEST_ENV := DJANGO_DEBUG=False DJANGO_SECRET_KEY=test-only-insecure-secret-key-0123456789abcdef
+TEST_ENV := DJANGO_DEBUG=False DJANGO_SECRET_KEY=test-only-secret-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0-not-for-production \
+	DJANGO_SECURE_SSL_REDIRECT=False DJANGO_SECURE_COOKIES=False
 
-.PHONY: run test lint format check-migrations pytest serve-check clean clean-demo
+.PHONY: run serve test lint format check-migrations pytest clean clean-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,14 @@ run: $(VENV)/.runtime-installed
 	DJANGO_DEBUG=True $(BIN)/python manage.py migrate --noinput
 	@DJANGO_DEBUG=True $(BIN)/python manage.py setup_demo
 	DJANGO_DEBUG=True $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production configuration (gunicorn.conf.py) against $$DATABASE_URL, the same commands
+# the Dockerfile runs. Needs DJANGO_SECRET_KEY; see the README's "Deploying" section.
+serve: $(VENV)/.runtime-installed
+	@test -n "$$DATABASE_URL" || { echo "make serve: set DATABASE_URL (e.g. postgres://user@127.0.0.1:5432/ledger)"; exit 2; }
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/gunicorn -c gunicorn.conf.py ledger_project.wsgi
 
 test: lint check-migrations pytest
 

@@ -21,7 +21,7 @@ from accounts.serializers import (
     HistoryQuerySerializer,
 )
 from ledger_project.api.pagination import SignedCursorPagination
-from ledger_project.api.schema import READ_ERRORS, problems
+from ledger_project.api.schema import PAGE_PARAMETERS, READ_ERRORS, problems
 from transactions import selectors as transaction_selectors
 from transactions.errors import NotFound, ValidationFailed
 from transactions.money import format_minor
@@ -102,8 +102,8 @@ class AccountViewSet(
 
     @extend_schema(
         summary="The account's postings, newest first",
+        parameters=[HistoryQuerySerializer, *PAGE_PARAMETERS],
         description="Signed amounts (positive in, negative out) with the balance after each posting.",
-        parameters=[HistoryQuerySerializer],
         responses={200: HistoryEntrySerializer(many=True), **problems(*READ_ERRORS)},
     )
     @action(detail=True, methods=["get"], pagination_class=HistoryPagination)

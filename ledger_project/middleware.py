@@ -1,8 +1,14 @@
-"""Request ids: every response carries ``X-Request-ID``, the caller's or a new one."""
+"""Request ids (every response carries ``X-Request-ID``) and the per-request log line and metrics."""
 
+import logging
 import re
+import time
 
 from log_request_id.middleware import RequestIDMiddleware as _LibraryRequestIDMiddleware
+
+from ledger_project import metrics
+
+request_logger = logging.getLogger("ledger.request")
 
 # A caller's id is echoed only when it is short and plain; anything else is replaced.
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -16,3 +22,40 @@ class RequestIDMiddleware(_LibraryRequestIDMiddleware):
         if not _ACCEPTABLE_ID.match(request_id):
             return self._generate_id()
         return request_id
+
+
+class RequestLogMiddleware:
+    """One log line and one metrics sample per request: client, route, method, status, duration.
+
+    The route is the URL pattern's name (bounded, never the raw path); no headers, tokens or
+    bodies are logged.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        match = getattr(request, "resolver_match", None)
+        route = (match.view_name or match.route) if match else "unmatched"
+        user = getattr(request, "user", None)
+        client = user.get_username() if user is not None and user.is_authenticated else None
+        metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        metrics.HTTP_LATENCY.labels(route, request.method).observe(elapsed)
+        metrics.record_pool_usage()
+        request_logger.info(
+            "%s %s %s",
+            request.method,
+            route,
+            response.status_code,
+            extra={
+                "client": client,
+                "route": route,
+                "method": request.method,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+            },
+        )
+        return response

@@ -9,7 +9,10 @@ One settings module for every environment; behaviour is switched by variables:
 - ``LEDGER_THROTTLE_RATE``: requests per client, DRF rate syntax (default ``6000/min``).
 - ``LEDGER_LOCK_TIMEOUT_MS`` / ``LEDGER_STATEMENT_TIMEOUT_MS``: PostgreSQL bounds on lock
   waits and statements; a lock wait that runs out answers 503, never hangs.
-- ``DB_CONN_MAX_AGE``: seconds a database connection is kept between requests.
+- ``DB_CONN_MAX_AGE`` / ``DB_POOL``: persistent connections, or a psycopg connection pool.
+- ``REDIS_URL``: a shared cache (throttling) for several instances; else local memory.
+
+The README's "Deploying" section documents every variable.
 """
 
 from pathlib import Path
@@ -30,6 +33,8 @@ if not SECRET_KEY:
             '(generate one with: python -c "import secrets; print(secrets.token_urlsafe(50))").'
         )
     SECRET_KEY = "insecure-debug-only-key-never-use-in-production"  # noqa: S105 (debug only)
+elif not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")):
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is too weak: use at least 50 random characters.")
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
@@ -51,7 +56,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "ledger_project.middleware.RequestIDMiddleware",
+    "ledger_project.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -99,12 +106,28 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 elif _db["ENGINE"] == "django.db.backends.postgresql":
-    _db.setdefault("OPTIONS", {})["options"] = (
-        f"-c lock_timeout={LEDGER_LOCK_TIMEOUT_MS} "
-        f"-c statement_timeout={LEDGER_STATEMENT_TIMEOUT_MS} "
-        "-c idle_in_transaction_session_timeout=60000"
-    )
-    _db["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+    _options = _db.setdefault("OPTIONS", {})
+    _options.setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+    if env.bool("DB_PGBOUNCER", default=False):
+        # PgBouncer in transaction mode: no session state survives a transaction, so no
+        # server-side cursors, no prepared statements, and no startup options (set the
+        # timeouts on the role instead: ALTER ROLE ... SET lock_timeout = ...; see README).
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _options["prepare_threshold"] = None
+    else:
+        _options["options"] = (
+            f"-c lock_timeout={LEDGER_LOCK_TIMEOUT_MS} "
+            f"-c statement_timeout={LEDGER_STATEMENT_TIMEOUT_MS} "
+            "-c idle_in_transaction_session_timeout=60000"
+        )
+    if env.bool("DB_POOL", default=False):
+        # A psycopg pool per process (Django 5.1+) instead of one persistent connection per thread.
+        _db["CONN_MAX_AGE"] = 0
+        _options["pool"] = {
+            "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
+            "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+        }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -124,6 +147,43 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # WhiteNoise serves collectstatic's output, compressed, under gunicorn.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Security (production: DJANGO_DEBUG off) -------------------------------------------------
+
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^metrics/?$"]
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
+if env.bool("DJANGO_TRUST_X_FORWARDED_PROTO", default=False):
+    # Only behind a proxy that sets X-Forwarded-Proto itself (and drops the client's).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+SESSION_COOKIE_HTTPONLY = True
+
+# --- Cache: shared by every instance when REDIS_URL is set ------------------------------------
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="ledger"),
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Bodies above this size are refused before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_MAX_BODY_BYTES", default=256 * 1024)
@@ -134,6 +194,9 @@ LEDGER_CURRENCIES = [c.strip().upper() for c in env.list("LEDGER_CURRENCIES", de
 LEDGER_THROTTLE_RATE = env.str("LEDGER_THROTTLE_RATE", default="6000/min") or None
 # Bounded retries of a posting that lost a deadlock or serialization race.
 LEDGER_CONFLICT_RETRIES = env.int("LEDGER_CONFLICT_RETRIES", default=5)
+# /metrics answers a bearer token, or callers from these networks (default: this host only).
+LEDGER_METRICS_TOKEN = env.str("LEDGER_METRICS_TOKEN", default="")
+LEDGER_METRICS_ALLOWED_NETWORKS = env.list("LEDGER_METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
 
 # --- REST framework -----------------------------------------------------------------------
 
@@ -184,11 +247,35 @@ LOG_REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
 REQUEST_ID_RESPONSE_HEADER = "X-Request-ID"
 GENERATE_REQUEST_ID_IF_NOT_IN_HEADER = True
 
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "log_request_id.filters.RequestIDFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "plain"}},
+    "formatters": {
+        # One JSON object a line: time, level, logger, message, request_id, and the record's extras
+        # (client, route, method, status, duration_ms, transaction_id...).
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "{asctime}{levelname}{name}{message}{request_id}",
+            "style": "{",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+        },
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # The request log below replaces Django's own 4xx/5xx request warnings.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
 }

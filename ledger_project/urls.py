@@ -9,6 +9,8 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.views import AccountViewSet
 from ledger_project.api.problems import page_not_found, problem_type_view
+from ledger_project.health import healthz, readyz
+from ledger_project.metrics import metrics_view
 from transactions.views import DepositViewSet, TransactionViewSet, TransferViewSet, WithdrawalViewSet
 
 router = DefaultRouter(trailing_slash="/?")
@@ -30,6 +32,9 @@ urlpatterns = [
     ),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     # Anything else under /api/ is a problem document, in debug mode too.
     re_path(r"^api/", page_not_found),
 ]

@@ -1,6 +1,7 @@
 """The commands the Dockerfile runs work on this code: collectstatic, and gunicorn serving the app."""
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -9,7 +10,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCTION_ENV = {"DJANGO_DEBUG": "False", "DJANGO_SECRET_KEY": "build-only-not-secret"}
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "False",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "DJANGO_SECURE_SSL_REDIRECT": "False",  # plain HTTP on loopback
+}
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ from django.db import IntegrityError
 from django.http import HttpResponse
 from rest_framework.request import Request
 
+from ledger_project import metrics
 from transactions.errors import IdempotencyKeyRequired, IdempotencyKeyReused
 from transactions.models import IdempotencyRecord, Transaction
 
@@ -87,6 +88,7 @@ def _replay(client: AbstractBaseUser, key: str, expected_fingerprint: str) -> Ht
         return None
     if record.fingerprint != expected_fingerprint:
         raise IdempotencyKeyReused()
+    metrics.IDEMPOTENT_REPLAYS.inc()
     return _answer(record.response_status, bytes(record.response_body), replayed=True)
 
 

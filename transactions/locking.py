@@ -21,6 +21,7 @@ from django.db import transaction as db_transaction
 from django.db.models import Q
 
 from accounts.models import Account
+from ledger_project import metrics
 from transactions.errors import Unavailable
 
 logger = logging.getLogger(__name__)
@@ -55,10 +56,12 @@ def run_atomically_with_retries(work: Callable[[], T]) -> T:
         except OperationalError as exc:
             state = _sqlstate(exc)
             if state in _RETRYABLE_SQLSTATES and attempt < attempts:
+                metrics.POSTING_RETRIES.labels("deadlock" if state == "40P01" else "serialization").inc()
                 logger.info("posting lost a %s race, retrying (attempt %d of %d)", state, attempt, attempts)
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 (jitter, not crypto)
                 continue
             if state in _RETRYABLE_SQLSTATES or state in _TIMEOUT_SQLSTATES:
+                metrics.LOCK_TIMEOUTS.inc()
                 raise Unavailable("The accounts are busy; nothing was posted. Retry with the same key.") from exc
             raise
     raise AssertionError("unreachable")

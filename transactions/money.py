@@ -71,14 +71,14 @@ def to_minor(amount: Decimal, currency: str, *, field: str = "amount") -> int:
         raise ValidationFailed(errors={field: ["The amount must be greater than zero."]})
     if amount >= MAX_AMOUNT:
         raise ValidationFailed(errors={field: ["The amount must be below 10^15."]})
-    number = int("".join(map(str, coefficient)))
-    while power < -digits and number % 10 == 0:
-        number //= 10
+    while power < -digits and coefficient[-1] == 0:  # 1.000 USD is 1.00 USD
+        coefficient = coefficient[:-1]
         power += 1
     if power < -digits:
         plural = "s" if digits != 1 else ""
         raise ValidationFailed(errors={field: [f"{currency} amounts have at most {digits} decimal place{plural}."]})
-    return number * 10 ** (power + digits)
+    # Below 10^15 with at most `digits` decimals: at most 18 digits, so int() is cheap and exact.
+    return int("".join(map(str, coefficient))) * 10 ** (power + digits)
 
 
 def from_minor(minor: int, currency: str) -> Decimal:

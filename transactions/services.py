@@ -16,17 +16,20 @@ non-negative customer balance, the zero-sum of every transaction, append-only po
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction as db_transaction
 from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from accounts.models import Account
 from audit.services import audit_record_create
+from ledger_project import metrics
 from transactions.errors import (
     AccountInactive,
     AlreadyReversed,
@@ -42,6 +45,8 @@ from transactions.idempotency import IdempotencyClaim
 from transactions.locking import lock_accounts, run_atomically_with_retries
 from transactions.models import Posting, Transaction
 from transactions.money import BALANCE_LIMIT, to_minor
+
+logger = logging.getLogger(__name__)
 
 Leg = tuple[Account, int]  # (account, signed amount in minor units)
 
@@ -137,7 +142,19 @@ def _write(
     Transaction.reversed_by.related.set_cached_value(txn, None)
     if idempotency is not None:
         idempotency.bind(txn)
+    db_transaction.on_commit(lambda: _posted(txn))
     return txn
+
+
+def _posted(txn: Transaction) -> None:
+    """After commit: count the transaction and log its id (never amounts' owners or secrets)."""
+    metrics.TRANSACTIONS_POSTED.labels(txn.kind, txn.currency).inc()
+    logger.info(
+        "posted %s %s",
+        txn.kind,
+        txn.public_id,
+        extra={"transaction_id": str(txn.public_id), "kind": txn.kind, "currency": txn.currency},
+    )
 
 
 def _post_external(

@@ -70,7 +70,7 @@ class StrictJSONParser(JSONParser):
             )
         except RecursionError:
             raise exceptions.ParseError(f"JSON parse error - nesting deeper than {MAX_DEPTH} levels.") from None
-        except (ValueError, UnicodeDecodeError, LookupError) as exc:
+        except (ValueError, ArithmeticError, UnicodeDecodeError, LookupError) as exc:
             raise exceptions.ParseError(f"JSON parse error - {exc}") from None
         if _depth(data) > MAX_DEPTH:
             raise exceptions.ParseError(f"JSON parse error - nesting deeper than {MAX_DEPTH} levels.")

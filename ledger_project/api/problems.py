@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
@@ -21,6 +22,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from ledger_project import metrics
+from ledger_project.api.parsers import PayloadTooLarge
 from transactions.errors import ALL_ERRORS, LedgerError, NotFound, Unavailable, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -69,6 +72,7 @@ def problem_body(
         body["errors"] = errors
     body.update(extra)
     body["request_id"] = getattr(request, "id", None)
+    metrics.REFUSALS.labels(code).inc()
     return body
 
 
@@ -113,7 +117,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
-        exc = exceptions.ParseError("The request body is too large.")
+        exc = PayloadTooLarge(f"The request body must be at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
     elif isinstance(exc, SuspiciousOperation):
         exc = exceptions.ParseError("The request was refused as malformed.")
 

@@ -37,6 +37,22 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     ),
 )
 
+# For actions that paginate (drf-spectacular documents pagination on list views only).
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "cursor",
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        description="Opaque cursor from a `next` or `previous` link.",
+    ),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": 200},
+        OpenApiParameter.QUERY,
+        description="Results per page, 1 to 200 (default 50).",
+    ),
+]
+
 _DESCRIPTIONS = {
     400: "`validation_error`, `parse_error`, `invalid_page_size`, `invalid_cursor` or `idempotency_key_required`",
     401: "`not_authenticated` or `authentication_failed`",

@@ -1,18 +1,33 @@
-"""Per-client request throttling at ``LEDGER_THROTTLE_RATE`` (read on every request)."""
+"""Per-client request throttling at ``LEDGER_THROTTLE_RATE`` (read on every request).
+
+Counters live in Django's cache: Redis when ``REDIS_URL`` is set, so every instance shares
+them. If the cache cannot be reached, requests are let through (and logged): throttling
+protects the ledger, it must not take it down.
+"""
+
+import logging
 
 from django.conf import settings
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
+
+logger = logging.getLogger(__name__)
 
 
-class ClientRateThrottle(UserRateThrottle):
+class _FailOpen(SimpleRateThrottle):
+    def get_rate(self) -> str | None:
+        return settings.LEDGER_THROTTLE_RATE
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except Exception as exc:  # The cache backend's connection errors vary by backend.
+            logger.warning("throttle cache unreachable, letting the request through: %s", type(exc).__name__)
+            return True
+
+
+class ClientRateThrottle(_FailOpen, UserRateThrottle):
     """Limits each authenticated API client to ``LEDGER_THROTTLE_RATE``."""
 
-    def get_rate(self) -> str | None:
-        return settings.LEDGER_THROTTLE_RATE
 
-
-class AnonymousRateThrottle(AnonRateThrottle):
+class AnonymousRateThrottle(_FailOpen, AnonRateThrottle):
     """Limits unauthenticated callers, per address, to ``LEDGER_THROTTLE_RATE``."""
-
-    def get_rate(self) -> str | None:
-        return settings.LEDGER_THROTTLE_RATE

@@ -1,0 +1,79 @@
+"""gunicorn settings for the ledger service, all read from the environment.
+
+    gunicorn -c gunicorn.conf.py ledger_project.wsgi
+
+| variable | default | meaning |
+| --- | --- | --- |
+| GUNICORN_BIND | 0.0.0.0:8000 | address to listen on |
+| WEB_CONCURRENCY | 2 per core | worker processes |
+| GUNICORN_THREADS | 4 | threads per worker (gthread) |
+| GUNICORN_TIMEOUT | 30 | seconds a silent worker may run before it is killed |
+| GUNICORN_GRACEFUL_TIMEOUT | 30 | seconds to finish in-flight requests on SIGTERM |
+| GUNICORN_KEEPALIVE | 5 | seconds to keep an idle client connection |
+| GUNICORN_MAX_REQUESTS | 0 | recycle a worker after this many requests (0: never) |
+| GUNICORN_ACCESS_LOG | false | also write gunicorn's access log (the app's ``ledger.request`` |
+|   |   | line, in the same JSON, already is one) |
+
+Logs go to stdout in the app's JSON format. Metrics from all workers are aggregated through
+``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary folder unless set).
+"""
+
+import os
+import shutil
+import tempfile
+
+# Before prometheus_client is imported anywhere (workers fork from this process): it picks its
+# multiprocess storage when first imported.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ledger-metrics-")
+
+from prometheus_client import multiprocess
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1)))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
+max_requests_jitter = max_requests // 10
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+accesslog = "-" if _env_bool("GUNICORN_ACCESS_LOG", False) else None
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-request-id}o)s"'
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "{asctime}{levelname}{name}{message}",
+            "style": "{",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+        }
+    },
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"}},
+    "root": {"handlers": ["stdout"], "level": "INFO"},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+    },
+}
+
+def on_starting(server) -> None:
+    """Start every run with empty metric files."""
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server, worker) -> None:
+    multiprocess.mark_process_dead(worker.pid)

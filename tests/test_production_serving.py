@@ -1,0 +1,187 @@
+"""The production configuration, as `make serve` and the Dockerfile run it.
+
+gunicorn starts with ``gunicorn.conf.py`` (several workers, threads, JSON logs, Prometheus
+multiprocess metrics) and production settings (debug off, a strong secret key) on the test
+PostgreSQL database; Redis, where it is reachable, shares the throttle between instances.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import uuid
+from contextlib import ExitStack
+
+import pytest
+import redis
+from django.db import connection
+
+from tests.factories import AccountFactory, UserFactory
+from tests.servers import REPO, free_port, http, project_env, serve
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+REDIS_URL = os.environ.get("LEDGER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+METRICS_TOKEN = "metrics-" + secrets.token_hex(16)
+
+
+def _database_url() -> str:
+    """The test database pytest-django created, for the server subprocesses."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="module")
+def static_root(tmp_path_factory) -> str:
+    """collectstatic's output, as `make serve` and the Dockerfile produce it before gunicorn starts."""
+    root = tmp_path_factory.mktemp("static")
+    env = project_env(DJANGO_DEBUG="False", DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_STATIC_ROOT=str(root))
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=REPO, env=env, check=True, timeout=120
+    )
+    return str(root)
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    return project_env(
+        DATABASE_URL=_database_url(),
+        DJANGO_DEBUG="False",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_SECURE_SSL_REDIRECT="False",  # plain HTTP on loopback; TLS is the proxy's job
+        WEB_CONCURRENCY="2",
+        GUNICORN_THREADS="4",
+        LEDGER_METRICS_TOKEN=METRICS_TOKEN,
+        LEDGER_METRICS_ALLOWED_NETWORKS="",  # the token is the only way in
+        **overrides,
+    )
+
+
+def gunicorn(port: int) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+            "ledger_project.wsgi"]  # fmt: skip
+
+
+def _redis_or_skip() -> None:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {REDIS_URL} (CI starts one; locally: redis-server --daemonize yes)")
+
+
+def test_gunicorn_serves_the_api_health_and_metrics_with_json_logs(tmp_path, static_root):
+    client = UserFactory()
+    token = client.auth_token.key
+    account = AccountFactory(owner=client)
+    port, log = free_port(), tmp_path / "gunicorn.log"
+    request_id = f"prod-{uuid.uuid4().hex}"
+
+    with serve(gunicorn(port), production_env(DJANGO_STATIC_ROOT=static_root), port, log) as base:
+        assert http(base, "GET", "/healthz").body == {"status": "ok"}
+        ready = http(base, "GET", "/readyz")
+        assert (ready.status, ready.body["checks"]) == (200, {"database": "ok", "cache": "ok"})
+
+        deposit = http(
+            base,
+            "POST",
+            "/api/v1/deposits/",
+            {"account_id": str(account.public_id), "amount": "12.34"},
+            token=token,
+            key="prod-1",
+            headers={"X-Request-ID": request_id},
+        )
+        assert deposit.status == 201, deposit.body
+        assert deposit.header("X-Request-ID") == request_id
+        assert http(base, "GET", f"/api/v1/accounts/{account.public_id}/balance/", token=token).body["balance"] == (
+            "12.34"
+        )
+        assert http(base, "GET", "/static/admin/css/base.css").status == 200  # WhiteNoise
+
+        assert http(base, "GET", "/metrics").status == 403
+        assert http(base, "GET", "/metrics", headers={"Authorization": "Bearer wrong"}).status == 403
+        scrape = http(base, "GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert scrape.status == 200
+        exposition = scrape.body if isinstance(scrape.body, str) else json.dumps(scrape.body)
+        assert 'ledger_transactions_posted_total{currency="USD",kind="deposit"} 1.0' in exposition
+        assert 'ledger_http_requests_total{method="POST",route="deposit-list",status="201"} 1.0' in exposition
+        assert "ledger_http_request_duration_seconds_bucket" in exposition
+
+    lines = log.read_text().splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]  # every line is one JSON object
+    ours = [r for r in records if r.get("request_id") == request_id]
+    request_line = next(r for r in ours if r["logger"] == "ledger.request")
+    assert request_line["status"] == 201
+    assert request_line["route"] == "deposit-list"
+    assert request_line["client"] == client.username
+    assert request_line["duration_ms"] > 0
+    assert {"time", "level", "message"} <= request_line.keys()
+    posted = next(r for r in ours if r["logger"] == "transactions.services")
+    assert posted["transaction_id"] == deposit.body["id"]
+    assert token not in log.read_text()  # no secrets in the logs
+
+
+def test_readyz_names_the_failing_part(tmp_path):
+    port = free_port()
+    env = production_env(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens on port 1
+    with serve(gunicorn(port), env, port, tmp_path / "gunicorn.log") as base:
+        answer = http(base, "GET", "/readyz")
+        assert answer.status == 503
+        assert answer.header("Content-Type") == "application/problem+json"
+        assert answer.body["code"] == "unavailable"
+        assert answer.body["checks"]["database"] == "ok"
+        assert answer.body["checks"]["cache"].startswith("unreachable")
+        assert http(base, "GET", "/healthz").status == 200  # alive, only not ready
+
+
+def test_two_instances_share_one_throttle_through_redis(tmp_path):
+    _redis_or_skip()
+    client = UserFactory()
+    env = production_env(
+        REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=f"test-{uuid.uuid4().hex}", LEDGER_THROTTLE_RATE="4/min"
+    )
+    with ExitStack() as stack:
+        ports = [free_port(), free_port()]
+        bases = [stack.enter_context(serve(gunicorn(p), env, p, tmp_path / f"g{p}.log")) for p in ports]
+        statuses = [http(bases[i % 2], "GET", "/api/v1/accounts/", token=client.auth_token.key) for i in range(6)]
+    # Four requests in all, wherever they landed, then both instances refuse.
+    assert [a.status for a in statuses] == [200, 200, 200, 200, 429, 429]
+    assert statuses[4].body["code"] == "throttled"
+    assert int(statuses[4].header("Retry-After")) > 0
+
+
+def test_check_deploy_is_clean_under_the_documented_production_environment():
+    env = project_env(
+        DATABASE_URL=_database_url(),
+        DJANGO_DEBUG="False",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="ledger.internal",
+        DJANGO_CSRF_TRUSTED_ORIGINS="https://ledger.internal",
+        DJANGO_TRUST_X_FORWARDED_PROTO="True",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("key", ["", "short-key", "a" * 60, "django-insecure-" + secrets.token_urlsafe(50)])
+def test_the_app_refuses_to_start_without_a_strong_secret_key_outside_debug(key):
+    env = project_env(DJANGO_DEBUG="False", DJANGO_SECRET_KEY=key)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
