@@ -68,6 +68,7 @@ logconfig_dict = {
     },
 }
 
+
 def on_starting(server) -> None:
     """Start every run with empty metric files."""
     folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]

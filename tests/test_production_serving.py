@@ -141,9 +141,7 @@ def test_readyz_names_the_failing_part(tmp_path):
 def test_two_instances_share_one_throttle_through_redis(tmp_path):
     _redis_or_skip()
     client = UserFactory()
-    env = production_env(
-        REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=f"test-{uuid.uuid4().hex}", LEDGER_THROTTLE_RATE="4/min"
-    )
+    env = production_env(REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=f"test-{uuid.uuid4().hex}", LEDGER_THROTTLE_RATE="4/min")
     with ExitStack() as stack:
         ports = [free_port(), free_port()]
         bases = [stack.enter_context(serve(gunicorn(p), env, p, tmp_path / f"g{p}.log")) for p in ports]
@@ -184,4 +182,3 @@ def test_the_app_refuses_to_start_without_a_strong_secret_key_outside_debug(key)
     )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
-
