@@ -248,6 +248,9 @@ REQUEST_ID_RESPONSE_HEADER = "X-Request-ID"
 GENERATE_REQUEST_ID_IF_NOT_IN_HEADER = True
 
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+LOG_STREAM = env.str("LOG_STREAM", default="stdout")  # manage.py sets stderr for commands
+if LOG_FORMAT not in {"json", "plain"} or LOG_STREAM not in {"stdout", "stderr"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain, and LOG_STREAM stdout or stderr.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -267,7 +270,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
+            "stream": f"ext://sys.{LOG_STREAM}",
             "filters": ["request_id"],
             "formatter": LOG_FORMAT,
         }
