@@ -129,6 +129,18 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
             "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
         }
 
+# An optional read replica for account history (see docs/scaling.md): history pages may lag
+# the primary by the replication delay; balances, writes and everything else stay on the primary.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **_db,
+        **env.db("DATABASE_REPLICA_URL"),
+        "OPTIONS": _db.get("OPTIONS", {}),
+        "TEST": {"MIRROR": "default"},
+    }
+LEDGER_HISTORY_DATABASE = "replica" if "replica" in DATABASES else "default"
+DATABASE_ROUTERS = ["ledger_project.routers.PrimaryReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, i18n, static -------------------------------------------------------------------

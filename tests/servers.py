@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from django.db import connection
 
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60  # seconds for a server to answer its first request
@@ -141,3 +144,32 @@ def server_command(kind: str, port: int) -> list[str]:
         "--timeout",
         "60",
     ]
+
+
+METRICS_TOKEN = "metrics-" + secrets.token_hex(16)
+
+
+def database_url() -> str:
+    """The test database pytest-django created, for the server subprocesses."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    return project_env(
+        DATABASE_URL=database_url(),
+        DJANGO_DEBUG="False",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_SECURE_SSL_REDIRECT="False",  # plain HTTP on loopback; TLS is the proxy's job
+        WEB_CONCURRENCY="2",
+        GUNICORN_THREADS="4",
+        LEDGER_METRICS_TOKEN=METRICS_TOKEN,
+        LEDGER_METRICS_ALLOWED_NETWORKS="",  # the token is the only way in
+        **overrides,
+    )
+
+
+def gunicorn(port: int) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+            "ledger_project.wsgi"]  # fmt: skip

@@ -17,22 +17,23 @@ from contextlib import ExitStack
 
 import pytest
 import redis
-from django.db import connection
 
 from tests.factories import AccountFactory, UserFactory
-from tests.servers import REPO, free_port, http, project_env, serve
+from tests.servers import (
+    METRICS_TOKEN,
+    REPO,
+    database_url,
+    free_port,
+    gunicorn,
+    http,
+    production_env,
+    project_env,
+    serve,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 REDIS_URL = os.environ.get("LEDGER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-METRICS_TOKEN = "metrics-" + secrets.token_hex(16)
-
-
-def _database_url() -> str:
-    """The test database pytest-django created, for the server subprocesses."""
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture(scope="module")
@@ -44,25 +45,6 @@ def static_root(tmp_path_factory) -> str:
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=REPO, env=env, check=True, timeout=120
     )
     return str(root)
-
-
-def production_env(**overrides: str) -> dict[str, str]:
-    return project_env(
-        DATABASE_URL=_database_url(),
-        DJANGO_DEBUG="False",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_SECURE_SSL_REDIRECT="False",  # plain HTTP on loopback; TLS is the proxy's job
-        WEB_CONCURRENCY="2",
-        GUNICORN_THREADS="4",
-        LEDGER_METRICS_TOKEN=METRICS_TOKEN,
-        LEDGER_METRICS_ALLOWED_NETWORKS="",  # the token is the only way in
-        **overrides,
-    )
-
-
-def gunicorn(port: int) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-            "ledger_project.wsgi"]  # fmt: skip
 
 
 def _redis_or_skip() -> None:
@@ -154,7 +136,7 @@ def test_two_instances_share_one_throttle_through_redis(tmp_path):
 
 def test_check_deploy_is_clean_under_the_documented_production_environment():
     env = project_env(
-        DATABASE_URL=_database_url(),
+        DATABASE_URL=database_url(),
         DJANGO_DEBUG="False",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_ALLOWED_HOSTS="ledger.internal",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -45,9 +46,12 @@ def account_history(
 ) -> QuerySet[Posting]:
     """The account's postings with their transactions; paginate by ``-sequence`` for newest first.
 
-    ``created_after`` is inclusive, ``created_before`` exclusive.
+    ``created_after`` is inclusive, ``created_before`` exclusive. Read from the history
+    database: the read replica when one is configured, which may lag the primary.
     """
-    postings = Posting.objects.filter(account=account).select_related("transaction")
+    postings = (
+        Posting.objects.using(settings.LEDGER_HISTORY_DATABASE).filter(account=account).select_related("transaction")
+    )
     if kind is not None:
         postings = postings.filter(transaction__kind=kind)
     if created_after is not None:
