@@ -4,9 +4,10 @@ Every write (deposit, withdrawal, transfer, reversal) runs the same way, in one 
 transaction (:func:`~transactions.locking.run_atomically_with_retries`):
 
 1. lock every account it touches with one ``SELECT ... ORDER BY id FOR UPDATE``;
-2. check the rules against the locked rows (ownership, status, currency, funds);
-3. insert the transaction, insert its postings in one statement, and update the balances
-   and sequence numbers of the locked accounts in one statement;
+2. check the rules against the locked rows (ownership, status, currency, funds) while
+   adding each transaction to a :class:`~transactions.journal.Journal`;
+3. write the journal in three statements: the transactions, their postings, and the
+   balances and sequence numbers of the locked accounts;
 4. bind the idempotency key, if any, to the answer.
 
 A refusal raises a :mod:`transactions.errors` error before step 3 or rolls back what was
@@ -16,64 +17,59 @@ non-negative customer balance, the zero-sum of every transaction, append-only po
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction as db_transaction
-from django.db.models import Q, Subquery
-from django.utils import timezone
+from django.db.models import Q
 
 from accounts.models import Account
 from audit.services import audit_record_create
-from ledger_project import metrics
 from transactions.errors import (
     AccountInactive,
     AlreadyReversed,
     CurrencyMismatch,
-    InsufficientFunds,
-    LimitExceeded,
     NotFound,
     ReversalNotAllowed,
     SameAccount,
     ValidationFailed,
 )
 from transactions.idempotency import IdempotencyClaim
+from transactions.journal import Journal
 from transactions.locking import lock_accounts, run_atomically_with_retries
 from transactions.models import Posting, Transaction
-from transactions.money import BALANCE_LIMIT, to_minor
-
-logger = logging.getLogger(__name__)
-
-Leg = tuple[Account, int]  # (account, signed amount in minor units)
+from transactions.money import to_minor
 
 
-def _customer_account(
-    accounts: Sequence[Account], account_id: UUID, actor: AbstractBaseUser, *, field: str, owned: bool = True
-) -> Account:
-    """The locked customer account ``account_id``; ``NotFound`` unless the actor may act on it."""
-    account = next((a for a in accounts if a.public_id == account_id), None)
-    if account is None or (owned and not actor.is_staff and account.owner_id != actor.pk):
-        raise NotFound("No such account.", errors={field: ["No such account."]})
-    if account.is_system:
-        raise ValidationFailed(errors={field: ["System accounts cannot be posted to directly."]})
-    return account
+class _Locked:
+    """The accounts a write has locked, looked up by public id, and system accounts by currency."""
+
+    def __init__(self, accounts: Sequence[Account]) -> None:
+        self.by_id = {account.public_id: account for account in accounts}
+        self.system = {account.currency: account for account in accounts if account.is_system}
+
+    def customer(self, account_id: UUID, actor: AbstractBaseUser, *, field: str, owned: bool = True) -> Account:
+        """The customer account ``account_id``; ``NotFound`` unless the actor may act on it."""
+        account = self.by_id.get(account_id)
+        if account is None or (owned and not actor.is_staff and account.owner_id != actor.pk):
+            raise NotFound("No such account.", errors={field: ["No such account."]})
+        if account.is_system:
+            raise ValidationFailed(errors={field: ["System accounts cannot be posted to directly."]})
+        return account
+
+    def system_of(self, currency: str) -> Account:
+        account = self.system.get(currency)
+        if account is None:  # Cannot happen once the customer account was opened by accounts.services.
+            raise NotFound(f"The ledger has no system account for {currency}.")
+        return account
 
 
-def _system_account(accounts: Sequence[Account], currency: str) -> Account:
-    account = next((a for a in accounts if a.is_system and a.currency == currency), None)
-    if account is None:  # Cannot happen once the customer account was opened by accounts.services.
-        raise NotFound(f"The ledger has no system account for {currency}.")
-    return account
-
-
-def _with_system_account(account_id: UUID) -> Q:
-    """The customer account ``account_id`` and the system account of its currency."""
-    currency = Account.objects.filter(public_id=account_id).values("currency")[:1]
-    return Q(public_id=account_id) | Q(is_system=True, currency=Subquery(currency))
+def _with_system_accounts(account_ids: Sequence[UUID]) -> Q:
+    """The customer accounts ``account_ids`` and the system accounts of their currencies."""
+    currencies = Account.objects.filter(public_id__in=account_ids).values("currency")
+    return Q(public_id__in=account_ids) | Q(is_system=True, currency__in=currencies)
 
 
 def _require_active(*accounts: Account) -> None:
@@ -82,111 +78,71 @@ def _require_active(*accounts: Account) -> None:
             raise AccountInactive(f"Account {account.public_id} is {account.status}.")
 
 
-def _write(
-    *,
-    kind: str,
-    actor: AbstractBaseUser,
-    currency: str,
-    amount_minor: int,
-    legs: list[Leg],
-    source: Account | None,
-    destination: Account | None,
-    description: str = "",
-    reference: str = "",
-    metadata: dict[str, Any] | None = None,
-    reverses: Transaction | None = None,
-    idempotency: IdempotencyClaim | None = None,
+def _plan_external(
+    journal: Journal, locked: _Locked, *, kind: str, account_id: UUID, amount: Decimal, **details: Any
 ) -> Transaction:
-    """Check the legs against the locked accounts, then write the transaction in three statements."""
-    assert sum(amount for _, amount in legs) == 0, "a transaction's postings must sum to zero"
-    for account, amount in legs:
-        new_balance = account.balance_minor + amount
-        if not account.is_system and new_balance < 0:
-            raise InsufficientFunds(f"Account {account.public_id} holds too little for this posting.")
-        if abs(new_balance) > BALANCE_LIMIT:
-            raise LimitExceeded()
-
-    now = timezone.now()
-    txn = Transaction.objects.create(
+    """A deposit (money in from the outside world) or a withdrawal (money out to it)."""
+    account = locked.customer(account_id, journal.actor, field="account_id")
+    system = locked.system_of(account.currency)
+    minor = to_minor(amount, account.currency)
+    _require_active(account)
+    inbound = kind == Transaction.Kind.DEPOSIT
+    debited, credited = (system, account) if inbound else (account, system)
+    return journal.add(
         kind=kind,
-        amount_minor=amount_minor,
-        currency=currency,
-        source_account=source,
-        destination_account=destination,
-        description=description,
-        reference=reference,
-        metadata=metadata or {},
-        posted_by=actor,
-        reverses=reverses,
-        created_at=now,
-    )
-    postings = []
-    for account, amount in legs:
-        account.balance_minor += amount
-        account.last_sequence += 1
-        account.updated_at = now
-        postings.append(
-            Posting(
-                transaction=txn,
-                account=account,
-                amount_minor=amount,
-                balance_after_minor=account.balance_minor,
-                sequence=account.last_sequence,
-                created_at=now,
-            )
-        )
-    Posting.objects.bulk_create(postings)
-    Account.objects.bulk_update([account for account, _ in legs], ["balance_minor", "last_sequence", "updated_at"])
-    # What the API renders is all in memory: its postings, and no reversal yet.
-    txn._prefetched_objects_cache = {"postings": postings}
-    Transaction.reversed_by.related.set_cached_value(txn, None)
-    if idempotency is not None:
-        idempotency.bind(txn)
-    db_transaction.on_commit(lambda: _posted(txn))
-    return txn
-
-
-def _posted(txn: Transaction) -> None:
-    """After commit: count the transaction and log its id (never amounts' owners or secrets)."""
-    metrics.TRANSACTIONS_POSTED.labels(txn.kind, txn.currency).inc()
-    logger.info(
-        "posted %s %s",
-        txn.kind,
-        txn.public_id,
-        extra={"transaction_id": str(txn.public_id), "kind": txn.kind, "currency": txn.currency},
+        currency=account.currency,
+        amount_minor=minor,
+        legs=[(debited, -minor), (credited, minor)],
+        source=None if inbound else account,
+        destination=account if inbound else None,
+        **details,
     )
 
 
-def _post_external(
+def _plan_transfer(
+    journal: Journal,
+    locked: _Locked,
     *,
-    kind: str,
-    actor: AbstractBaseUser,
-    account_id: UUID,
+    source_account_id: UUID,
+    destination_account_id: UUID,
     amount: Decimal,
-    inbound: bool,
-    idempotency: IdempotencyClaim | None,
     **details: Any,
 ) -> Transaction:
-    """Move money between a customer account and its currency's system account (the outside world)."""
+    """From an account the actor owns to any active customer account of the same currency."""
+    if source_account_id == destination_account_id:
+        raise SameAccount()
+    source = locked.customer(source_account_id, journal.actor, field="source_account_id")
+    destination = locked.customer(destination_account_id, journal.actor, field="destination_account_id", owned=False)
+    if source.currency != destination.currency:
+        raise CurrencyMismatch(f"The source holds {source.currency}, the destination {destination.currency}.")
+    minor = to_minor(amount, source.currency)
+    _require_active(source, destination)
+    return journal.add(
+        kind=Transaction.Kind.TRANSFER,
+        currency=source.currency,
+        amount_minor=minor,
+        legs=[(source, -minor), (destination, minor)],
+        source=source,
+        destination=destination,
+        **details,
+    )
+
+
+def _post_one(
+    actor: AbstractBaseUser,
+    lock: Q,
+    plan: Callable[[Journal, _Locked], Transaction],
+    idempotency: IdempotencyClaim | None,
+) -> Transaction:
+    """Lock, plan one transaction, write it, bind the idempotency key; retried on lost races."""
 
     def work() -> Transaction:
-        accounts = lock_accounts(_with_system_account(account_id))
-        account = _customer_account(accounts, account_id, actor, field="account_id")
-        system = _system_account(accounts, account.currency)
-        minor = to_minor(amount, account.currency)
-        _require_active(account)
-        debited, credited = (system, account) if inbound else (account, system)
-        return _write(
-            kind=kind,
-            actor=actor,
-            currency=account.currency,
-            amount_minor=minor,
-            legs=[(debited, -minor), (credited, minor)],
-            source=None if inbound else account,
-            destination=account if inbound else None,
-            idempotency=idempotency,
-            **details,
-        )
+        journal = Journal(actor)
+        plan(journal, _Locked(lock_accounts(lock)))
+        [txn] = journal.write()
+        if idempotency is not None:
+            idempotency.bind(txn)
+        return txn
 
     return run_atomically_with_retries(work)
 
@@ -202,16 +158,14 @@ def deposit_create(
     idempotency: IdempotencyClaim | None = None,
 ) -> Transaction:
     """Credit ``account_id`` with money from outside (debiting its currency's system account)."""
-    return _post_external(
-        kind=Transaction.Kind.DEPOSIT,
-        actor=actor,
-        account_id=account_id,
-        amount=amount,
-        inbound=True,
-        idempotency=idempotency,
-        description=description,
-        reference=reference,
-        metadata=metadata,
+    details = {"description": description, "reference": reference, "metadata": metadata}
+    return _post_one(
+        actor,
+        _with_system_accounts([account_id]),
+        lambda journal, locked: _plan_external(
+            journal, locked, kind=Transaction.Kind.DEPOSIT, account_id=account_id, amount=amount, **details
+        ),
+        idempotency,
     )
 
 
@@ -226,16 +180,14 @@ def withdrawal_create(
     idempotency: IdempotencyClaim | None = None,
 ) -> Transaction:
     """Debit ``account_id`` for money leaving the ledger (crediting its currency's system account)."""
-    return _post_external(
-        kind=Transaction.Kind.WITHDRAWAL,
-        actor=actor,
-        account_id=account_id,
-        amount=amount,
-        inbound=False,
-        idempotency=idempotency,
-        description=description,
-        reference=reference,
-        metadata=metadata,
+    details = {"description": description, "reference": reference, "metadata": metadata}
+    return _post_one(
+        actor,
+        _with_system_accounts([account_id]),
+        lambda journal, locked: _plan_external(
+            journal, locked, kind=Transaction.Kind.WITHDRAWAL, account_id=account_id, amount=amount, **details
+        ),
+        idempotency,
     )
 
 
@@ -253,32 +205,20 @@ def transfer_create(
     """Move money from an account the actor owns to any active account of the same currency."""
     if source_account_id == destination_account_id:
         raise SameAccount()
-
-    def work() -> Transaction:
-        accounts = lock_accounts(Q(public_id__in=[source_account_id, destination_account_id]))
-        source = _customer_account(accounts, source_account_id, actor, field="source_account_id")
-        destination = _customer_account(
-            accounts, destination_account_id, actor, field="destination_account_id", owned=False
-        )
-        if source.currency != destination.currency:
-            raise CurrencyMismatch(f"The source holds {source.currency}, the destination {destination.currency}.")
-        minor = to_minor(amount, source.currency)
-        _require_active(source, destination)
-        return _write(
-            kind=Transaction.Kind.TRANSFER,
-            actor=actor,
-            currency=source.currency,
-            amount_minor=minor,
-            legs=[(source, -minor), (destination, minor)],
-            source=source,
-            destination=destination,
-            description=description,
-            reference=reference,
-            metadata=metadata,
-            idempotency=idempotency,
-        )
-
-    return run_atomically_with_retries(work)
+    details = {"description": description, "reference": reference, "metadata": metadata}
+    return _post_one(
+        actor,
+        Q(public_id__in=[source_account_id, destination_account_id]),
+        lambda journal, locked: _plan_transfer(
+            journal,
+            locked,
+            source_account_id=source_account_id,
+            destination_account_id=destination_account_id,
+            amount=amount,
+            **details,
+        ),
+        idempotency,
+    )
 
 
 def transaction_reverse(
@@ -313,9 +253,9 @@ def transaction_reverse(
             raise AlreadyReversed()
         legs = [(accounts[posting.account_id], -posting.amount_minor) for posting in original.postings.all()]
         _require_active(*(account for account, _ in legs))
-        reversal = _write(
+        journal = Journal(actor)
+        journal.add(
             kind=Transaction.Kind.REVERSAL,
-            actor=actor,
             currency=original.currency,
             amount_minor=original.amount_minor,
             legs=legs,
@@ -323,8 +263,10 @@ def transaction_reverse(
             destination=accounts.get(original.source_account_id),
             description=reason,
             reverses=original,
-            idempotency=idempotency,
         )
+        [reversal] = journal.write()
+        if idempotency is not None:
+            idempotency.bind(reversal)
         Transaction.objects.filter(pk=original.pk, status=Transaction.Status.POSTED).update(
             status=Transaction.Status.REVERSED
         )
