@@ -1,0 +1,216 @@
+"""The operator console for accounts: find one, see what moved, freeze, unfreeze or close it.
+
+Accounts are read-only here (they are opened through the API). Status changes go through
+``accounts.services.account_status_change``, which locks the account, checks the rule and
+writes the audit record in one database transaction; this admin only asks for the reason
+and adds Django's ``LogEntry``. They need the ``accounts.change_account_status`` permission.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from accounts.models import Account
+from accounts.services import account_status_change
+from ledger_project.admin_tools import CurrencyFilter, LedgerModelAdmin, account_label, admin_link, flat_fields, money
+from transactions.errors import LedgerError
+from transactions.models import Posting
+
+LATEST_POSTINGS = 20
+
+# action -> (button label, past tense for messages, statuses it applies to)
+STATUS_ACTIONS = {
+    "freeze": ("Freeze", "frozen", {Account.Status.ACTIVE}),
+    "unfreeze": ("Unfreeze", "unfrozen", {Account.Status.FROZEN}),
+    "close": ("Close", "closed", {Account.Status.ACTIVE, Account.Status.FROZEN}),
+}
+
+
+class SystemFilter(admin.SimpleListFilter):
+    title = "type"
+    parameter_name = "type"
+
+    def lookups(self, request, model_admin):
+        return [("customer", "Customer accounts"), ("system", "System accounts")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("customer", "system"):
+            return queryset.filter(is_system=self.value() == "system")
+        return queryset
+
+
+class StatusChangeForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2000,
+        help_text="Why: kept in the audit trail with your name, the time and your address.",
+    )
+
+
+@admin.register(Account)
+class AccountAdmin(LedgerModelAdmin):
+    list_display = ["public_id", "name", "owner", "currency", "balance", "status", "is_system", "created_at"]
+    list_display_links = ["public_id"]
+    list_select_related = ["owner"]
+    list_filter = [CurrencyFilter, "status", SystemFilter]
+    search_fields = ["public_id"]  # Shows the search box; get_search_results does the searching.
+    search_help_text = "An account id (exact), the start of a name (case-sensitive), or an owner's exact username."
+    sortable_by = ()
+    ordering = ["-id"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("public_id", "name"),
+                    ("owner", "currency", "is_system"),
+                    ("status", "balance", "last_sequence"),
+                    ("created_at", "updated_at"),
+                    "metadata",
+                ]
+            },
+        ),
+        ("Latest postings", {"fields": ["latest_postings"]}),
+    ]
+    readonly_fields = flat_fields(fieldsets)
+
+    @admin.display(description="balance")
+    def balance(self, obj: Account) -> str:
+        return money(obj.balance_minor, obj.currency)
+
+    @admin.display(description="latest postings")
+    def latest_postings(self, obj: Account) -> str:
+        postings = (
+            Posting.objects.filter(account=obj).select_related("transaction").order_by("-sequence")[:LATEST_POSTINGS]
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    p.sequence,
+                    p.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    admin_link(p.transaction, str(p.transaction.public_id)),
+                    p.transaction.kind,
+                    money(p.amount_minor, obj.currency),
+                    money(p.balance_after_minor, obj.currency),
+                )
+                for p in postings
+            ),
+        )
+        history = reverse("admin:transactions_posting_changelist") + f"?account={obj.pk}"
+        if not rows:
+            return format_html('<p>No postings yet.</p><p><a href="{}">Full history</a></p>', history)
+        return format_html(
+            '<table id="latest-postings"><thead><tr><th>#</th><th>when</th><th>transaction</th><th>kind</th>'
+            "<th>amount</th><th>balance after</th></tr></thead><tbody>{}</tbody></table>"
+            '<p><a href="{}" class="full-history">Full history</a> (the latest {} are shown here)</p>',
+            rows,
+            history,
+            LATEST_POSTINGS,
+        )
+
+    def get_object(self, request, object_id, from_field=None):
+        """The account with its owner, in one query."""
+        try:
+            return self.get_queryset(request).select_related("owner").get(pk=Account._meta.pk.to_python(object_id))
+        except (Account.DoesNotExist, ValidationError, ValueError):
+            return None
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact id through its unique index, else a name prefix or an owner's username (both indexed)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(public_id=uuid.UUID(term)), False
+        except ValueError:
+            pass
+        owners = list(get_user_model().objects.filter(username=term).values_list("pk", flat=True)[:10])
+        return queryset.filter(Q(name__startswith=term) | Q(owner_id__in=owners)), False
+
+    # --- status changes -------------------------------------------------------------------
+
+    def has_change_status_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.change_account_status")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        urls = [
+            path(
+                f"<path:object_id>/{action}/",
+                view(self.status_change_view),
+                {"action": action},
+                name=f"accounts_account_{action}",
+            )
+            for action in STATUS_ACTIONS
+        ]
+        return urls + super().get_urls()
+
+    def status_actions(self, request: HttpRequest, account: Account) -> list[dict[str, str]]:
+        """The status buttons this user may press on this account."""
+        if account.is_system or not self.has_change_status_permission(request):
+            return []
+        return [
+            {"action": action, "label": label, "url": reverse(f"admin:accounts_account_{action}", args=[account.pk])}
+            for action, (label, _, allowed_from) in STATUS_ACTIONS.items()
+            if account.status in allowed_from
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["status_actions"] = self.status_actions(request, obj)
+            context["history_url"] = reverse("admin:transactions_posting_changelist") + f"?account={obj.pk}"
+            context["transactions_url"] = reverse("admin:transactions_transaction_changelist") + f"?q={obj.public_id}"
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def status_change_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+        """Ask for a reason, then freeze, unfreeze or close the account through the service."""
+        if not self.has_change_status_permission(request):
+            raise PermissionDenied
+        account = self.get_object(request, object_id)
+        if account is None:
+            raise Http404("No such account.")
+        label, done, _ = STATUS_ACTIONS[action]
+        change_url = reverse("admin:accounts_account_change", args=[account.pk])
+        form = StatusChangeForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            reason = form.cleaned_data["reason"].strip()
+            try:
+                account_status_change(
+                    operator=request.user,
+                    account_id=account.public_id,
+                    action=action,
+                    reason=reason,
+                    ip_address=request.META.get("REMOTE_ADDR"),
+                )
+            except LedgerError as exc:
+                messages.error(request, f"Account not {done}: {exc.detail}")
+                return redirect(change_url)
+            self.log_change(request, account, f"{label} account. Reason: {reason}")
+            messages.success(request, f"Account {account.public_id} {done}.")
+            return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{label} account {account_label(account)}",
+            "opts": self.opts,
+            "original": account,
+            "action": action,
+            "action_label": label,
+            "balance": money(account.balance_minor, account.currency),
+            "blocked": action == "close" and account.balance_minor != 0,
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/accounts/account/status_change.html", context)

@@ -61,7 +61,13 @@ class Account(models.Model):
                 fields=["currency"], condition=Q(is_system=True), name="account_one_system_account_per_currency"
             ),
         ]
-        indexes = [models.Index(fields=["owner", "-id"], name="account_owner_newest_idx")]
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="account_owner_newest_idx"),
+            # The admin's filters and its name search (a prefix LIKE needs the pattern opclass).
+            models.Index(fields=["status", "-id"], name="account_status_newest_idx"),
+            models.Index(fields=["currency", "-id"], name="account_currency_newest_idx"),
+            models.Index(fields=["name"], opclasses=["varchar_pattern_ops"], name="account_name_prefix_idx"),
+        ]
         permissions = [("change_account_status", "Can freeze, unfreeze and close accounts")]
 
     def __str__(self) -> str:

@@ -1,0 +1,403 @@
+"""The operator console for transactions and postings: find, inspect, reverse.
+
+Ledger records are read-only here for everyone, superusers included. A reversal goes
+through ``transactions.services.transaction_reverse``, the posting service the API uses
+(same locks, same checks, the audit record in the same database transaction), and needs
+the ``transactions.reverse_transaction`` permission. The confirmation form carries a
+one-time token used as an idempotency key, so a double submit posts once and shows the
+same reversal again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from accounts.models import Account
+from ledger_project.admin_tools import CurrencyFilter, LedgerModelAdmin, account_label, admin_link, flat_fields, money
+from transactions.errors import AlreadyReversed, LedgerError, ReversalNotAllowed
+from transactions.idempotency import IdempotencyClaim
+from transactions.models import IdempotencyRecord, Posting, Transaction
+from transactions.money import format_minor
+from transactions.services import transaction_reverse
+
+REVERSE_KEY_PREFIX = "admin-reverse:"
+
+
+def _as_uuid(term: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(term)
+    except ValueError:
+        return None
+
+
+def _account_link(account: Account | None) -> str:
+    return admin_link(account, account_label(account)) if account is not None else "-"
+
+
+class PostingInline(admin.TabularInline):
+    """Every leg of the transaction with the account's balance once it applied."""
+
+    model = Posting
+    fields = ["account_link", "amount", "balance_after", "sequence", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("account").order_by("pk")
+
+    @admin.display(description="account")
+    def account_link(self, obj: Posting) -> str:
+        return _account_link(obj.account)
+
+    @admin.display(description="amount")
+    def amount(self, obj: Posting) -> str:
+        return money(obj.amount_minor, obj.account.currency)
+
+    @admin.display(description="balance after")
+    def balance_after(self, obj: Posting) -> str:
+        return money(obj.balance_after_minor, obj.account.currency)
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=500,
+        help_text="Required. It becomes the reversal's description and is kept in the audit trail.",
+    )
+    token = forms.UUIDField(widget=forms.HiddenInput)
+
+
+def reversal_preview(txn: Transaction) -> list[dict[str, object]]:
+    """The postings the reversal would make, from the current balances (re-checked under lock on confirm)."""
+    rows = []
+    for posting in txn.postings.all():
+        account = posting.account
+        amount = -posting.amount_minor
+        after = account.balance_minor + amount
+        problem = ""
+        if not account.is_active:
+            problem = f"The account is {account.status}: the reversal will be refused."
+        elif not account.is_system and after < 0:
+            problem = "The account no longer holds the money: the reversal will be refused."
+        rows.append(
+            {
+                "account": account,
+                "link": _account_link(account),
+                "amount": money(amount, account.currency),
+                "balance_now": money(account.balance_minor, account.currency),
+                "balance_after": money(after, account.currency),
+                "problem": problem,
+            }
+        )
+    return rows
+
+
+def refusal_of(txn: Transaction) -> str | None:
+    """Why ``txn`` cannot be reversed at all, or ``None``."""
+    if txn.kind == Transaction.Kind.REVERSAL:
+        return ReversalNotAllowed.default_detail
+    if txn.status == Transaction.Status.REVERSED:
+        return AlreadyReversed.default_detail
+    return None
+
+
+@admin.register(Transaction)
+class TransactionAdmin(LedgerModelAdmin):
+    list_display = [
+        "public_id",
+        "kind",
+        "status",
+        "amount",
+        "currency",
+        "source",
+        "destination",
+        "reference",
+        "created_at",
+    ]
+    list_select_related = ["source_account", "destination_account"]
+    list_filter = ["kind", "status", CurrencyFilter]
+    date_hierarchy = "created_at"
+    search_fields = ["public_id"]  # Shows the search box; get_search_results does the searching.
+    search_help_text = "A transaction id, an account id, a reference or an idempotency key (exact, case-sensitive)."
+    sortable_by = ()
+    ordering = ["-id"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("public_id", "kind", "status"),
+                    ("amount", "currency", "created_at"),
+                    ("source", "destination"),
+                ]
+            },
+        ),
+        ("Details", {"fields": ["description", "reference", "metadata", ("posted_by_display", "idempotency_key")]}),
+        ("Reversal", {"fields": [("reverses_link", "reversed_by_link")]}),
+    ]
+    readonly_fields = flat_fields(fieldsets)
+    inlines = [PostingInline]
+
+    @admin.display(description="amount")
+    def amount(self, obj: Transaction) -> str:
+        return format_minor(obj.amount_minor, obj.currency)
+
+    @admin.display(description="source")
+    def source(self, obj: Transaction) -> str:
+        return _account_link(obj.source_account)
+
+    @admin.display(description="destination")
+    def destination(self, obj: Transaction) -> str:
+        return _account_link(obj.destination_account)
+
+    @admin.display(description="posted by")
+    def posted_by_display(self, obj: Transaction) -> str:
+        user = obj.posted_by
+        role = "operator" if user.is_staff else "API client"
+        return f"{user.get_username()} ({role})"
+
+    @admin.display(description="idempotency key")
+    def idempotency_key(self, obj: Transaction) -> str:
+        record = getattr(obj, "idempotency_record", None)
+        return record.key if record is not None else "-"
+
+    @admin.display(description="reverses")
+    def reverses_link(self, obj: Transaction) -> str:
+        return admin_link(obj.reverses, obj.reverses and str(obj.reverses.public_id))
+
+    @admin.display(description="reversed by")
+    def reversed_by_link(self, obj: Transaction) -> str:
+        reversal = getattr(obj, "reversed_by", None)
+        return admin_link(reversal, reversal and str(reversal.public_id))
+
+    def get_object(self, request, object_id, from_field=None):
+        """The transaction with everything its page shows, in one query (postings: one more)."""
+        queryset = self.get_queryset(request).select_related(
+            "source_account", "destination_account", "posted_by", "reverses", "reversed_by", "idempotency_record"
+        )
+        try:
+            return queryset.get(pk=Transaction._meta.pk.to_python(object_id))
+        except (Transaction.DoesNotExist, ValidationError, ValueError):
+            return None
+
+    def get_search_results(self, request, queryset, search_term):
+        """Index-backed search: an id (transaction or account), a reference, an idempotency key."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        uid = _as_uuid(term)
+        if uid is not None:
+            account = Account.objects.filter(public_id=uid).values("pk", "is_system", "currency").first()
+            if account is None:
+                return queryset.filter(public_id=uid), False
+            if account["is_system"]:
+                # Deposits, withdrawals and their reversals: the movements with one customer side.
+                one_sided = Q(source_account__isnull=True) | Q(destination_account__isnull=True)
+                return queryset.filter(one_sided, currency=account["currency"]), False
+            return queryset.filter(Q(source_account_id=account["pk"]) | Q(destination_account_id=account["pk"])), False
+        # Exact matches only: equality on an indexed column is estimated right by the planner,
+        # where a prefix LIKE under "ORDER BY id DESC LIMIT n" can walk the whole primary key.
+        keyed = list(IdempotencyRecord.objects.filter(key=term).values_list("transaction_id", flat=True)[:100])
+        return queryset.filter(Q(reference=term) | Q(pk__in=keyed)), False
+
+    # --- reversal -------------------------------------------------------------------------
+
+    def has_reverse_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("transactions.reverse_transaction")
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<path:object_id>/reverse/",
+                self.admin_site.admin_view(self.reverse_view),
+                name="transactions_transaction_reverse",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and self.has_reverse_permission(request) and refusal_of(obj) is None:
+            context["reverse_url"] = reverse("admin:transactions_transaction_reverse", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def reverse_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET: the confirmation page. POST: post the reversal through the posting service."""
+        if not self.has_reverse_permission(request):
+            raise PermissionDenied
+        txn = self.get_object(request, object_id)
+        if txn is None:
+            raise Http404("No such transaction.")
+        change_url = reverse("admin:transactions_transaction_change", args=[txn.pk])
+        if request.method == "POST":
+            form = ReverseForm(request.POST)
+            if form.is_valid():
+                return self._reverse(
+                    request, txn, reason=form.cleaned_data["reason"].strip(), token=form.cleaned_data["token"]
+                )
+        else:
+            refusal = refusal_of(txn)
+            if refusal is not None:
+                messages.error(request, f"Not reversed: {refusal}")
+                return redirect(change_url)
+            form = ReverseForm(initial={"token": uuid.uuid4()})
+        legs = Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("pk"))
+        txn = Transaction.objects.prefetch_related(legs).get(pk=txn.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reverse {txn.kind} {txn.public_id}",
+            "opts": self.opts,
+            "original": txn,
+            "amount": money(txn.amount_minor, txn.currency),
+            "preview": reversal_preview(txn),
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/transactions/transaction/reverse_confirmation.html", context)
+
+    def _reverse(self, request: HttpRequest, txn: Transaction, *, reason: str, token: uuid.UUID) -> HttpResponse:
+        key = f"{REVERSE_KEY_PREFIX}{token}"
+        fingerprint = hashlib.sha256(f"admin-reverse {txn.public_id}\n{reason}".encode()).hexdigest()
+        change_url = reverse("admin:transactions_transaction_change", args=[txn.pk])
+
+        def replayed() -> HttpResponse | None:
+            """The answer to this confirmation if it was already posted (a double submit)."""
+            record = IdempotencyRecord.objects.filter(client=request.user, key=key).select_related("transaction")
+            record = record.first()
+            if record is None:
+                return None
+            if record.fingerprint != fingerprint:
+                messages.error(request, "This confirmation was already used for another reversal; nothing was posted.")
+                return redirect(change_url)
+            return self._reversed(request, txn, record.transaction)
+
+        answer = replayed()
+        if answer is not None:
+            return answer
+        claim = IdempotencyClaim(
+            client=request.user,
+            key=key,
+            fingerprint=fingerprint,
+            render=lambda reversal: str(reversal.public_id).encode(),
+        )
+        try:
+            reversal = transaction_reverse(
+                actor=request.user,
+                transaction_id=txn.public_id,
+                reason=reason,
+                idempotency=claim,
+                ip_address=request.META.get("REMOTE_ADDR"),
+                via="admin",
+            )
+        except IntegrityError:
+            # The same confirmation committed first in a concurrent request.
+            answer = replayed()
+            if answer is None:
+                raise
+            return answer
+        except LedgerError as exc:
+            # A concurrent submit of this same confirmation may have won the lock and posted.
+            answer = replayed()
+            if answer is not None:
+                return answer
+            messages.error(request, f"Not reversed: {exc.detail}")
+            return redirect(change_url)
+        self.log_change(request, txn, f"Reversed by {reversal.public_id}. Reason: {reason}")
+        return self._reversed(request, txn, reversal)
+
+    def _reversed(self, request: HttpRequest, txn: Transaction, reversal: Transaction) -> HttpResponse:
+        url = reverse("admin:transactions_transaction_change", args=[reversal.pk])
+        messages.success(
+            request,
+            format_html('Transaction {} reversed by <a href="{}">{}</a>.', txn.public_id, url, reversal.public_id),
+        )
+        return redirect(reverse("admin:transactions_transaction_change", args=[txn.pk]))
+
+
+class AccountFilter(admin.SimpleListFilter):
+    """The history of one account (linked from the account's page); no list of every account."""
+
+    title = "account"
+    parameter_name = "account"
+
+    def lookups(self, request, model_admin):
+        value = request.GET.get(self.parameter_name, "")
+        account = Account.objects.filter(pk=int(value)).first() if value.isdigit() else None
+        return [(str(account.pk), account_label(account))] if account is not None else []
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(account_id=int(value))
+
+
+@admin.register(Posting)
+class PostingAdmin(LedgerModelAdmin):
+    list_display = ["sequence", "transaction_link", "kind", "account_link", "amount", "balance_after", "created_at"]
+    list_display_links = None
+    list_select_related = ["transaction", "account"]
+    list_filter = [AccountFilter]
+    search_fields = ["transaction__public_id"]  # Shows the search box; get_search_results does the searching.
+    search_help_text = "A transaction id or an account id (exact)."
+    sortable_by = ()
+
+    def get_ordering(self, request):
+        # One account's history (or one transaction's legs): newest first along the unique
+        # (account, sequence) index, never a walk of the whole table in id order.
+        if request.GET.get(AccountFilter.parameter_name) or _as_uuid(request.GET.get("q", "").strip()):
+            return ["account", "-sequence"]
+        return ["-id"]
+
+    def get_search_results(self, request, queryset, search_term):
+        uid = _as_uuid(search_term.strip())
+        if uid is None:
+            return (queryset.none() if search_term.strip() else queryset), False
+        account_pk = Account.objects.filter(public_id=uid).values_list("pk", flat=True).first()
+        if account_pk is not None:
+            return queryset.filter(account_id=account_pk), False
+        return queryset.filter(transaction__public_id=uid), False
+
+    @admin.display(description="transaction")
+    def transaction_link(self, obj: Posting) -> str:
+        return admin_link(obj.transaction, str(obj.transaction.public_id))
+
+    @admin.display(description="kind")
+    def kind(self, obj: Posting) -> str:
+        return obj.transaction.kind
+
+    @admin.display(description="account")
+    def account_link(self, obj: Posting) -> str:
+        return _account_link(obj.account)
+
+    @admin.display(description="amount")
+    def amount(self, obj: Posting) -> str:
+        return money(obj.amount_minor, obj.account.currency)
+
+    @admin.display(description="balance after")
+    def balance_after(self, obj: Posting) -> str:
+        return money(obj.balance_after_minor, obj.account.currency)

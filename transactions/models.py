@@ -80,6 +80,11 @@ class Transaction(models.Model):
             models.Index(fields=["source_account", "-id"], name="txn_source_newest_idx"),
             models.Index(fields=["destination_account", "-id"], name="txn_destination_newest_idx"),
             models.Index(fields=["kind", "-id"], name="txn_kind_newest_idx"),
+            # The admin's filters, date hierarchy and reference search.
+            models.Index(fields=["status", "-id"], name="txn_status_newest_idx"),
+            models.Index(fields=["currency", "-id"], name="txn_currency_newest_idx"),
+            models.Index(fields=["created_at"], name="txn_created_idx"),
+            models.Index(fields=["reference"], name="txn_reference_idx"),
         ]
         permissions = [("reverse_transaction", "Can reverse a posted transaction")]
 
@@ -129,6 +134,8 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["client", "key"], name="idempotency_client_key_unique")]
+        # The admin finds a transaction by its idempotency key, whatever the client.
+        indexes = [models.Index(fields=["key"], name="idempotency_key_idx")]
 
     def __str__(self) -> str:
         return f"{self.client_id}:{self.key}"
