@@ -11,7 +11,7 @@ from accounts.views import AccountViewSet
 from ledger_project.api.problems import page_not_found, problem_type_view
 from ledger_project.health import healthz, readyz
 from ledger_project.metrics import metrics_view
-from transactions.views import DepositViewSet, TransactionViewSet, TransferViewSet, WithdrawalViewSet
+from transactions.views import BatchViewSet, DepositViewSet, TransactionViewSet, TransferViewSet, WithdrawalViewSet
 
 router = DefaultRouter(trailing_slash="/?")
 router.include_root_view = False
@@ -20,6 +20,7 @@ router.register("deposits", DepositViewSet, basename="deposit")
 router.register("withdrawals", WithdrawalViewSet, basename="withdrawal")
 router.register("transfers", TransferViewSet, basename="transfer")
 router.register("transactions", TransactionViewSet, basename="transaction")
+router.register("batches", BatchViewSet, basename="batch")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),

@@ -26,7 +26,7 @@ from rest_framework.request import Request
 
 from ledger_project import metrics
 from transactions.errors import IdempotencyKeyRequired, IdempotencyKeyReused
-from transactions.models import IdempotencyRecord, Transaction
+from transactions.models import Batch, IdempotencyRecord, Transaction
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -59,19 +59,20 @@ class IdempotencyClaim:
     client: AbstractBaseUser
     key: str
     fingerprint: str
-    render: Callable[[Transaction], bytes]
+    render: Callable[[Any], bytes]
     body: bytes | None = field(default=None, init=False)
 
-    def bind(self, txn: Transaction) -> None:
+    def bind(self, answer: Transaction | Batch) -> None:
         """Render the answer and bind the key to it. Call inside the posting's transaction."""
-        self.body = self.render(txn)
+        self.body = self.render(answer)
         IdempotencyRecord.objects.create(
             client=self.client,
             key=self.key,
             fingerprint=self.fingerprint,
             response_status=201,
             response_body=self.body,
-            transaction=txn,
+            transaction=answer if isinstance(answer, Transaction) else None,
+            batch=answer if isinstance(answer, Batch) else None,
         )
 
 
@@ -95,8 +96,8 @@ def _replay(client: AbstractBaseUser, key: str, expected_fingerprint: str) -> Ht
 def idempotent_post(
     request: Request,
     *,
-    render: Callable[[Transaction], bytes],
-    perform: Callable[[IdempotencyClaim], Transaction],
+    render: Callable[[Any], bytes],
+    perform: Callable[[IdempotencyClaim], Transaction | Batch],
 ) -> HttpResponse:
     """Answer a money movement exactly once per ``(client, Idempotency-Key)``.
 

@@ -12,7 +12,8 @@ migration ``0002_ledger_triggers``):
 - ``(account, sequence)`` is unique and gap-free per account, and each posting's
   ``balance_after_minor`` is the account's balance once it was applied.
 
-Amounts are integers of the currency's minor unit (see ``transactions.money``).
+Amounts are integers of the currency's minor unit (see ``transactions.money``). A batch
+groups the transactions that one request posted together.
 """
 
 import uuid
@@ -22,6 +23,20 @@ from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import Account
+
+
+class Batch(models.Model):
+    """Movements posted together by one request: in one database transaction, all or nothing."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name="id")
+    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "batches"
+
+    def __str__(self) -> str:
+        return f"batch {self.public_id}"
 
 
 class Transaction(models.Model):
@@ -56,6 +71,9 @@ class Transaction(models.Model):
         help_text="The API client or operator who posted it.",
     )
     reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by")
+    batch = models.ForeignKey(
+        Batch, on_delete=models.PROTECT, null=True, blank=True, related_name="transactions", editable=False
+    )
     created_at = models.DateTimeField()
 
     class Meta:
@@ -130,6 +148,7 @@ class IdempotencyRecord(models.Model):
     transaction = models.OneToOneField(
         Transaction, on_delete=models.PROTECT, null=True, blank=True, related_name="idempotency_record"
     )
+    batch = models.OneToOneField(Batch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

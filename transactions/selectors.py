@@ -11,7 +11,14 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Account
 from transactions.errors import NotFound
-from transactions.models import Posting, Transaction
+from transactions.models import Batch, Posting, Transaction
+
+
+def _rendered(queryset: QuerySet[Transaction]) -> QuerySet[Transaction]:
+    """Loads what the API renders of a transaction, in a fixed number of queries."""
+    return queryset.select_related("source_account", "destination_account", "reverses", "reversed_by").prefetch_related(
+        Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("pk"))
+    )
 
 
 def transactions_visible_to(user: AbstractBaseUser, *, kind: str | None = None) -> QuerySet[Transaction]:
@@ -20,9 +27,7 @@ def transactions_visible_to(user: AbstractBaseUser, *, kind: str | None = None) 
     Every customer leg of a transaction is its source or its destination, so those two
     columns decide visibility. Loads what the API renders without further queries.
     """
-    queryset = Transaction.objects.select_related(
-        "source_account", "destination_account", "reverses", "reversed_by"
-    ).prefetch_related(Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("pk")))
+    queryset = _rendered(Transaction.objects.all())
     if kind is not None:
         queryset = queryset.filter(kind=kind)
     if not user.is_staff:
@@ -35,6 +40,17 @@ def transaction_get(*, user: AbstractBaseUser, transaction_id: UUID | str, kind:
         return transactions_visible_to(user, kind=kind).get(public_id=transaction_id)
     except (Transaction.DoesNotExist, ValueError):
         raise NotFound("No such transaction.") from None
+
+
+def batch_get(*, user: AbstractBaseUser, batch_id: UUID | str) -> Batch:
+    """A batch, for the client that posted it or staff; ``NotFound`` otherwise."""
+    batches = Batch.objects.prefetch_related(Prefetch("transactions", queryset=_rendered(Transaction.objects.all())))
+    if not user.is_staff:
+        batches = batches.filter(posted_by=user)
+    try:
+        return batches.get(public_id=batch_id)
+    except (Batch.DoesNotExist, ValueError):
+        raise NotFound("No such batch.") from None
 
 
 def account_history(

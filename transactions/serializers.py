@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from ledger_project.api.fields import AmountField, MetadataField, MinorUnitsField
-from transactions.models import Posting, Transaction
+from transactions.models import Batch, Posting, Transaction
 
 # --- Input --------------------------------------------------------------------------------
 
@@ -31,6 +31,45 @@ class WithdrawalInputSerializer(_MovementInput):
 class TransferInputSerializer(_MovementInput):
     source_account_id = serializers.UUIDField()
     destination_account_id = serializers.UUIDField()
+
+
+_OPERATION_INPUTS = {
+    "deposit": DepositInputSerializer,
+    "withdrawal": WithdrawalInputSerializer,
+    "transfer": TransferInputSerializer,
+}
+
+
+def _operation_schema(kind: str, fields: type) -> type:
+    """The schema of one batch operation: ``kind`` and the fields of its endpoint."""
+    return type(
+        f"{kind.title()}Operation", (fields,), {"kind": serializers.ChoiceField(choices=[kind]), "__module__": __name__}
+    )
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="BatchOperation",
+        serializers={kind: _operation_schema(kind, fields) for kind, fields in _OPERATION_INPUTS.items()},
+        resource_type_field_name="kind",
+    )
+)
+class BatchOperationField(serializers.Field):
+    """One operation of a batch: ``kind`` plus the fields of that movement's endpoint."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Each operation must be an object.")
+        kind = data.get("kind")
+        if kind not in _OPERATION_INPUTS:
+            raise serializers.ValidationError({"kind": [f"Use one of: {', '.join(_OPERATION_INPUTS)}."]})
+        serializer = _OPERATION_INPUTS[kind](data={k: v for k, v in data.items() if k != "kind"})
+        serializer.is_valid(raise_exception=True)
+        return {"kind": kind, **serializer.validated_data}
+
+
+class BatchInputSerializer(serializers.Serializer):
+    operations = serializers.ListField(child=BatchOperationField(), min_length=1, max_length=1000)
 
 
 class ReversalInputSerializer(serializers.Serializer):
@@ -90,6 +129,22 @@ class TransactionSerializer(serializers.ModelSerializer):
             if user.is_staff or (posting.account.owner_id is not None and posting.account.owner_id == user.pk)
         ]
         return LegSerializer(legs, many=True).data
+
+
+class BatchSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    transactions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Batch
+        fields = ["id", "transactions"]
+        read_only_fields = fields
+
+    @extend_schema_field(TransactionSerializer(many=True))
+    def get_transactions(self, batch: Batch) -> list[dict[str, Any]]:
+        """In request order (the order they were inserted)."""
+        ordered = sorted(batch.transactions.all(), key=lambda txn: txn.pk)
+        return TransactionSerializer(ordered, many=True, context=self.context).data
 
 
 class HistoryEntrySerializer(serializers.ModelSerializer):

@@ -31,6 +31,7 @@ from transactions.errors import (
     AccountInactive,
     AlreadyReversed,
     CurrencyMismatch,
+    LedgerError,
     NotFound,
     ReversalNotAllowed,
     SameAccount,
@@ -39,7 +40,7 @@ from transactions.errors import (
 from transactions.idempotency import IdempotencyClaim
 from transactions.journal import Journal
 from transactions.locking import lock_accounts, run_atomically_with_retries
-from transactions.models import Posting, Transaction
+from transactions.models import Batch, Posting, Transaction
 from transactions.money import to_minor
 
 
@@ -281,5 +282,60 @@ def transaction_reverse(
             details={"reversal_id": str(reversal.public_id), "via": via},
         )
         return reversal
+
+    return run_atomically_with_retries(work)
+
+
+MAX_BATCH_OPERATIONS = 1000
+
+_PLANNERS: dict[str, Callable[..., Transaction]] = {
+    Transaction.Kind.DEPOSIT: lambda journal, locked, **op: _plan_external(
+        journal, locked, kind=Transaction.Kind.DEPOSIT, **op
+    ),
+    Transaction.Kind.WITHDRAWAL: lambda journal, locked, **op: _plan_external(
+        journal, locked, kind=Transaction.Kind.WITHDRAWAL, **op
+    ),
+    Transaction.Kind.TRANSFER: _plan_transfer,
+}
+
+
+def batch_post(
+    *,
+    actor: AbstractBaseUser,
+    operations: Sequence[dict[str, Any]],
+    idempotency: IdempotencyClaim | None = None,
+) -> Batch:
+    """Post up to 1000 deposits, withdrawals and transfers in one database transaction.
+
+    All or nothing: every account any operation touches (and the system accounts of their
+    currencies) is locked once, in ascending id order, so batches never deadlock each other
+    or single movements; each operation is checked against the balances the earlier ones
+    left; a refusal names its operation (``operation``: its index) and posts nothing.
+    Each operation is a dict with ``kind`` and the fields of that movement's endpoint.
+    """
+    if not 1 <= len(operations) <= MAX_BATCH_OPERATIONS:
+        raise ValidationFailed(errors={"operations": [f"Send 1 to {MAX_BATCH_OPERATIONS} operations."]})
+    account_ids = {
+        op[field] for op in operations for field in ("account_id", "source_account_id", "destination_account_id")
+        if field in op
+    }  # fmt: skip
+
+    def work() -> Batch:
+        journal = Journal(actor)
+        locked = _Locked(lock_accounts(_with_system_accounts(list(account_ids))))
+        for index, operation in enumerate(operations):
+            fields = {name: value for name, value in operation.items() if name != "kind"}
+            try:
+                _PLANNERS[operation["kind"]](journal, locked, **fields)
+            except LedgerError as refusal:
+                refusal.extra["operation"] = index
+                if refusal.errors:
+                    refusal.errors = {f"operations.{index}.{name}": errs for name, errs in refusal.errors.items()}
+                raise
+        batch = Batch.objects.create(posted_by=actor, created_at=journal.now)
+        batch._prefetched_objects_cache = {"transactions": journal.write(batch=batch)}
+        if idempotency is not None:
+            idempotency.bind(batch)
+        return batch
 
     return run_atomically_with_retries(work)

@@ -15,13 +15,17 @@ from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 
+from ledger_project.api.problems import flatten_errors
 from ledger_project.api.schema import IDEMPOTENCY_KEY, READ_ERRORS, WRITE_ERRORS, problems
 from transactions import selectors, services
-from transactions.errors import NotFound
+from transactions.errors import NotFound, ValidationFailed
 from transactions.idempotency import IdempotencyClaim, idempotent_post
-from transactions.models import Transaction
+from transactions.models import Batch, Transaction
 from transactions.serializers import (
+    BatchInputSerializer,
+    BatchSerializer,
     DepositInputSerializer,
     ReversalInputSerializer,
     TransactionSerializer,
@@ -148,3 +152,46 @@ class TransferViewSet(_MovementViewSet):
     kind = Transaction.Kind.TRANSFER
     input_serializer_class = TransferInputSerializer
     post_movement = staticmethod(services.transfer_create)
+
+
+class BatchViewSet(viewsets.GenericViewSet):
+    """Up to 1000 movements in one database transaction, all or nothing."""
+
+    serializer_class = BatchSerializer
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self):
+        return Batch.objects.none()  # Reads go through selectors.batch_get.
+
+    def render_batch(self, batch: Batch) -> bytes:
+        return JSONRenderer().render(BatchSerializer(batch, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="Post a batch of movements atomically",
+        description=(
+            '1 to 1000 operations, each `{"kind": "deposit"|"withdrawal"|"transfer", ...}` with the fields '
+            "of that endpoint. All or nothing: a refusal posts nothing and its problem document carries "
+            "`operation`, the index of the refused operation."
+        ),
+        request=BatchInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: BatchSerializer, **problems(*WRITE_ERRORS)},
+    )
+    def create(self, request: Request) -> Any:
+        def perform(claim: IdempotencyClaim) -> Batch:
+            serializer = BatchInputSerializer(data=request.data)
+            if not serializer.is_valid():
+                refused = serializer.errors.get("operations")
+                extra = {"operation": min(refused)} if isinstance(refused, dict) and refused else {}
+                raise ValidationFailed(errors=flatten_errors(serializer.errors), **extra)
+            return services.batch_post(
+                actor=request.user, operations=serializer.validated_data["operations"], idempotency=claim
+            )
+
+        return idempotent_post(request, render=self.render_batch, perform=perform)
+
+    @extend_schema(responses={200: BatchSerializer, **problems(*READ_ERRORS)})
+    def retrieve(self, request: Request, id: str) -> Any:
+        batch = selectors.batch_get(user=request.user, batch_id=_uuid_or_404(id))
+        return Response(BatchSerializer(batch, context=self.get_serializer_context()).data)

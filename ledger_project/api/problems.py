@@ -76,17 +76,17 @@ def problem_body(
     return body
 
 
-def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     """``{"a": {"b": ["x"]}}`` -> ``{"a.b": ["x"]}``; a bare list belongs to ``non_field_errors``."""
     if isinstance(detail, dict):
         flat: dict[str, list[str]] = {}
         for key, value in detail.items():
-            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+            flat.update(flatten_errors(value, f"{prefix}.{key}" if prefix else str(key)))
         return flat
     if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
         flat = {}
         for index, item in enumerate(detail):
-            flat.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+            flat.update(flatten_errors(item, f"{prefix}.{index}" if prefix else str(index)))
         return flat
     messages = detail if isinstance(detail, list) else [detail]
     return {prefix or "non_field_errors": [str(message) for message in messages]} if messages else {}
@@ -127,7 +127,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if isinstance(exc, exceptions.ValidationError):
         code, detail = ValidationFailed.code, ValidationFailed.default_detail
-        errors = _flatten(exc.detail)
+        errors = flatten_errors(exc.detail)
     else:
         code = getattr(exc, "default_code", "error")
         detail = str(exc.detail) if not isinstance(exc.detail, dict | list) else str(exc.default_detail)

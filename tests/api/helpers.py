@@ -59,7 +59,7 @@ def assert_problem(response, status: int, code: str, *, fields: tuple[str, ...] 
     problem = body_of(response)
     assert isinstance(problem, dict), problem
     assert set(problem) >= PROBLEM_KEYS, problem
-    assert set(problem) <= PROBLEM_KEYS | {"errors"}, problem
+    assert set(problem) <= PROBLEM_KEYS | {"errors", "operation"}, problem  # operation: batches only
     assert problem["status"] == status, problem
     assert problem["code"] == code, problem
     assert isinstance(problem["title"], str), problem
