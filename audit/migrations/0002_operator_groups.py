@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("accounts", "0003_admin_indexes"),
-        ("transactions", "0005_batches"),
+        ("transactions", "0004_admin_indexes"),
         ("audit", "0001_audit_record"),
     ]
 
