@@ -28,7 +28,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 run: $(VENV)/.runtime-installed
 	DJANGO_DEBUG=True $(BIN)/python manage.py migrate --noinput
-	@DJANGO_DEBUG=True $(BIN)/python manage.py setup_demo
+	@DJANGO_DEBUG=True $(BIN)/python manage.py setup_demo --url http://$(HOST):$(PORT)
 	DJANGO_DEBUG=True $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The production configuration (gunicorn.conf.py) against $$DATABASE_URL, the same commands

@@ -1,7 +1,7 @@
 """``python manage.py setup_demo``: a demo admin and a demo API client, created once.
 
-Their random secrets are written to ``var/demo-credentials.txt`` (readable by the owner
-only) and printed on every run, so ``make run`` can always show how to log in.
+Their random secrets are kept in ``var/demo-credentials.txt`` (readable by the owner only)
+and printed with the server's links on every run, so ``make run`` always shows how to log in.
 """
 
 import secrets
@@ -20,7 +20,10 @@ CLIENT_NAME = "demo-client"
 class Command(BaseCommand):
     help = "Create (once) a demo admin user and a demo API client, and print their secrets."
 
-    def handle(self, *args, **options) -> None:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="Where the server will answer.")
+
+    def handle(self, *args, url: str, **options) -> None:
         credentials = Path(settings.BASE_DIR) / "var" / "demo-credentials.txt"
         User = get_user_model()
         if not User.objects.filter(username=ADMIN_USERNAME).exists():
@@ -28,14 +31,15 @@ class Command(BaseCommand):
             User.objects.create_superuser(ADMIN_USERNAME, password=password)
             token, _ = api_client_ensure(name=CLIENT_NAME)
             credentials.parent.mkdir(exist_ok=True)
-            credentials.write_text(
-                f"Admin:      http://127.0.0.1:8000/admin/  user {ADMIN_USERNAME}  password {password}\n"
-                f"API client: {CLIENT_NAME}  token {token}\n"
-                f"            curl -H 'Authorization: Token {token}' http://127.0.0.1:8000/api/v1/accounts/\n"
-                "API docs:   http://127.0.0.1:8000/api/docs/\n"
-            )
+            credentials.write_text(f"{ADMIN_USERNAME} {password}\n{CLIENT_NAME} {token}\n")
             credentials.chmod(0o600)
         if credentials.exists():
-            self.stdout.write(credentials.read_text())
+            (admin, password), (client, token) = (line.split() for line in credentials.read_text().splitlines())
+            self.stdout.write(
+                f"Admin:      {url}/admin/  user {admin}  password {password}\n"
+                f"API client: {client}  token {token}\n"
+                f"            curl -H 'Authorization: Token {token}' {url}/api/v1/accounts/\n"
+                f"API docs:   {url}/api/docs/\n"
+            )
         else:
             self.stdout.write(f"The demo users exist but {credentials} is gone; reset with `make clean-demo`.")
