@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "accounts",
     "transactions",
     "audit",
+    "reconciliation",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,99 @@
+"""Reconciliation runs in the admin: read-only, for operators and auditors.
+
+The list shows when each run started, what it covered, its result and how many
+discrepancies it found; a run's page lists its checks and findings as tables. Runs are
+written only by ``manage.py reconcile``: nobody adds, changes or deletes them here.
+"""
+
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+
+from reconciliation.models import ReconciliationRun
+
+_FINDING_COLUMNS = ("check", "account", "currency", "transaction", "sequence", "problem", "expected", "found")
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(admin.ModelAdmin):
+    list_display = ("started_at", "scope_label", "result", "discrepancy_count", "duration", "run_by")
+    list_filter = ("result", "scope")
+    date_hierarchy = "started_at"
+    search_fields = ("scope_account", "run_by")
+    show_full_result_count = False
+    fields = (
+        "started_at",
+        "finished_at",
+        "duration",
+        "scope_label",
+        "run_by",
+        "result",
+        "discrepancy_count",
+        "checks_table",
+        "findings",
+        "error",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("_changelist"):
+            queryset = queryset.defer("discrepancies")  # Up to 1000 findings a run: not for the list.
+        return queryset
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="scope")
+    def scope_label(self, run: ReconciliationRun) -> str:
+        if run.scope == ReconciliationRun.Scope.ACCOUNT:
+            return f"account {run.scope_account}"
+        if run.scope == ReconciliationRun.Scope.SINCE and run.since:
+            return f"since {run.since:%Y-%m-%d %H:%M:%S %Z}"
+        return run.get_scope_display()
+
+    @admin.display(description="duration")
+    def duration(self, run: ReconciliationRun) -> str:
+        return f"{run.duration_seconds:.1f} s"
+
+    @admin.display(description="checks")
+    def checks_table(self, run: ReconciliationRun) -> str:
+        if not run.checks:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (name, info.get("discrepancies", 0), "" if info.get("seconds") is None else f"{info['seconds']:.2f} s")
+                for name, info in run.checks.items()
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>check</th><th>discrepancies</th><th>time</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="findings")
+    def findings(self, run: ReconciliationRun) -> str:
+        if not run.discrepancies:
+            return "none"
+        header = format_html_join("", "<th>{}</th>", ((column,) for column in _FINDING_COLUMNS))
+        rows = format_html_join(
+            "",
+            "<tr>" + "<td>{}</td>" * len(_FINDING_COLUMNS) + "</tr>",
+            (tuple(item.get(column, "") for column in _FINDING_COLUMNS) for item in run.discrepancies),
+        )
+        note = ""
+        if run.discrepancy_count > len(run.discrepancies):
+            note = format_html(
+                "<p>The first {} of {} discrepancies are stored; "
+                "run <code>manage.py reconcile</code> for the rest.</p>",
+                len(run.discrepancies),
+                run.discrepancy_count,
+            )
+        return format_html("{}<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", note, header, rows)

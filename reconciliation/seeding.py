@@ -1,0 +1,509 @@
+"""Fast, invariant-respecting bulk data for demos, benchmarks and admin performance checks.
+
+:func:`demo_ledger_seed` opens customer accounts and writes transactions in bulk, without the
+posting service's per-request overhead but with everything it guarantees:
+
+- every transaction has two postings summing to zero, on accounts of its currency;
+- each account's postings carry the next sequence numbers after its ``last_sequence`` and a
+  ``balance_after`` chained from its stored balance; customer balances never go below zero;
+- a reversal mirrors its original, which is written as ``reversed``;
+- stored balances and ``last_sequence`` are updated in the same database transaction as the
+  postings, so every committed chunk reconciles cleanly.
+
+Work is committed in chunks (``chunk`` transactions per database transaction). Each chunk
+first locks every account it writes, ``ORDER BY id FOR UPDATE`` as the posting service does,
+and re-reads their balances, so seeding can run beside live writers. The database's own
+guards stay on: the deferred zero-sum trigger checks every row at each chunk's commit.
+On PostgreSQL the rows go in with ``COPY``; elsewhere with ``bulk_create``.
+
+Timestamps are spread over the ``days`` before the run (backdated), after the latest existing
+posting of every account involved, so each account's ``created_at`` order follows its
+sequence. Backdated rows are exactly what a ``reconcile --since`` cutoff cannot see: check a
+seeded database with a full ``reconcile``.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import random
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
+from django.db import transaction as db_transaction
+from django.utils import timezone
+
+from accounts.models import Account
+from accounts.services import api_client_ensure, system_account_ensure
+from transactions.models import Posting, Transaction
+from transactions.money import currencies
+
+DEMO_CLIENT = "demo-client"
+MICROSECOND = timedelta(microseconds=1)
+
+# Share of each kind once every account has had its first deposit.
+_DEPOSIT, _WITHDRAWAL, _TRANSFER, _REVERSAL = "deposit", "withdrawal", "transfer", "reversal"
+_MIX = ((_TRANSFER, 0.58), (_DEPOSIT, 0.25), (_WITHDRAWAL, 0.16), (_REVERSAL, 0.01))
+
+_TRANSACTION_COLUMNS = (
+    "id, public_id, kind, status, amount_minor, currency, source_account_id, destination_account_id, "
+    "description, reference, metadata, posted_by_id, reverses_id, created_at"
+)
+_POSTING_COLUMNS = "transaction_id, account_id, amount_minor, balance_after_minor, sequence, created_at"
+
+
+@dataclass
+class SeedResult:
+    accounts: int = 0
+    transactions: int = 0
+    postings: int = 0
+    reversals: int = 0
+    chunks: int = 0
+
+
+@dataclass
+class _Book:
+    """The seeder's view of the accounts it writes, refreshed from the locked rows each chunk."""
+
+    ids: list[int]
+    currency: dict[int, str]
+    system: dict[str, int]  # currency -> system account id
+    customers: dict[str, list[int]]  # currency -> customer account ids
+    balance: dict[int, int] = field(default_factory=dict)
+    sequence: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Chunk:
+    transactions: list[list] = field(default_factory=list)
+    postings: list[tuple] = field(default_factory=list)
+    touched: set[int] = field(default_factory=set)
+    reversals: int = 0
+
+
+def demo_ledger_seed(
+    *,
+    accounts: int,
+    transactions: int,
+    chunk: int = 50_000,
+    days: int = 30,
+    seed: int | None = None,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> SeedResult:
+    """Open ``accounts`` demo customer accounts and post ``transactions`` transactions among them.
+
+    The first transactions deposit into every account once; then transfers (58 %), deposits
+    (25 %), withdrawals (16 %) and reversals of recent transactions (1 %) follow, each picked
+    so that no customer balance goes below zero. ``progress(done, total)`` is called after
+    each committed chunk.
+
+    ``workers`` > 1 (PostgreSQL) splits the currencies among that many threads, each with its
+    own connection: they write disjoint sets of accounts (a currency's system account is
+    only ever touched by one worker), so they never wait for each other's row locks.
+    """
+    if accounts < 1 or transactions < 0 or chunk < 1 or workers < 1:
+        raise ValueError("accounts, chunk and workers must be positive, transactions not negative")
+    master = random.Random(seed)  # noqa: S311 (demo data, not secrets)
+    owner = _demo_owner()
+    book = _open_accounts(owner=owner, count=accounts)
+    now = timezone.now()
+    start = max(now - timedelta(days=days), _latest_posting_time(list(book.system.values())) + MICROSECOND)
+    if connection.vendor != "postgresql":
+        workers = 1  # SQLite has one writer at a time.
+    shares = _split(book, min(workers, len(book.customers)), transactions)
+    total = SeedResult(accounts=accounts)
+    lock = threading.Lock()
+    done = [0]
+
+    def report(count: int) -> None:
+        with lock:
+            done[0] += count
+            if progress is not None:
+                progress(done[0], transactions)
+
+    jobs = [(share, count, random.Random(master.getrandbits(64))) for share, count in shares]  # noqa: S311
+    if len(jobs) == 1:
+        results = [_seed_share(jobs[0][0], jobs[0][1], jobs[0][2], start, now, owner.pk, chunk, report)]
+    else:
+        results = _in_threads(
+            [
+                functools.partial(_seed_share, share, count, rng, start, now, owner.pk, chunk, report)
+                for share, count, rng in jobs
+            ]
+        )
+    for result in results:
+        total.transactions += result.transactions
+        total.postings += result.postings
+        total.reversals += result.reversals
+        total.chunks += result.chunks
+    with db_transaction.atomic():
+        _analyze()  # Fresh statistics for whatever runs next (reconcile, the admin).
+    return total
+
+
+def _split(book: _Book, workers: int, transactions: int) -> list[tuple[_Book, int]]:
+    """Share the currencies among ``workers``, with transactions in proportion to their accounts."""
+    codes = sorted(book.customers, key=lambda code: -len(book.customers[code]))
+    groups: list[list[str]] = [[] for _ in range(workers)]
+    for index, code in enumerate(codes):
+        groups[index % workers].append(code)
+    customers = sum(len(ids) for ids in book.customers.values())
+    shares = []
+    assigned = 0
+    for number, group in enumerate(groups):
+        part = _Book(
+            ids=sorted([pk for code in group for pk in book.customers[code]] + [book.system[code] for code in group]),
+            currency={},
+            system={code: book.system[code] for code in group},
+            customers={code: book.customers[code] for code in group},
+        )
+        part.currency = {pk: book.currency[pk] for pk in part.ids}
+        mine = sum(len(book.customers[code]) for code in group)
+        count = transactions - assigned if number == workers - 1 else transactions * mine // customers
+        assigned += count
+        shares.append((part, count))
+    return shares
+
+
+def _in_threads(jobs: list[Callable[[], SeedResult]]) -> list[SeedResult]:
+    """Run each job in its own thread (and so its own database connection); re-raise the first failure."""
+    results: list[SeedResult | None] = [None] * len(jobs)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            results[index] = jobs[index]()
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,), name=f"seed-{i}") for i in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [result for result in results if result is not None]
+
+
+def _seed_share(
+    book: _Book,
+    transactions: int,
+    rng: random.Random,
+    start: datetime,
+    end: datetime,
+    owner_pk: int,
+    chunk: int,
+    report: Callable[[int], None],
+) -> SeedResult:
+    """Write ``transactions`` transactions among ``book``'s accounts, ``chunk`` per database transaction."""
+    result = SeedResult()
+    step = (end - start) / max(transactions, 1)
+    recent: list[tuple[int, list]] = []  # (index in chunk, transaction row) that may still be reversed
+    done = 0
+    while done < transactions:
+        size = min(chunk, transactions - done)
+        with db_transaction.atomic():
+            _prepare_session()
+            _lock_and_refresh(book)
+            floor = _latest_posting_time(list(book.system.values())) + MICROSECOND
+            ids = _reserve_transaction_ids(size)
+            data = _Chunk()
+            recent.clear()
+            for offset in range(size):
+                index = done + offset
+                created = max(start + step * index, floor + MICROSECOND * offset)
+                _generate(rng, book, data, ids[offset], index, created, owner_pk, recent)
+            _write(data)
+            _store_balances(book, data.touched, end)
+            if result.chunks & (result.chunks + 1) == 0:  # chunks 1, 2, 4, 8...: while the tables grow fast
+                _analyze()
+        done += size
+        result.transactions += size
+        result.postings += len(data.postings)
+        result.reversals += data.reversals
+        result.chunks += 1
+        report(size)
+    return result
+
+
+def _demo_owner() -> AbstractBaseUser:
+    from django.contrib.auth import get_user_model
+
+    api_client_ensure(name=DEMO_CLIENT)
+    return get_user_model().objects.get(username=DEMO_CLIENT)
+
+
+def _open_accounts(*, owner: AbstractBaseUser, count: int) -> _Book:
+    """Open ``count`` customer accounts round-robin over the configured currencies (bulk insert)."""
+    codes = list(currencies())
+    system = {code: system_account_ensure(currency=code).pk for code in codes}
+    first = Account.objects.filter(owner=owner).count() + 1
+    opened = Account.objects.bulk_create(
+        [Account(owner=owner, currency=codes[i % len(codes)], name=f"demo {first + i:07d}") for i in range(count)],
+        batch_size=5000,
+    )
+    customers: dict[str, list[int]] = {code: [] for code in codes}
+    for account in opened:
+        customers[account.currency].append(account.pk)
+    currency = {account.pk: account.currency for account in opened}
+    currency.update({pk: code for code, pk in system.items()})
+    used = [code for code in codes if customers[code]]
+    return _Book(
+        ids=sorted(currency),
+        currency=currency,
+        system={code: system[code] for code in used},
+        customers={code: customers[code] for code in used},
+    )
+
+
+def _analyze() -> None:
+    """Refresh the planner's statistics of the tables just filled (inside the chunk's transaction it sees its rows).
+
+    A table that grew from nothing still has the statistics of an empty one, and the plans of
+    the deferred zero-sum trigger, cached per session, would scan instead of using the
+    indexes: a chunk's commit went from seconds to minutes. Autovacuum catches up later.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE accounts_account, transactions_transaction, transactions_posting")
+
+
+def _prepare_session() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # A chunk's COPY and its commit (which runs the deferred zero-sum trigger for every
+            # row) can outlast the service's statement timeout, and another worker's ANALYZE
+            # holds its table lock until that worker's chunk commits; this transaction only.
+            cursor.execute("SET LOCAL statement_timeout = 0")
+            cursor.execute("SET LOCAL lock_timeout = 0")
+
+
+def _lock_and_refresh(book: _Book) -> None:
+    """Lock the chunk's accounts as the posting service does (ascending id) and read their state."""
+    with connection.cursor() as cursor:
+        for start in range(0, len(book.ids), 10_000):
+            batch = book.ids[start : start + 10_000]
+            marks = ", ".join(["%s"] * len(batch))
+            suffix = " FOR UPDATE" if connection.features.has_select_for_update else ""
+            query = f"SELECT id, balance_minor, last_sequence FROM accounts_account WHERE id IN ({marks}) ORDER BY id"  # noqa: S608
+            cursor.execute(query + suffix, batch)
+            for pk, balance, sequence in cursor.fetchall():
+                book.balance[pk] = balance
+                book.sequence[pk] = sequence
+
+
+def _latest_posting_time(account_ids: list[int]) -> datetime:
+    """When the latest posting of any of these accounts was made (each looked up by its last sequence)."""
+    latest = datetime.min.replace(tzinfo=UTC)
+    for pk in account_ids:
+        found = Posting.objects.filter(account_id=pk).order_by("-sequence").values_list("created_at", flat=True).first()
+        if found is not None and found > latest:
+            latest = found
+    return latest
+
+
+def _reserve_transaction_ids(count: int) -> list[int]:
+    """Primary keys for ``count`` new transactions, so that postings can reference them before insert."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence('transactions_transaction', 'id')) FROM generate_series(1, %s)",
+                [count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        # Elsewhere (SQLite) this transaction holds the database's write lock: max(id) is stable.
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM transactions_transaction")
+        first = cursor.fetchone()[0] + 1
+        return list(range(first, first + count))
+
+
+def _amount(rng: random.Random, currency: str, ceiling: int | None = None) -> int:
+    scale = 10 ** currencies()[currency]
+    amount = rng.randint(scale, 2000 * scale)
+    return amount if ceiling is None else min(amount, ceiling)
+
+
+def _generate(
+    rng: random.Random,
+    book: _Book,
+    data: _Chunk,
+    txn_id: int,
+    index: int,
+    created: datetime,
+    posted_by: int,
+    recent: list[tuple[int, list]],
+) -> None:
+    """Append one transaction and its two postings to ``data``, updating ``book``'s balances."""
+    codes = list(book.customers)
+    all_customers = len(book.currency) - len(book.system)
+    if index < all_customers:  # Every account gets a first deposit.
+        code = codes[index % len(codes)]
+        kind = _DEPOSIT
+        account = book.customers[code][(index // len(codes)) % len(book.customers[code])]
+    else:
+        code = rng.choice(codes)
+        kind = rng.choices([k for k, _ in _MIX], weights=[w for _, w in _MIX])[0]
+        account = rng.choice(book.customers[code])
+    if kind == _REVERSAL:
+        if _reverse_recent(rng, book, data, txn_id, created, posted_by, recent):
+            return
+        kind = _DEPOSIT
+    system = book.system[code]
+    balance = book.balance[account]
+    if kind in (_TRANSFER, _WITHDRAWAL) and balance == 0:
+        kind = _DEPOSIT
+    if kind == _TRANSFER:
+        others = book.customers[code]
+        destination = rng.choice(others)
+        if destination == account:
+            kind = _WITHDRAWAL if len(others) == 1 else kind
+            destination = others[(others.index(account) + 1) % len(others)]
+    if kind == _DEPOSIT:
+        amount = _amount(rng, code)
+        legs, source, target = [(system, -amount), (account, amount)], None, account
+    elif kind == _WITHDRAWAL:
+        amount = _amount(rng, code, balance)
+        legs, source, target = [(account, -amount), (system, amount)], account, None
+    else:
+        amount = _amount(rng, code, balance)
+        legs, source, target = [(account, -amount), (destination, amount)], account, destination
+    row = [txn_id, uuid.uuid4(), kind, "posted", amount, code, source, target, f"demo {kind}", "", posted_by, None]
+    _append(book, data, row, legs, created)
+    recent.append((len(data.transactions) - 1, row))
+    if len(recent) > 64:
+        del recent[0]
+
+
+def _reverse_recent(
+    rng: random.Random,
+    book: _Book,
+    data: _Chunk,
+    txn_id: int,
+    created: datetime,
+    posted_by: int,
+    recent: list[tuple[int, list]],
+) -> bool:
+    """Reverse a recent transaction of this chunk whose credited customer still holds the money."""
+    if not recent:
+        return False
+    position = rng.randrange(len(recent))
+    index, original = recent[position]
+    legs = [(account, -amount) for _, account, amount, *_ in data.postings[2 * index : 2 * index + 2]]
+    for account, amount in legs:
+        if account not in book.system.values() and book.balance[account] + amount < 0:
+            return False
+    del recent[position]
+    original[3] = "reversed"
+    _, _, _, _, amount, code, source, target, *_ = original
+    row = [txn_id, uuid.uuid4(), _REVERSAL, "posted", amount, code, target, source, "demo reversal", "", posted_by]
+    row.append(original[0])
+    _append(book, data, row, legs, created)
+    data.reversals += 1
+    return True
+
+
+def _append(book: _Book, data: _Chunk, row: list, legs: list[tuple[int, int]], created: datetime) -> None:
+    row.append(created)
+    data.transactions.append(row)
+    for account, amount in legs:
+        book.balance[account] += amount
+        book.sequence[account] += 1
+        data.postings.append((row[0], account, amount, book.balance[account], book.sequence[account], created))
+        data.touched.add(account)
+
+
+def _write(data: _Chunk) -> None:
+    if connection.vendor == "postgresql":
+        _copy(data)
+    else:
+        _bulk_create(data)
+
+
+def _copy(data: _Chunk) -> None:
+    def text(value: object) -> str:
+        if value is None:
+            return "\\N"
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return str(value)
+
+    transactions = io.StringIO()
+    for row in data.transactions:
+        values = [*row[:10], "{}", *row[10:]]
+        transactions.write("\t".join(map(text, values)))
+        transactions.write("\n")
+    postings = io.StringIO()
+    for row in data.postings:
+        postings.write("\t".join(map(text, row)))
+        postings.write("\n")
+    with connection.cursor() as cursor:
+        with cursor.copy(f"COPY transactions_transaction ({_TRANSACTION_COLUMNS}) FROM STDIN") as copy:
+            copy.write(transactions.getvalue())
+        with cursor.copy(f"COPY transactions_posting ({_POSTING_COLUMNS}) FROM STDIN") as copy:
+            copy.write(postings.getvalue())
+
+
+def _bulk_create(data: _Chunk) -> None:
+    Transaction.objects.bulk_create(
+        [
+            Transaction(
+                id=row[0],
+                public_id=row[1],
+                kind=row[2],
+                status=row[3],
+                amount_minor=row[4],
+                currency=row[5],
+                source_account_id=row[6],
+                destination_account_id=row[7],
+                description=row[8],
+                reference=row[9],
+                metadata={},
+                posted_by_id=row[10],
+                reverses_id=row[11],
+                created_at=row[12],
+            )
+            for row in data.transactions
+        ],
+        batch_size=2000,
+    )
+    Posting.objects.bulk_create(
+        [
+            Posting(
+                transaction_id=txn,
+                account_id=account,
+                amount_minor=amount,
+                balance_after_minor=balance,
+                sequence=sequence,
+                created_at=created,
+            )
+            for txn, account, amount, balance, sequence, created in data.postings
+        ],
+        batch_size=2000,
+    )
+
+
+def _store_balances(book: _Book, touched: set[int], now: datetime) -> None:
+    """Write the touched accounts' new balances and sequence numbers (their rows are locked)."""
+    ids = sorted(touched)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE accounts_account AS a SET balance_minor = v.balance, last_sequence = v.sequence, "
+                "updated_at = %s FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, balance, sequence) "
+                "WHERE a.id = v.id",
+                [now, ids, [book.balance[i] for i in ids], [book.sequence[i] for i in ids]],
+            )
+        return
+    accounts = [
+        Account(pk=i, balance_minor=book.balance[i], last_sequence=book.sequence[i], updated_at=now) for i in ids
+    ]
+    Account.objects.bulk_update(accounts, ["balance_minor", "last_sequence", "updated_at"], batch_size=500)

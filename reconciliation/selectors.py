@@ -1,0 +1,115 @@
+"""Reads for statements: an account's opening balance, postings and totals over a period.
+
+A period is ``[start, end)``: it holds the postings made at or after ``start`` and before
+``end``. The opening balance is the account's balance at ``start`` (the ``balance_after`` of
+its last posting before it, 0 if none) and the closing balance its balance at ``end``. Each
+account's ``created_at`` and ``sequence`` are both assigned under its row lock, so the
+postings of a period are a run of consecutive sequence numbers. Call these inside one
+snapshot (:func:`reconciliation.services.read_snapshot`) so that they agree with each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import BigIntegerField, Count, F, Q, Sum, Value, Window
+from django.db.models.functions import Coalesce, Lag
+
+from accounts.models import Account
+from transactions.models import Posting
+
+
+@dataclass(frozen=True)
+class StatementSummary:
+    """What a statement must tie out to: ``opening + credits + debits == closing``."""
+
+    opening: int
+    credits: int  # sum of the positive amounts
+    debits: int  # sum of the negative amounts (so, negative or zero)
+    credit_count: int
+    debit_count: int
+    closing: int
+    first_sequence: int | None
+    last_sequence: int | None
+
+    @property
+    def net(self) -> int:
+        return self.credits + self.debits
+
+    @property
+    def ties_out(self) -> bool:
+        return self.opening + self.net == self.closing
+
+
+def _period(account: Account, start: datetime, end: datetime):
+    return Posting.objects.filter(account=account, created_at__gte=start, created_at__lt=end)
+
+
+def statement_summary(*, account: Account, start: datetime, end: datetime) -> StatementSummary:
+    """Opening balance, credit and debit totals and closing balance of ``account`` over ``[start, end)``."""
+    opening = (
+        Posting.objects.filter(account=account, created_at__lt=start)
+        .order_by("-created_at", "-sequence")
+        .values_list("balance_after_minor", flat=True)
+        .first()
+    ) or 0
+    totals = _period(account, start, end).aggregate(
+        credits=Sum("amount_minor", filter=Q(amount_minor__gt=0), default=0),
+        debits=Sum("amount_minor", filter=Q(amount_minor__lt=0), default=0),
+        credit_count=Count("pk", filter=Q(amount_minor__gt=0)),
+        debit_count=Count("pk", filter=Q(amount_minor__lt=0)),
+    )
+    last = _period(account, start, end).order_by("-sequence").values("sequence", "balance_after_minor").first()
+    first = _period(account, start, end).order_by("sequence").values_list("sequence", flat=True).first()
+    return StatementSummary(
+        opening=int(opening),
+        credits=int(totals["credits"]),
+        debits=int(totals["debits"]),
+        credit_count=totals["credit_count"],
+        debit_count=totals["debit_count"],
+        closing=int(last["balance_after_minor"]) if last else int(opening),
+        first_sequence=first,
+        last_sequence=last["sequence"] if last else None,
+    )
+
+
+def statement_breaks(*, account: Account, start: datetime, end: datetime, opening: int) -> list[int]:
+    """Sequences of the period's postings whose ``balance_after`` is not the previous balance plus the amount.
+
+    The first posting follows from ``opening``. One window query over the period; empty when
+    the statement ties out posting by posting.
+    """
+    previous = Window(Lag("balance_after_minor"), order_by=F("sequence").asc())
+    return list(
+        _period(account, start, end)
+        .annotate(previous=previous)
+        .filter(
+            ~Q(
+                balance_after_minor=Coalesce(F("previous"), Value(opening, output_field=BigIntegerField()))
+                + F("amount_minor")
+            )
+        )
+        .order_by("sequence")
+        .values_list("sequence", flat=True)
+    )
+
+
+def statement_postings(*, account: Account, start: datetime, end: datetime) -> Iterator[dict]:
+    """The postings of ``account`` over ``[start, end)`` in sequence order, with their transactions, streamed."""
+    return (
+        _period(account, start, end)
+        .order_by("sequence")
+        .values(
+            "sequence",
+            "created_at",
+            "amount_minor",
+            "balance_after_minor",
+            "transaction__public_id",
+            "transaction__kind",
+            "transaction__description",
+            "transaction__reference",
+        )
+        .iterator(chunk_size=5000)
+    )
