@@ -12,7 +12,7 @@ PORT   ?= 8000
 TEST_ENV := DJANGO_DEBUG=False DJANGO_SECRET_KEY=test-only-secret-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0-not-for-production \
 	DJANGO_SECURE_SSL_REDIRECT=False DJANGO_SECURE_COOKIES=False
 
-.PHONY: run serve test lint format check-migrations pytest clean clean-demo
+.PHONY: run serve test lint format check-migrations pytest clean clean-demo torture
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,3 +61,9 @@ clean-demo:
 
 clean: clean-demo
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+
+# The torture suite (torture/): racing instances, crashing workers, a database outage (on a
+# throwaway cluster), fuzzing, the authorization matrix and hostile input, against real processes
+# on this machine; prints the table and writes docs/reliability.md. TORTURE_ARGS: e.g. --only outage.
+torture: $(VENV)/.dev-installed
+	scripts/with-postgres $(BIN)/python -m torture --report docs/reliability.md $(TORTURE_ARGS)

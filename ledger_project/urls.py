@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -15,6 +16,7 @@ from transactions.views import BatchViewSet, DepositViewSet, TransactionViewSet,
 
 router = DefaultRouter(trailing_slash="/?")
 router.include_root_view = False
+router.include_format_suffixes = False  # JSON only: no /accounts/<id>.json routes
 router.register("accounts", AccountViewSet, basename="account")
 router.register("deposits", DepositViewSet, basename="deposit")
 router.register("withdrawals", WithdrawalViewSet, basename="withdrawal")
@@ -37,7 +39,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     # Anything else under /api/ is a problem document, in debug mode too.
-    re_path(r"^api/", page_not_found),
+    re_path(r"^api/", csrf_exempt(page_not_found)),
 ]
 
 handler400 = "ledger_project.api.problems.bad_request"

@@ -156,7 +156,11 @@ def test_check_deploy_is_clean_under_the_documented_production_environment():
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("key", ["", "short-key", "a" * 60, "django-insecure-" + secrets.token_urlsafe(50)])
+@pytest.mark.parametrize(
+    "key",
+    ["", "short-key", "a" * 60, "django-insecure-" + secrets.token_urlsafe(50)],
+    ids=["empty", "short", "one-character", "django-insecure-prefix"],
+)
 def test_the_app_refuses_to_start_without_a_strong_secret_key_outside_debug(key):
     env = project_env(DJANGO_DEBUG="False", DJANGO_SECRET_KEY=key)
     result = subprocess.run(

@@ -25,7 +25,7 @@ from django.http import HttpResponse
 from rest_framework.request import Request
 
 from ledger_project import metrics
-from transactions.errors import IdempotencyKeyRequired, IdempotencyKeyReused
+from transactions.errors import IdempotencyKeyRequired, IdempotencyKeyReused, LedgerError
 from transactions.models import Batch, IdempotencyRecord, Transaction
 
 HEADER = "Idempotency-Key"
@@ -111,7 +111,9 @@ def idempotent_post(
         return replay
     try:
         perform(claim)
-    except IntegrityError:
+    except (IntegrityError, LedgerError):
+        # Lost the race for the key, or refused after a concurrent attempt with the same key
+        # posted (e.g. its withdrawal took the funds): that attempt's answer is the answer.
         replay = _replay(claim.client, key, claim.fingerprint)
         if replay is None:
             raise

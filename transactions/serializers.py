@@ -61,7 +61,7 @@ class BatchOperationField(serializers.Field):
         if not isinstance(data, dict):
             raise serializers.ValidationError("Each operation must be an object.")
         kind = data.get("kind")
-        if kind not in _OPERATION_INPUTS:
+        if not isinstance(kind, str) or kind not in _OPERATION_INPUTS:
             raise serializers.ValidationError({"kind": [f"Use one of: {', '.join(_OPERATION_INPUTS)}."]})
         serializer = _OPERATION_INPUTS[kind](data={k: v for k, v in data.items() if k != "kind"})
         serializer.is_valid(raise_exception=True)

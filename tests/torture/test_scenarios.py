@@ -1,0 +1,83 @@
+"""The short version of every torture scenario (``python -m torture --short``), with the same checks.
+
+Each starts real gunicorn instances in their production configuration on a database of its
+own and asserts what ``make torture`` asserts: no violation of any invariant, and figures
+showing that the scenario really did its work (requests answered, faults injected, money
+posted). The full versions, with their figures, are in ``docs/reliability.md``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from torture import authz, crashing, fuzzing, hostile, outage, racing
+from torture.cluster import find_bindir
+from torture.report import Result, details
+
+pytestmark = pytest.mark.postgres
+
+
+def assert_passed(result: Result) -> None:
+    assert result.passed, f"{len(result.violations)} violations:\n" + details([result])
+    print("\n" + details([result]))
+
+
+def test_racing_instances_lose_nothing_and_post_each_key_once(torture_context):
+    result = racing.run(torture_context)
+
+    assert_passed(result)
+    assert result.requests > 50
+    assert result.figures["answers"].get(201, 0) > 20  # the load reached the ledger through both instances
+    assert result.figures["snapshots checked during the load"] > 0
+
+
+def test_crashing_workers_and_instances_leave_no_partial_transaction(torture_context):
+    result = crashing.run(torture_context)
+
+    assert_passed(result)
+    assert result.faults >= 2  # at least one worker and one whole instance were SIGKILLed
+    assert "1 whole instances SIGKILLed" in result.figures["faults"]
+    assert result.figures["answers"].get("no answer", 0) > 0  # requests died with their process; retried
+
+
+def test_a_database_outage_answers_quick_503s_and_recovers_without_a_restart(torture_context):
+    if find_bindir() is None:
+        if os.environ.get("CI"):
+            pytest.fail("initdb/pg_ctl are needed for the outage scenario in CI")
+        pytest.skip("initdb/pg_ctl not found: the outage scenario needs a throwaway PostgreSQL cluster")
+
+    result = outage.run(torture_context)
+
+    assert_passed(result)
+    assert result.faults == 1
+    assert result.figures["answers during an outage"].get(503, 0) > 0
+    assert set(result.figures["answers during an outage"]) == {503}
+    assert result.figures["same processes"].startswith("master kept")
+
+
+def test_fuzzing_finds_no_server_error_nor_schema_mismatch_but_the_known_bugs(torture_context):
+    result = fuzzing.run(torture_context)
+
+    assert_passed(result)  # known bugs (torture/known.py) are listed apart; test_known_bugs.py pins each
+    assert result.figures["operations exercised"] >= 19
+    assert sum(result.figures["answers"].values()) > 300
+
+
+def test_authorization_matrix_holds_for_every_endpoint_method_and_caller(torture_context):
+    result = authz.run(torture_context)
+
+    assert_passed(result)
+    answers = {key: value for key, value in result.figures.items() if key.startswith("expected answers to ")}
+    assert set(answers["expected answers to anonymous"]) == {401}
+    assert set(answers["expected answers to wrong token"]) == {401}
+    assert 403 not in answers["expected answers to staff"]
+    assert answers["expected answers to A"][404] > 0
+
+
+def test_hostile_input_gets_a_clear_4xx_and_posts_nothing(torture_context):
+    result = hostile.run(torture_context)
+
+    assert_passed(result)
+    assert len(result.figures["cases"]) >= 60

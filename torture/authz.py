@@ -1,0 +1,332 @@
+"""Scenario 5, the authorization matrix: every endpoint and method, as five different callers.
+
+The operations come from the service's own OpenAPI schema; each path is also tried with the
+methods it does not offer. The callers: anonymous, a wrong token, client A, client B, and a
+staff client. Each operation on an object is tried on A's object, on B's object and on an id
+that does not exist. The expected status of every cell:
+
+- anonymous and a wrong token: 401 (``not_authenticated``, ``authentication_failed``);
+- a method the path does not offer: 405;
+- a reversal by a client that is not staff: 403, whosever the transaction (the only 403);
+- another client's object, or one that does not exist: 404, never 403 (no client learns that
+  an id exists); a client's own object: 200 (201 for a post);
+- staff: every object, 200 or 201.
+
+Every error is a problem document with the contract's code. No answer to A contains an id of
+B's accounts, transactions or batches, and the reverse; the one exception is a transfer
+between them, whose payee sees the payer's account id as ``source_account_id`` (never the
+payer's posting). A 404 for another client's object is the very same problem document as the
+404 for an id that does not exist. Staff lists show both clients' objects. Afterwards the books
+balance, and exactly the posts answered 201 are in the database.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+from torture.client import Connection, Reply, api_headers, call, open_accounts
+from torture.infra import Context, Instance, create_clients, instances
+from torture.invariants import books_at, connect, reconcile
+from torture.report import Result
+
+PRINCIPALS = ("anonymous", "wrong token", "A", "B", "staff")
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CODES = {
+    401: ("not_authenticated", "authentication_failed"),
+    403: ("permission_denied",),
+    404: ("not_found",),
+    405: ("method_not_allowed",),
+}
+COLLECTION = {
+    "accounts": "account",
+    "batches": "batch",
+    "deposits": "deposit",
+    "withdrawals": "withdrawal",
+    "transfers": "transfer",
+    "transactions": "transaction",
+}
+
+
+class World:
+    """Two clients' accounts and movements, made through the API; which ids belong to whom."""
+
+    def __init__(self, base: str, tokens: dict[str, str]) -> None:
+        self.base = base
+        self.tokens = tokens
+        self.private: dict[str, set[str]] = {"A": set(), "B": set()}  # ids the other client must never see
+        self.shared: set[str] = set()  # transfers between A and B: both see them
+        self.objects: dict[str, dict[str, str]] = {"A": {}, "B": {}}
+        self.reversible: dict[str, list[str]] = {"A": [], "B": []}  # for staff reversals
+        self.posted = 0  # transactions posted (seeding and matrix)
+        conn = Connection(base, timeout=20)
+        for owner in ("A", "B"):
+            token = tokens[owner]
+            first, second = open_accounts(base, {owner: token}, 2)
+            objects = self.objects[owner]
+            objects["account"], objects["other_account"] = first.id, second.id
+            self.private[owner] |= {first.id, second.id}
+            objects["deposit"] = self._post(
+                conn, owner, "/api/v1/deposits/", {"account_id": first.id, "amount": "500.00"}
+            )
+            objects["transfer"] = self._post(
+                conn,
+                owner,
+                "/api/v1/transfers/",
+                {"source_account_id": first.id, "destination_account_id": second.id, "amount": "20.00"},
+            )
+            objects["withdrawal"] = self._post(
+                conn, owner, "/api/v1/withdrawals/", {"account_id": second.id, "amount": "5.00"}
+            )
+            objects["transaction"] = objects["deposit"]
+            for _ in range(4):
+                self.reversible[owner].append(
+                    self._post(conn, owner, "/api/v1/deposits/", {"account_id": second.id, "amount": "1.00"})
+                )
+            objects["batch"] = self._post(
+                conn,
+                owner,
+                "/api/v1/batches/",
+                {"operations": [{"kind": "deposit", "account_id": second.id, "amount": "2.00"}]},
+            )
+        # B pays A: the payee sees it (and the payer's account id as its source), but not B's leg.
+        self.shared.add(
+            self._post(
+                conn,
+                "B",
+                "/api/v1/transfers/",
+                {
+                    "source_account_id": self.objects["B"]["account"],
+                    "destination_account_id": self.objects["A"]["account"],
+                    "amount": "7.00",
+                },
+                private=False,
+            )
+        )
+        conn.close()
+
+    def _post(self, conn: Connection, owner: str, path: str, payload: dict, *, private: bool = True) -> str:
+        reply = call(conn, "POST", path, payload, token=self.tokens[owner], key=f"authz-{uuid.uuid4()}")
+        if reply.status != 201:
+            raise RuntimeError(f"seeding {path} as {owner}: {reply.describe()}")
+        self.learn(owner, reply, private=private)
+        return reply.json["id"]
+
+    def learn(self, owner: str, reply: Reply, *, private: bool = True) -> None:
+        """Note the ids in a 201 answer to ``owner``: the other client must never see them."""
+        body = reply.json
+        if not isinstance(body, dict):
+            return
+        ids = {body["id"]}
+        if "transactions" in body:  # a batch
+            ids |= {t["id"] for t in body["transactions"]}
+            self.posted += len(body["transactions"])
+        elif "kind" in body:
+            self.posted += 1
+        if private:
+            self.private[owner] |= ids
+        else:
+            self.shared |= ids
+
+
+def leaks(body: Any, foreign: set[str], shared: set[str], *, key: str = "", owner_id: str = "") -> list[str]:
+    """Foreign ids in ``body``; a shared transfer may name the other client's account as its source or
+    destination (never in its postings)."""
+    found = []
+    if isinstance(body, dict):
+        here = body.get("id") if isinstance(body.get("id"), str) else owner_id
+        for name, value in body.items():
+            found += leaks(value, foreign, shared, key=name, owner_id=here)
+    elif isinstance(body, list):
+        for item in body:
+            found += leaks(item, foreign, shared, key=key, owner_id=owner_id)
+    elif isinstance(body, str):
+        for candidate in re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", body):
+            allowed = owner_id in shared and key in ("source_account_id", "destination_account_id")
+            if candidate in foreign and not allowed:
+                found.append(f"{key}={candidate}")
+    return found
+
+
+def schema_operations(base: str) -> dict[str, set[str]]:
+    conn = Connection(base, timeout=30)
+    reply = conn.request("GET", "/api/schema/?format=json", None, {"Accept": "application/json"})
+    conn.close()
+    if reply.status != 200:
+        raise RuntimeError(f"/api/schema/: {reply.describe()}")
+    return {path: {m.upper() for m in ops if m.upper() in ALL_METHODS} for path, ops in reply.json["paths"].items()}
+
+
+def run(ctx: Context) -> Result:
+    result = Result("authz", "5. Authorization matrix")
+    started = time.monotonic()
+    url = ctx.databases.clone("authz")
+    tokens = create_clients(url, {"authz-a": False, "authz-b": False, "authz-staff": True})
+    tokens = {"A": tokens["authz-a"], "B": tokens["authz-b"], "staff": tokens["authz-staff"]}
+    wrong = secrets.token_hex(20)
+    extra_methods = ("DELETE",) if ctx.short else ("PUT", "PATCH", "DELETE")
+    cells: Counter = Counter()
+    not_found: dict[tuple[str, str, str, str], dict] = {}  # 404 bodies, to compare "theirs" with "nobody's"
+    with instances(Instance("authz", url, ctx.workdir)) as (instance,):
+        world = World(instance.base, tokens)
+        operations = schema_operations(instance.base)
+        result.expect(len(operations) >= 14, f"the schema lists only {len(operations)} paths")
+        conn = Connection(instance.base, timeout=20)
+
+        def ask(principal: str, method: str, path: str, payload: Any = None) -> Reply:
+            token = {"anonymous": None, "wrong token": wrong}.get(principal, tokens.get(principal))
+            if method in ("GET", "DELETE") or payload is None:
+                headers = api_headers(token, f"authz-{uuid.uuid4()}" if method == "POST" else None)
+                body = None
+                if method in ("POST", "PUT", "PATCH"):
+                    headers["Content-Type"], body = "application/json", b"{}"
+                return conn.request(method, path, body, headers)
+            return call(conn, method, path, payload, token=token, key=f"authz-{uuid.uuid4()}")
+
+        def check(principal: str, method: str, template: str, owner: str, path: str, expected: int, reply: Reply):
+            cells[(principal, expected)] += 1
+            if reply.status == 201 and principal in ("A", "B", "staff"):  # whose new object is it?
+                learner = principal if principal != "staff" else owner if owner in ("A", "B") else "A"
+                world.learn(learner, reply, private=owner != "payee")
+            label = f"{principal} {method} {path} ({template}, {owner}'s)"
+            result.requests += 1
+            if reply.status == 404 and principal in ("A", "B") and isinstance(reply.json, dict):
+                body = {k: v for k, v in reply.json.items() if k != "request_id"}
+                not_found[(principal, method, template, "theirs" if owner in ("A", "B") else owner)] = body
+            result.expect(reply.status == expected, f"{label}: expected {expected}, got {reply.describe()}")
+            if reply.status >= 400:
+                codes = CODES.get(reply.status)
+                result.expect(
+                    reply.is_problem and (codes is None or reply.code in codes),
+                    f"{label}: not the problem document of a {reply.status}: {reply.describe()}",
+                )
+            if principal in ("A", "B"):
+                other = "B" if principal == "A" else "A"
+                found = leaks(reply.json, world.private[other], world.shared)
+                result.expect(not found, f"{label}: the answer shows {other}'s data: {found[:5]}")
+                result.expect(tokens[other].encode() not in reply.body, f"{label}: the answer shows {other}'s token")
+
+        def body_for(template: str, owner: str) -> dict | None:
+            objects = world.objects.get(owner, {})
+            account = objects.get("account", str(uuid.uuid4()))
+            if template == "/api/v1/accounts/":
+                return {"currency": "USD", "name": "authz"}
+            if template in ("/api/v1/deposits/", "/api/v1/withdrawals/"):
+                return {"account_id": account, "amount": "1.00"}
+            if template == "/api/v1/transfers/":
+                destination = objects.get("other_account", world.objects["A"]["account"])
+                return {"source_account_id": account, "destination_account_id": destination, "amount": "1.00"}
+            if template == "/api/v1/batches/":
+                return {"operations": [{"kind": "deposit", "account_id": account, "amount": "1.00"}]}
+            if template.endswith("/reverse/"):
+                return {"reason": "authorization matrix"}
+            return None
+
+        for template, offered in sorted(operations.items()):
+            collection = template.split("/")[3]
+            kind = COLLECTION.get(collection, "transaction")
+            has_id = "{id}" in template
+            for method in (*sorted(offered), *[m for m in extra_methods if m not in offered]):
+                if has_id:
+                    owners: tuple[str, ...] = ("A", "B", "nobody")
+                elif method == "POST" and template != "/api/v1/accounts/":
+                    owners = ("A", "B", "nobody")  # a movement on A's account, on B's, on one that does not exist
+                else:
+                    owners = ("A",)  # whoever asks, the answer is about the caller's own objects
+                for owner in owners:
+                    for principal in PRINCIPALS:
+                        if has_id:
+                            reversal = template.endswith("/reverse/") and method == "POST"
+                            if reversal and principal == "staff" and owner in ("A", "B"):
+                                target = world.reversible[owner].pop()
+                            else:
+                                target = world.objects.get(owner, {}).get(kind, str(uuid.uuid4()))
+                            path = template.replace("{id}", target)
+                        else:
+                            path = template
+                        payload = body_for(template, owner) if method == "POST" else None
+                        reply = ask(principal, method, path, payload)
+                        expected = expected_status(principal, method, template, offered, owner)
+                        check(principal, method, template, owner, path, expected, reply)
+            # A client may pay another client's account: the payee's account is the destination.
+            if template == "/api/v1/transfers/":
+                for payer, payee in (("A", "B"), ("B", "A")):
+                    payload = {
+                        "source_account_id": world.objects[payer]["account"],
+                        "destination_account_id": world.objects[payee]["account"],
+                        "amount": "1.00",
+                    }
+                    reply = ask(payer, "POST", template, payload)
+                    check(payer, "POST", template, "payee", template, 201, reply)
+
+        # Another client's object answers exactly as an id that does not exist: nothing tells them apart.
+        twins = 0
+        for (principal, method, template, owner), body in sorted(not_found.items()):
+            if owner == "theirs" and (principal, method, template, "nobody") in not_found:
+                twin = not_found.get((principal, method, template, "nobody"))
+                twins += 1
+                result.expect(
+                    twin == body,
+                    f"{principal} {method} {template}: the 404 for another client's object {body} differs from "
+                    f"the 404 for an id that does not exist {twin}",
+                )
+
+        # Staff lists show both clients' objects; each client's lists show only its own.
+        for path in ("/api/v1/accounts/?page_size=200", "/api/v1/transactions/?page_size=200"):
+            seen = {
+                p: set(re.findall(r'"id":\s*"([0-9a-f-]{36})"', ask(p, "GET", path).body.decode()))
+                for p in ("A", "B", "staff")
+            }
+            result.requests += 3
+            kind = "account" if "accounts" in path else "transaction"
+            for owner in ("A", "B"):
+                result.expect(world.objects[owner][kind] in seen["staff"], f"staff {path} misses {owner}'s {kind}")
+                result.expect(world.objects[owner][kind] in seen[owner], f"{owner} {path} misses its own {kind}")
+            result.expect(not (seen["A"] & world.private["B"]), f"A's {path} shows B's objects")
+            result.expect(not (seen["B"] & world.private["A"]), f"B's {path} shows A's objects")
+        conn.close()
+
+    with connect(url) as db:
+        stored = db.execute("SELECT COUNT(*) FROM transactions_transaction").fetchone()[0]
+    result.expect(stored == world.posted, f"{stored} transactions stored, {world.posted} answered 201")
+    result.take(books_at(url), "books: ")
+    reconciled, line = reconcile(url)
+    result.take(reconciled)
+    by_principal: dict[str, Counter] = {p: Counter() for p in PRINCIPALS}
+    for (principal, status), count in cells.items():
+        by_principal[principal][status] += count
+    result.figures.update(
+        {
+            "operations": f"{sum(len(m) for m in operations.values())} (method, path) pairs from the schema, plus "
+            f"{', '.join(extra_methods)} on every path that does not offer them",
+            **{f"expected answers to {p}": dict(sorted(c.items())) for p, c in by_principal.items()},
+            "404 for another client's object = 404 for an id that does not exist": f"{twins} pairs compared",
+            "transactions stored = answered 201": f"{stored} = {world.posted}",
+            "reconcile": line,
+        }
+    )
+    result.duration = time.monotonic() - started
+    return result
+
+
+def expected_status(principal: str, method: str, template: str, offered: set[str], owner: str) -> int:
+    if principal in ("anonymous", "wrong token"):
+        return 401
+    if template.endswith("/reverse/") and principal != "staff":
+        return 403  # the permission is checked first, whatever the method or the transaction
+    if method not in offered:
+        return 405
+    if template.endswith("/reverse/"):
+        return 201 if owner in ("A", "B") else 404
+    ok = 201 if method == "POST" else 200
+    if "{id}" not in template and method == "GET":
+        return ok
+    if template == "/api/v1/accounts/":
+        return ok
+    if owner == "nobody":
+        return 404
+    return ok if principal in ("staff", owner) else 404

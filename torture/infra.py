@@ -1,0 +1,318 @@
+"""Real processes for the scenarios: PostgreSQL databases and gunicorn instances of the ledger.
+
+Everything runs on this machine and listens on 127.0.0.1 only. A :class:`Server` creates and
+drops databases on a PostgreSQL server (a template migrated once with ``manage.py migrate``,
+then one clone per scenario); an :class:`Instance` is the production configuration
+(``gunicorn -c gunicorn.conf.py``, debug off) that can be started, SIGKILLed worker by worker
+or as a whole, and restarted.
+"""
+
+# ruff: noqa: S603 -- the commands are this interpreter and manage.py or gunicorn, with arguments built here.
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+REPO = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 90.0  # seconds for an instance to answer /healthz (Django boots in every worker)
+_OWN_PREFIXES = ("DJANGO_", "LEDGER_", "DB_", "GUNICORN_", "CACHE_", "PROMETHEUS_")
+SECRET_KEY = secrets.token_urlsafe(50)  # one per run: every instance signs cursors alike
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` (postgres://user@host:port/whatever) pointing at the database ``name``."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """This process's environment without the project's own settings, plus ``overrides``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(_OWN_PREFIXES) and k not in {"DATABASE_URL", "REDIS_URL"}
+    }
+    env.update(
+        DJANGO_DEBUG="False",
+        DJANGO_SECRET_KEY=SECRET_KEY,
+        DJANGO_SECURE_SSL_REDIRECT="False",  # plain HTTP on loopback; TLS is a proxy's job
+        LOG_LEVEL="WARNING",
+    )
+    env.update(overrides)
+    return env
+
+
+def manage(database_url: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``python manage.py ARGS`` against ``database_url``; raises with its output if it fails."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=clean_env(DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+    return result
+
+
+_CLIENTS_SCRIPT = """
+import json
+from accounts.services import api_client_ensure
+print(json.dumps({name: api_client_ensure(name=name, staff=staff)[0] for name, staff in %s}))
+"""
+
+
+def create_clients(database_url: str, clients: dict[str, bool]) -> dict[str, str]:
+    """Create API clients ``{username: is_staff}`` in one process; returns ``{username: token}``."""
+    pairs = sorted(clients.items())
+    result = manage(database_url, "shell", "-c", _CLIENTS_SCRIPT % repr(pairs))
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+class Server:
+    """A PostgreSQL server on which this run creates (and always drops) its own databases."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.created: list[str] = []
+
+    def _admin(self) -> psycopg.Connection:
+        return psycopg.connect(with_database(self.url, "postgres"), autocommit=True, connect_timeout=10)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        with self._admin() as conn:
+            statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            if template:
+                statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            conn.execute(statement)
+        self.created.append(name)
+        return with_database(self.url, name)
+
+    def drop(self, name: str) -> None:
+        with self._admin() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if name in self.created:
+            self.created.remove(name)
+
+    def drop_all(self) -> None:
+        for name in reversed(list(self.created)):
+            with contextlib.suppress(psycopg.Error):
+                self.drop(name)
+
+    def version(self) -> str:
+        with self._admin() as conn:
+            return conn.execute("SHOW server_version").fetchone()[0]
+
+
+class Databases:
+    """A migrated template on ``server``, cloned (in well under a second) for each scenario."""
+
+    def __init__(self, server: Server, prefix: str = "ledger_torture") -> None:
+        self.server = server
+        self.prefix = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        self.template: str | None = None
+
+    def template_url(self) -> str:
+        if self.template is None:
+            name = f"{self.prefix}_template"
+            url = self.server.create(name)
+            manage(url, "migrate", "--noinput", "-v0")
+            self.template = name
+        return with_database(self.server.url, self.template)
+
+    def clone(self, label: str) -> str:
+        self.template_url()
+        return self.server.create(f"{self.prefix}_{label}", template=self.template)
+
+    def drop_clones(self) -> None:
+        """Drop every clone made so far (the template stays for the next scenario)."""
+        for name in list(self.server.created):
+            if name != self.template:
+                with contextlib.suppress(psycopg.Error):
+                    self.server.drop(name)
+
+    def close(self) -> None:
+        self.server.drop_all()
+
+
+def children_of(pid: int) -> list[int]:
+    """The child processes of ``pid`` (gunicorn's workers, for its master)."""
+    found: set[int] = set()
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                found.update(int(child) for child in (task / "children").read_text().split())
+        if found:
+            return sorted(found)
+    except OSError:
+        return []
+    for entry in Path("/proc").iterdir():  # Kernels without /proc/<pid>/task/<tid>/children.
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.add(int(entry.name))
+    return sorted(found)
+
+
+def _answers_http(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.settimeout(5)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            return sock.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+class Instance:
+    """One gunicorn instance of the ledger in its production configuration, in its own process group."""
+
+    def __init__(self, name: str, database_url: str, workdir: Path, *, workers: int = 2, threads: int = 4, **env: str):
+        self.name = name
+        self.database_url = database_url
+        self.workdir = workdir
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / f"{name}.log"
+        self.env = {
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "GUNICORN_TIMEOUT": "30",
+            "GUNICORN_GRACEFUL_TIMEOUT": "5",
+            "LEDGER_LOCK_TIMEOUT_MS": "2000",
+            "LEDGER_STATEMENT_TIMEOUT_MS": "10000",
+            "DB_CONNECT_TIMEOUT": "2",
+            "LEDGER_THROTTLE_RATE": "",  # the scenarios measure the ledger, not the throttle
+            **env,
+        }
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def master(self) -> int | None:
+        return self.process.pid if self.process is not None and self.process.poll() is None else None
+
+    @property
+    def alive(self) -> bool:
+        return self.master is not None
+
+    def workers(self) -> list[int]:
+        master = self.master
+        return children_of(master) if master else []
+
+    def start(self) -> Instance:
+        metrics = self.workdir / f"{self.name}-metrics"
+        metrics.mkdir(parents=True, exist_ok=True)
+        env = clean_env(DATABASE_URL=self.database_url, PROMETHEUS_MULTIPROC_DIR=str(metrics), **self.env)
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "ledger_project.wsgi",
+        ]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.starts += 1
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _answers_http(self.port):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log}")
+            if time.monotonic() > deadline:
+                self.crash()
+                raise RuntimeError(f"{self.name} did not answer within {START_TIMEOUT:.0f}s; see {self.log}")
+            time.sleep(0.1)
+        return self
+
+    def kill_worker(self, pick) -> int | None:
+        """SIGKILL one worker (``pick`` chooses from the list); gunicorn's master starts another."""
+        workers = self.workers()
+        if not workers:
+            return None
+        victim = pick(workers)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGKILL)
+        return victim
+
+    def crash(self) -> None:
+        """SIGKILL the master and every worker at once (the whole process group), and reap the master."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM (graceful), then SIGKILL whatever of the process group is left."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=15)
+        self.crash()
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@contextlib.contextmanager
+def instances(*items: Instance) -> Iterator[list[Instance]]:
+    """Start ``items`` and always stop them afterwards."""
+    started: list[Instance] = []
+    try:
+        for item in items:
+            started.append(item.start())
+        yield started
+    finally:
+        for item in items:
+            item.stop()
+
+
+@dataclass
+class Context:
+    """What every scenario gets: where to make databases, a folder for logs, and the run's settings."""
+
+    databases: Databases
+    workdir: Path
+    short: bool = False
+    seed: int = 0
