@@ -64,10 +64,10 @@ def load_scenario(
     result.take(reconciled)
     key_findings, figures = keys(url, load.movements)
     result.take(key_findings, "keys: ")
-    result.expect(
-        not figures.refused_but_posted,
-        "refused although the key's movement posted: " + "; ".join(figures.refused_but_posted[:5]),
-    )
+    if figures.refused_but_posted:
+        # Allowed: a refused attempt binds nothing, so a concurrent or later attempt with the same
+        # key may still post (e.g. once funds arrived). Exactly-once is checked by `keys` above.
+        result.notes.append("refused, then posted by another attempt: " + "; ".join(figures.refused_but_posted[:5]))
     result.expect(figures.posted > 0, "nothing was posted: the load did not reach the ledger")
 
     summary = load.summary()
