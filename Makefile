@@ -12,7 +12,7 @@ PORT   ?= 8000
 TEST_ENV := DJANGO_DEBUG=False DJANGO_SECRET_KEY=test-only-secret-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0-not-for-production \
 	DJANGO_SECURE_SSL_REDIRECT=False DJANGO_SECURE_COOKIES=False
 
-.PHONY: run serve test lint format check-migrations pytest clean clean-demo torture
+.PHONY: run serve test lint format check-migrations pytest clean clean-demo bench torture
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,13 @@ clean-demo:
 
 clean: clean-demo
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+
+# The load benchmark (bench/): a fresh database on $$DATABASE_URL's server (else the one
+# scripts/with-postgres finds), gunicorn as in production, wrk and pgbench; prints the table and
+# writes bench/results/latest.json and docs/benchmarks.md. BENCH_ARGS: e.g. --duration 10.
+bench: $(VENV)/.runtime-installed
+	scripts/install-bench-tools
+	scripts/with-postgres $(BIN)/python -m bench $(BENCH_ARGS)
 
 # The torture suite (torture/): racing instances, crashing workers, a database outage (on a
 # throwaway cluster), fuzzing, the authorization matrix and hostile input, against real processes

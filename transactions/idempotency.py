@@ -1,8 +1,9 @@
 """Idempotency keys: a money movement retried with the same key posts exactly once.
 
 - The key is bound, with the exact bytes of the 201 answer, in the same database
-  transaction as the posting (:meth:`IdempotencyClaim.bind`), so it is bound if and only if
-  the posting commits. A refused request binds nothing.
+  transaction as the posting (:meth:`IdempotencyClaim.bind`, or on PostgreSQL in the very
+  statement that writes the posting, see :mod:`transactions.journal`), so it is bound if and
+  only if the posting commits. A refused request binds nothing.
 - A later request with the key and the same method, path and body gets that answer again
   with ``Idempotent-Replayed: true``; with anything else, ``idempotency_key_reused``.
 - Of concurrent requests with one key, the first to commit wins; the others fail on the
@@ -20,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.http import HttpResponse
 from rest_framework.request import Request
 
@@ -62,15 +63,24 @@ class IdempotencyClaim:
     render: Callable[[Any], bytes]
     body: bytes | None = field(default=None, init=False)
 
+    def record(self, answer: Transaction | Batch) -> dict[str, Any]:
+        """Render the answer; the fields of the record that binds the key to it (not yet stored).
+
+        The journal stores it in the same statement as the posting it answers (on PostgreSQL).
+        """
+        self.body = self.render(answer)
+        return {
+            "client_id": self.client.pk,
+            "key": self.key,
+            "fingerprint": self.fingerprint,
+            "response_status": 201,
+            "response_body": self.body,
+        }
+
     def bind(self, answer: Transaction | Batch) -> None:
         """Render the answer and bind the key to it. Call inside the posting's transaction."""
-        self.body = self.render(answer)
         IdempotencyRecord.objects.create(
-            client=self.client,
-            key=self.key,
-            fingerprint=self.fingerprint,
-            response_status=201,
-            response_body=self.body,
+            **self.record(answer),
             transaction=answer if isinstance(answer, Transaction) else None,
             batch=answer if isinstance(answer, Batch) else None,
         )
@@ -83,14 +93,25 @@ def _answer(status: int, body: bytes, *, replayed: bool) -> HttpResponse:
     return response
 
 
+_LOOKUP_SQL = "SELECT fingerprint, response_status, response_body FROM {table} WHERE client_id = %s AND {key} = %s"
+
+
 def _replay(client: AbstractBaseUser, key: str, expected_fingerprint: str) -> HttpResponse | None:
-    record = IdempotencyRecord.objects.filter(client=client, key=key).first()
+    # On every money movement, so plain SQL: building the ORM query cost more than running it.
+    # The unique (client, key) constraint's index answers it.
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LOOKUP_SQL.format(table=quote(IdempotencyRecord._meta.db_table), key=quote("key")), [client.pk, key]
+        )
+        record = cursor.fetchone()
     if record is None:
         return None
-    if record.fingerprint != expected_fingerprint:
+    fingerprint, status, body = record
+    if fingerprint != expected_fingerprint:
         raise IdempotencyKeyReused()
     metrics.IDEMPOTENT_REPLAYS.inc()
-    return _answer(record.response_status, bytes(record.response_body), replayed=True)
+    return _answer(status, bytes(body), replayed=True)
 
 
 def idempotent_post(

@@ -6,9 +6,9 @@ transaction (:func:`~transactions.locking.run_atomically_with_retries`):
 1. lock every account it touches with one ``SELECT ... ORDER BY id FOR UPDATE``;
 2. check the rules against the locked rows (ownership, status, currency, funds) while
    adding each transaction to a :class:`~transactions.journal.Journal`;
-3. write the journal in three statements: the transactions, their postings, and the
-   balances and sequence numbers of the locked accounts;
-4. bind the idempotency key, if any, to the answer.
+3. write the journal: the transactions, their postings, the balances and sequence numbers
+   of the locked accounts, and the idempotency key (if any) bound to the answer; on
+   PostgreSQL all in one statement (:meth:`~transactions.journal.Journal.write`).
 
 A refusal raises a :mod:`transactions.errors` error before step 3 or rolls back what was
 written, so a refused request changes nothing. The database re-checks what it can (the
@@ -39,7 +39,12 @@ from transactions.errors import (
 )
 from transactions.idempotency import IdempotencyClaim
 from transactions.journal import Journal
-from transactions.locking import lock_accounts, run_atomically_with_retries
+from transactions.locking import (
+    lock_accounts,
+    lock_accounts_by_public_id,
+    reserved_transaction_id,
+    run_atomically_with_retries,
+)
 from transactions.models import Batch, Posting, Transaction
 from transactions.money import to_minor
 
@@ -131,18 +136,22 @@ def _plan_transfer(
 
 def _post_one(
     actor: AbstractBaseUser,
-    lock: Q,
+    account_ids: Sequence[UUID],
     plan: Callable[[Journal, _Locked], Transaction],
     idempotency: IdempotencyClaim | None,
+    *,
+    with_system_accounts: bool = False,
 ) -> Transaction:
-    """Lock, plan one transaction, write it, bind the idempotency key; retried on lost races."""
+    """Lock ``account_ids`` (and with ``with_system_accounts`` the system accounts of their
+    currencies), plan one transaction, write it, bind the idempotency key; retried on lost races."""
 
     def work() -> Transaction:
-        journal = Journal(actor)
-        plan(journal, _Locked(lock_accounts(lock)))
-        [txn] = journal.write()
-        if idempotency is not None:
-            idempotency.bind(txn)
+        accounts = lock_accounts_by_public_id(
+            account_ids, with_system_accounts=with_system_accounts, reserve_transaction_id=True
+        )
+        journal = Journal(actor, transaction_id=reserved_transaction_id(accounts))
+        plan(journal, _Locked(accounts))
+        [txn] = journal.write(bind=idempotency)
         return txn
 
     return run_atomically_with_retries(work)
@@ -162,11 +171,12 @@ def deposit_create(
     details = {"description": description, "reference": reference, "metadata": metadata}
     return _post_one(
         actor,
-        _with_system_accounts([account_id]),
+        [account_id],
         lambda journal, locked: _plan_external(
             journal, locked, kind=Transaction.Kind.DEPOSIT, account_id=account_id, amount=amount, **details
         ),
         idempotency,
+        with_system_accounts=True,
     )
 
 
@@ -184,11 +194,12 @@ def withdrawal_create(
     details = {"description": description, "reference": reference, "metadata": metadata}
     return _post_one(
         actor,
-        _with_system_accounts([account_id]),
+        [account_id],
         lambda journal, locked: _plan_external(
             journal, locked, kind=Transaction.Kind.WITHDRAWAL, account_id=account_id, amount=amount, **details
         ),
         idempotency,
+        with_system_accounts=True,
     )
 
 
@@ -209,7 +220,7 @@ def transfer_create(
     details = {"description": description, "reference": reference, "metadata": metadata}
     return _post_one(
         actor,
-        Q(public_id__in=[source_account_id, destination_account_id]),
+        [source_account_id, destination_account_id],
         lambda journal, locked: _plan_transfer(
             journal,
             locked,
@@ -243,7 +254,8 @@ def transaction_reverse(
 
     def work() -> Transaction:
         touched = Posting.objects.filter(transaction__public_id=transaction_id).values("account_id")
-        accounts = {account.pk: account for account in lock_accounts(Q(pk__in=touched))}
+        locked = lock_accounts(Q(pk__in=touched), reserve_transaction_id=True)
+        accounts = {account.pk: account for account in locked}
         # Read after the locks: a concurrent reversal has either committed or not started.
         original = Transaction.objects.filter(public_id=transaction_id).prefetch_related("postings").first()
         if original is None:
@@ -254,7 +266,7 @@ def transaction_reverse(
             raise AlreadyReversed()
         legs = [(accounts[posting.account_id], -posting.amount_minor) for posting in original.postings.all()]
         _require_active(*(account for account, _ in legs))
-        journal = Journal(actor)
+        journal = Journal(actor, transaction_id=reserved_transaction_id(locked))
         journal.add(
             kind=Transaction.Kind.REVERSAL,
             currency=original.currency,
@@ -265,9 +277,7 @@ def transaction_reverse(
             description=reason,
             reverses=original,
         )
-        [reversal] = journal.write()
-        if idempotency is not None:
-            idempotency.bind(reversal)
+        [reversal] = journal.write(bind=idempotency)
         Transaction.objects.filter(pk=original.pk, status=Transaction.Status.POSTED).update(
             status=Transaction.Status.REVERSED
         )

@@ -1,0 +1,51 @@
+"""The API's token authentication: REST framework's ``Authorization: Token <key>``, with a
+short per-process memory of the tokens that authenticated."""
+
+import copy
+import threading
+import time
+
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+from rest_framework.authentication import TokenAuthentication
+
+_TOKENS: dict[str, tuple[float, object, object]] = {}  # key -> (expires, user, token)
+_TOKENS_LOCK = threading.Lock()
+_TOKENS_MAX = 10_000
+
+
+class CachedTokenAuthentication(TokenAuthentication):
+    """REST framework's ``Authorization: Token <key>``, remembering a valid key for a few seconds.
+
+    Looking the key and its user up is a query on every request; a worker remembers a key
+    that authenticated for ``LEDGER_TOKEN_CACHE_SECONDS`` (0: never). Any save or deletion of a
+    token or a user forgets every key in the process that made it; other processes see it
+    within those seconds: a deleted token, or a deactivated client, may still authenticate
+    there until then. Unknown keys are never remembered. Each request gets its own copy of
+    the user.
+    """
+
+    def authenticate_credentials(self, key):
+        ttl = settings.LEDGER_TOKEN_CACHE_SECONDS
+        if ttl <= 0:
+            return super().authenticate_credentials(key)
+        now = time.monotonic()
+        hit = _TOKENS.get(key)
+        if hit is None or hit[0] <= now:
+            user, token = super().authenticate_credentials(key)  # Raises for a bad key or an inactive user.
+            hit = (now + ttl, user, token)
+            with _TOKENS_LOCK:
+                if len(_TOKENS) >= _TOKENS_MAX:
+                    _TOKENS.clear()
+                _TOKENS[key] = hit
+        return copy.copy(hit[1]), hit[2]
+
+
+def forget_tokens(**kwargs) -> None:
+    with _TOKENS_LOCK:
+        _TOKENS.clear()
+
+
+for _event, _signal in (("save", post_save), ("delete", post_delete)):
+    for _sender in (settings.AUTH_USER_MODEL, "authtoken.Token"):
+        _signal.connect(forget_tokens, sender=_sender, dispatch_uid=f"ledger-forget-tokens-{_event}-{_sender}")
