@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from ledger_project.api.fields import AmountField, MetadataField, MinorUnitsField
 from transactions.models import Batch, Posting, Transaction
+from transactions.money import format_minor
 
 # --- Input --------------------------------------------------------------------------------
 
@@ -63,9 +65,15 @@ class BatchOperationField(serializers.Field):
         kind = data.get("kind")
         if not isinstance(kind, str) or kind not in _OPERATION_INPUTS:
             raise serializers.ValidationError({"kind": [f"Use one of: {', '.join(_OPERATION_INPUTS)}."]})
-        serializer = _OPERATION_INPUTS[kind](data={k: v for k, v in data.items() if k != "kind"})
-        serializer.is_valid(raise_exception=True)
-        return {"kind": kind, **serializer.validated_data}
+        return {"kind": kind, **self._input(kind).run_validation({k: v for k, v in data.items() if k != "kind"})}
+
+    def _input(self, kind: str) -> serializers.Serializer:
+        """One input serializer per kind, reused for every operation of the batch: building one
+        per operation (REST framework copies its fields) cost more than validating it."""
+        inputs = self.__dict__.setdefault("_inputs", {})
+        if kind not in inputs:
+            inputs[kind] = _OPERATION_INPUTS[kind]()
+        return inputs[kind]
 
 
 class BatchInputSerializer(serializers.Serializer):
@@ -77,6 +85,73 @@ class ReversalInputSerializer(serializers.Serializer):
 
 
 # --- Output -------------------------------------------------------------------------------
+#
+# The output serializers declare the documents (the OpenAPI schema is generated from their
+# fields) and build them with plain functions: REST framework's generic rendering copied and
+# bound every field for every transaction, which cost more CPU than the database spent
+# posting it, and a 201 is rendered while the accounts' row locks are held.
+# tests/api/test_representations.py checks each function against the fields' own rendering.
+
+_DATETIME = serializers.DateTimeField()
+
+
+def _public_id(related: Any) -> str | None:
+    return None if related is None else str(related.public_id)
+
+
+def _reversed_by(txn: Transaction) -> str | None:
+    try:
+        return _public_id(txn.reversed_by)
+    except Transaction.reversed_by.RelatedObjectDoesNotExist:
+        return None
+
+
+def _leg_document(posting: Posting, currency: str) -> dict[str, Any]:
+    return {
+        "account_id": str(posting.account.public_id),
+        "amount": format_minor(posting.amount_minor, currency),
+        "balance_after": format_minor(posting.balance_after_minor, currency),
+    }
+
+
+def transaction_document(txn: Transaction, *, viewer: AbstractBaseUser) -> dict[str, Any]:
+    """A transaction as the API shows it to ``viewer``: every leg for staff, a client's own legs
+    (those on its accounts) otherwise."""
+    currency = txn.currency
+    return {
+        "id": str(txn.public_id),
+        "kind": str(txn.kind),
+        "status": str(txn.status),
+        "amount": format_minor(txn.amount_minor, currency),
+        "currency": currency,
+        "source_account_id": _public_id(txn.source_account),
+        "destination_account_id": _public_id(txn.destination_account),
+        "description": txn.description,
+        "reference": txn.reference,
+        "metadata": txn.metadata,
+        "reverses": _public_id(txn.reverses),
+        "reversed_by": _reversed_by(txn),
+        "created_at": _DATETIME.to_representation(txn.created_at),
+        "postings": [
+            _leg_document(posting, currency)
+            for posting in txn.postings.all()
+            if viewer.is_staff or (posting.account.owner_id is not None and posting.account.owner_id == viewer.pk)
+        ],
+    }
+
+
+def history_entry_document(posting: Posting) -> dict[str, Any]:
+    """One posting of an account's history, with what the account holder needs of its transaction."""
+    txn = posting.transaction
+    return {
+        "transaction_id": str(txn.public_id),
+        "kind": str(txn.kind),
+        "amount": format_minor(posting.amount_minor, txn.currency),
+        "balance_after": format_minor(posting.balance_after_minor, txn.currency),
+        "description": txn.description,
+        "reference": txn.reference,
+        "created_at": _DATETIME.to_representation(posting.created_at),
+    }
 
 
 class LegSerializer(serializers.ModelSerializer):
@@ -97,7 +172,9 @@ class TransactionSerializer(serializers.ModelSerializer):
     reverses = serializers.UUIDField(source="reverses.public_id", allow_null=True)
     reversed_by = serializers.UUIDField(source="reversed_by.public_id", allow_null=True)
     metadata = MetadataField()
-    postings = serializers.SerializerMethodField()
+    postings = LegSerializer(
+        many=True, read_only=True, help_text="The legs on accounts the client may see (all of them for staff)."
+    )
 
     class Meta:
         model = Transaction
@@ -119,32 +196,23 @@ class TransactionSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(LegSerializer(many=True))
-    def get_postings(self, txn: Transaction) -> list[dict[str, Any]]:
-        """The legs on accounts the caller may see: all of them for staff, its own for a client."""
-        user = self.context["request"].user
-        legs = [
-            posting
-            for posting in txn.postings.all()
-            if user.is_staff or (posting.account.owner_id is not None and posting.account.owner_id == user.pk)
-        ]
-        return LegSerializer(legs, many=True).data
+    def to_representation(self, txn: Transaction) -> dict[str, Any]:
+        return transaction_document(txn, viewer=self.context["request"].user)
 
 
 class BatchSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id")
-    transactions = serializers.SerializerMethodField()
+    transactions = TransactionSerializer(many=True, read_only=True, help_text="In the order of the operations.")
 
     class Meta:
         model = Batch
         fields = ["id", "transactions"]
         read_only_fields = fields
 
-    @extend_schema_field(TransactionSerializer(many=True))
-    def get_transactions(self, batch: Batch) -> list[dict[str, Any]]:
-        """In request order (the order they were inserted)."""
-        ordered = sorted(batch.transactions.all(), key=lambda txn: txn.pk)
-        return TransactionSerializer(ordered, many=True, context=self.context).data
+    def to_representation(self, batch: Batch) -> dict[str, Any]:
+        viewer = self.context["request"].user
+        ordered = sorted(batch.transactions.all(), key=lambda txn: txn.pk)  # Request order: the order inserted.
+        return {"id": str(batch.public_id), "transactions": [transaction_document(t, viewer=viewer) for t in ordered]}
 
 
 class HistoryEntrySerializer(serializers.ModelSerializer):
@@ -159,3 +227,6 @@ class HistoryEntrySerializer(serializers.ModelSerializer):
         model = Posting
         fields = ["transaction_id", "kind", "amount", "balance_after", "description", "reference", "created_at"]
         read_only_fields = fields
+
+    def to_representation(self, posting: Posting) -> dict[str, Any]:
+        return history_entry_document(posting)
