@@ -45,7 +45,8 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 0))
 max_requests_jitter = max_requests // 10
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
-accesslog = "-" if _env_bool("GUNICORN_ACCESS_LOG", False) else None
+access_log_wanted = _env_bool("GUNICORN_ACCESS_LOG", False)
+accesslog = "-" if access_log_wanted else None
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%({x-request-id}o)s"'
 logconfig_dict = {
@@ -64,7 +65,13 @@ logconfig_dict = {
     "root": {"handlers": ["stdout"], "level": "INFO"},
     "loggers": {
         "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
-        "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        # With a logging configuration gunicorn passes every access line to this logger, whatever
+        # ``accesslog`` says: it is written only when asked for.
+        "gunicorn.access": {
+            "handlers": ["stdout"] if access_log_wanted else [],
+            "level": "INFO" if access_log_wanted else "CRITICAL",
+            "propagate": False,
+        },
     },
 }
 

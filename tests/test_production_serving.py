@@ -105,6 +105,7 @@ def test_gunicorn_serves_the_api_health_and_metrics_with_json_logs(tmp_path, sta
     posted = next(r for r in ours if r["logger"] == "transactions.services")
     assert posted["transaction_id"] == deposit.body["id"]
     assert token not in log.read_text()  # no secrets in the logs
+    assert not [r for r in records if r["logger"] == "gunicorn.access"]  # one line a request: ledger.request
 
 
 def test_readyz_names_the_failing_part(tmp_path):

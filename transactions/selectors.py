@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -53,28 +54,42 @@ def batch_get(*, user: AbstractBaseUser, batch_id: UUID | str) -> Batch:
         raise NotFound("No such batch.") from None
 
 
+# What a history entry shows (transactions.serializers.history_entry_document), and its cursor's key.
+HISTORY_FIELDS = (
+    "sequence",
+    "amount_minor",
+    "balance_after_minor",
+    "created_at",
+    "transaction__public_id",
+    "transaction__kind",
+    "transaction__currency",
+    "transaction__description",
+    "transaction__reference",
+)
+
+
 def account_history(
     account: Account,
     *,
     kind: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
-) -> QuerySet[Posting]:
-    """The account's postings with their transactions; paginate by ``-sequence`` for newest first.
+) -> QuerySet[Posting, dict[str, Any]]:
+    """The account's postings, each a dict of :data:`HISTORY_FIELDS` (its own and its
+    transaction's); paginate by ``-sequence`` for newest first.
 
+    Rows rather than model instances: a page of 50 built 100 instances, a fifth of its time.
     ``created_after`` is inclusive, ``created_before`` exclusive. Read from the history
     database: the read replica when one is configured, which may lag the primary.
     """
-    postings = (
-        Posting.objects.using(settings.LEDGER_HISTORY_DATABASE).filter(account=account).select_related("transaction")
-    )
+    postings = Posting.objects.using(settings.LEDGER_HISTORY_DATABASE).filter(account=account)
     if kind is not None:
         postings = postings.filter(transaction__kind=kind)
     if created_after is not None:
         postings = postings.filter(created_at__gte=created_after)
     if created_before is not None:
         postings = postings.filter(created_at__lt=created_before)
-    return postings
+    return postings.values(*HISTORY_FIELDS)
 
 
 def account_balance_at(account: Account, at: datetime) -> int:

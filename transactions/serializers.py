@@ -140,17 +140,17 @@ def transaction_document(txn: Transaction, *, viewer: AbstractBaseUser) -> dict[
     }
 
 
-def history_entry_document(posting: Posting) -> dict[str, Any]:
-    """One posting of an account's history, with what the account holder needs of its transaction."""
-    txn = posting.transaction
+def history_entry_document(row: dict[str, Any]) -> dict[str, Any]:
+    """One posting of an account's history: a row of :func:`transactions.selectors.account_history`."""
+    currency = row["transaction__currency"]
     return {
-        "transaction_id": str(txn.public_id),
-        "kind": str(txn.kind),
-        "amount": format_minor(posting.amount_minor, txn.currency),
-        "balance_after": format_minor(posting.balance_after_minor, txn.currency),
-        "description": txn.description,
-        "reference": txn.reference,
-        "created_at": _DATETIME.to_representation(posting.created_at),
+        "transaction_id": str(row["transaction__public_id"]),
+        "kind": row["transaction__kind"],
+        "amount": format_minor(row["amount_minor"], currency),
+        "balance_after": format_minor(row["balance_after_minor"], currency),
+        "description": row["transaction__description"],
+        "reference": row["transaction__reference"],
+        "created_at": _DATETIME.to_representation(row["created_at"]),
     }
 
 
@@ -228,5 +228,5 @@ class HistoryEntrySerializer(serializers.ModelSerializer):
         fields = ["transaction_id", "kind", "amount", "balance_after", "description", "reference", "created_at"]
         read_only_fields = fields
 
-    def to_representation(self, posting: Posting) -> dict[str, Any]:
-        return history_entry_document(posting)
+    def to_representation(self, row: dict[str, Any]) -> dict[str, Any]:
+        return history_entry_document(row)
