@@ -196,12 +196,14 @@ class Journal:
             params.update(record, record_created=timezone.now())
         with connection.cursor() as cursor:
             cursor.execute(_write_sql(explicit_ids=reserved, record=record is not None), params)
-            txn_ids, posting_ids = cursor.fetchone()
-        for txn, pk in zip(transactions, txn_ids, strict=True):
-            txn.pk = pk
+            txn_pks, public_ids, posting_pks, accounts, sequences = cursor.fetchone()
+        txn_ids = dict(zip(public_ids, txn_pks, strict=True))
+        posting_ids = dict(zip(zip(accounts, sequences, strict=True), posting_pks, strict=True))
+        for txn in transactions:
+            txn.pk = txn_ids[txn.public_id]
             txn._state.adding, txn._state.db = False, connection.alias
-        for posting, pk in zip(postings, posting_ids, strict=True):
-            posting.pk = pk
+        for posting in postings:
+            posting.pk = posting_ids[posting.account_id, posting.sequence]
             posting.transaction = posting.transaction  # Sets transaction_id, keeps the cached object.
             posting._state.adding, posting._state.db = False, connection.alias
         if bind is not None and record is None:
@@ -210,9 +212,9 @@ class Journal:
 
 _METADATA_ENCODER = Transaction._meta.get_field("metadata").encoder
 
-# Ids come back in the order the rows were staged: each INSERT takes its rows in that order
-# (ORDER BY ordinality), and the ids are drawn from the sequence as the rows are inserted
-# (unless they were drawn already: explicit_ids).
+# The rows are inserted in the order they were staged (ORDER BY n), and their ids come back with
+# their keys (a transaction's public id, a posting's account and sequence), so nothing depends
+# on the order of RETURNING.
 _WRITE_SQL = """
 WITH txn AS (
     INSERT INTO transactions_transaction ({id_column}public_id, kind, status, amount_minor, currency,
@@ -234,7 +236,7 @@ WITH txn AS (
            AS l(n integer, txn uuid, account bigint, amount bigint, balance bigint, sequence bigint)
       JOIN txn ON txn.public_id = l.txn
      ORDER BY l.n
-    RETURNING id
+    RETURNING id, account_id, sequence
 ), balances AS (
     UPDATE accounts_account AS a
        SET balance_minor = b.balance, last_sequence = b.sequence, updated_at = %(now)s
@@ -242,7 +244,10 @@ WITH txn AS (
      WHERE a.id = b.id
     RETURNING a.id
 ){record}
-SELECT ARRAY(SELECT id FROM txn ORDER BY id), ARRAY(SELECT id FROM legs ORDER BY id)
+SELECT t.ids, t.public_ids, l.ids, l.accounts, l.sequences
+  FROM (SELECT array_agg(id ORDER BY id) AS ids, array_agg(public_id ORDER BY id) AS public_ids FROM txn) AS t,
+       (SELECT array_agg(id ORDER BY id) AS ids, array_agg(account_id ORDER BY id) AS accounts,
+               array_agg(sequence ORDER BY id) AS sequences FROM legs) AS l
 """
 
 _RECORD_SQL = """, record AS (
