@@ -63,7 +63,7 @@ def lock_accounts_by_public_id(
     """:func:`lock_accounts` for the accounts ``public_ids`` and, with ``with_system_accounts``,
     the system accounts of their currencies: the same single ``... ORDER BY id FOR UPDATE``.
 
-    Every deposit, withdrawal and transfer locks this way, so on PostgreSQL the statement is
+    Every deposit, withdrawal, transfer and batch locks this way, so on PostgreSQL the statement is
     fixed text rather than an ORM query built anew for each posting (which cost more CPU than
     PostgreSQL spends running it).
     """

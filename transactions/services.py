@@ -72,12 +72,6 @@ class _Locked:
         return account
 
 
-def _with_system_accounts(account_ids: Sequence[UUID]) -> Q:
-    """The customer accounts ``account_ids`` and the system accounts of their currencies."""
-    currencies = Account.objects.filter(public_id__in=account_ids).values("currency")
-    return Q(public_id__in=account_ids) | Q(is_system=True, currency__in=currencies)
-
-
 def _require_active(*accounts: Account) -> None:
     for account in accounts:
         if not account.is_active:
@@ -332,7 +326,7 @@ def batch_post(
 
     def work() -> Batch:
         journal = Journal(actor)
-        locked = _Locked(lock_accounts(_with_system_accounts(list(account_ids))))
+        locked = _Locked(lock_accounts_by_public_id(list(account_ids), with_system_accounts=True))
         for index, operation in enumerate(operations):
             fields = {name: value for name, value in operation.items() if name != "kind"}
             try:
