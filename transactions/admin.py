@@ -46,7 +46,23 @@ def _account_link(account: Account | None) -> str:
     return admin_link(account, account_label(account)) if account is not None else "-"
 
 
-class PostingInline(admin.TabularInline):
+class _PostingColumns:
+    """The columns a posting shows wherever it is listed: its account, amount and balance after."""
+
+    @admin.display(description="account")
+    def account_link(self, obj: Posting) -> str:
+        return _account_link(obj.account)
+
+    @admin.display(description="amount")
+    def amount(self, obj: Posting) -> str:
+        return money(obj.amount_minor, obj.account.currency)
+
+    @admin.display(description="balance after")
+    def balance_after(self, obj: Posting) -> str:
+        return money(obj.balance_after_minor, obj.account.currency)
+
+
+class PostingInline(_PostingColumns, admin.TabularInline):
     """Every leg of the transaction with the account's balance once it applied."""
 
     model = Posting
@@ -67,18 +83,6 @@ class PostingInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("account").order_by("pk")
-
-    @admin.display(description="account")
-    def account_link(self, obj: Posting) -> str:
-        return _account_link(obj.account)
-
-    @admin.display(description="amount")
-    def amount(self, obj: Posting) -> str:
-        return money(obj.amount_minor, obj.account.currency)
-
-    @admin.display(description="balance after")
-    def balance_after(self, obj: Posting) -> str:
-        return money(obj.balance_after_minor, obj.account.currency)
 
 
 class ReverseForm(forms.Form):
@@ -357,7 +361,7 @@ class AccountFilter(admin.SimpleListFilter):
 
 
 @admin.register(Posting)
-class PostingAdmin(LedgerModelAdmin):
+class PostingAdmin(_PostingColumns, LedgerModelAdmin):
     list_display = ["sequence", "transaction_link", "kind", "account_link", "amount", "balance_after", "created_at"]
     list_display_links = None
     list_select_related = ["transaction", "account"]
@@ -389,15 +393,3 @@ class PostingAdmin(LedgerModelAdmin):
     @admin.display(description="kind")
     def kind(self, obj: Posting) -> str:
         return obj.transaction.kind
-
-    @admin.display(description="account")
-    def account_link(self, obj: Posting) -> str:
-        return _account_link(obj.account)
-
-    @admin.display(description="amount")
-    def amount(self, obj: Posting) -> str:
-        return money(obj.amount_minor, obj.account.currency)
-
-    @admin.display(description="balance after")
-    def balance_after(self, obj: Posting) -> str:
-        return money(obj.balance_after_minor, obj.account.currency)
