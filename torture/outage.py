@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from torture.client import Connection, Load, LoadPlan, Movement, Reply, api_headers, open_accounts
 from torture.cluster import Cluster, find_bindir
 from torture.infra import Context, Instance, create_clients, instances, manage
-from torture.invariants import Findings, Observer, books_at, connect, keys, reconcile
+from torture.invariants import Observer, connect
+from torture.racing import check_after_load
 from torture.report import Result
 
 CONNECT_TIMEOUT = 2  # DB_CONNECT_TIMEOUT of the instance, seconds
@@ -214,17 +215,7 @@ def run(ctx: Context, phases: Phases | None = None) -> Result:
         result.checked += len(posted_before)
         result.expect(not missing, f"{len(missing)} transactions answered 201 before a crash are gone: {missing[:5]}")
 
-        result.take(Findings(checked=sum(load.stats.statuses.values()), violations=list(load.stats.bad_answers)))
-        result.take(observer.findings, "during the load: ")
-        result.take(books_at(url), "books: ")
-        reconciled, line = reconcile(url)
-        result.take(reconciled)
-        key_findings, figures = keys(url, load.movements)
-        result.take(key_findings, "keys: ")
-        if figures.refused_but_posted:
-            # Allowed: a refused attempt binds nothing, so a concurrent or later attempt with the same
-            # key may still post (e.g. once funds arrived). Exactly-once is checked by `keys` above.
-            result.notes.append("refused, then posted by another attempt: " + "; ".join(figures.refused_but_posted[:5]))
+        line, figures = check_after_load(result, url, load, observer)
 
         # Recovery: the first 201 to a request sent after the last restart, and no 503 after it.
         up = timeline.starts[-1][1]

@@ -20,11 +20,30 @@ from dataclasses import replace
 
 from torture.client import Load, LoadPlan, open_accounts
 from torture.infra import Context, Instance, create_clients, instances
-from torture.invariants import Findings, Observer, books_at, keys, reconcile
+from torture.invariants import Findings, KeyFigures, Observer, books_at, keys, reconcile
 from torture.report import Result
 
 FULL = LoadPlan(duration=40, threads=16, timeout=5.0, impatient=0.05, max_requests=200_000)
 SHORT = LoadPlan(duration=6, threads=12, timeout=5.0, impatient=0.08, max_requests=5_000, settle=20)
+
+
+def check_after_load(result: Result, url: str, load: Load, observer: Observer) -> tuple[str, KeyFigures]:
+    """The checks a load ends with: every answer, what the observer saw during the load, the
+    books, ``reconcile``, and each key posted at most once. Returns reconcile's line and the
+    key figures."""
+    answers = Findings(checked=sum(load.stats.statuses.values()), violations=list(load.stats.bad_answers))
+    result.take(answers, "answer: ")
+    result.take(observer.findings, "during the load: ")
+    result.take(books_at(url), "books: ")
+    reconciled, line = reconcile(url)
+    result.take(reconciled)
+    key_findings, figures = keys(url, load.movements)
+    result.take(key_findings, "keys: ")
+    if figures.refused_but_posted:
+        # Allowed: a refused attempt binds nothing, so a concurrent or later attempt with the same
+        # key may still post (e.g. once funds arrived). Exactly-once is checked by `keys` above.
+        result.notes.append("refused, then posted by another attempt: " + "; ".join(figures.refused_but_posted[:5]))
+    return line, figures
 
 
 def load_scenario(
@@ -56,18 +75,7 @@ def load_scenario(
                     stop_chaos()
         result.requests += load.stats.requests + len(accounts)
 
-    answers = Findings(checked=sum(load.stats.statuses.values()), violations=list(load.stats.bad_answers))
-    result.take(answers, "answer: ")
-    result.take(observer.findings, "during the load: ")
-    result.take(books_at(url), "books: ")
-    reconciled, line = reconcile(url)
-    result.take(reconciled)
-    key_findings, figures = keys(url, load.movements)
-    result.take(key_findings, "keys: ")
-    if figures.refused_but_posted:
-        # Allowed: a refused attempt binds nothing, so a concurrent or later attempt with the same
-        # key may still post (e.g. once funds arrived). Exactly-once is checked by `keys` above.
-        result.notes.append("refused, then posted by another attempt: " + "; ".join(figures.refused_but_posted[:5]))
+    line, figures = check_after_load(result, url, load, observer)
     result.expect(figures.posted > 0, "nothing was posted: the load did not reach the ledger")
 
     summary = load.summary()
