@@ -5,12 +5,14 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import Account
-from ledger_project.api.fields import MetadataField, MinorUnitsField
+from ledger_project.api.fields import InstantField, MetadataField, MinorUnitsField
 from transactions.models import Transaction
 
 
 class AccountOpenInputSerializer(serializers.Serializer):
-    currency = serializers.CharField(max_length=3, help_text="An ISO 4217 code from LEDGER_CURRENCIES.")
+    currency = serializers.CharField(
+        max_length=3, trim_whitespace=False, help_text="An ISO 4217 code from LEDGER_CURRENCIES."
+    )
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     metadata = MetadataField(required=False, default=dict)
 
@@ -27,7 +29,10 @@ class AccountSerializer(serializers.ModelSerializer):
 
 
 class BalanceQuerySerializer(serializers.Serializer):
-    at = serializers.DateTimeField(required=False, help_text="An ISO 8601 instant; the balance as it stood then.")
+    at = InstantField(
+        required=False,
+        help_text="An ISO 8601 instant: the balance as it stood then (in the future: the balance now).",
+    )
 
 
 class BalanceSerializer(serializers.Serializer):
@@ -39,5 +44,5 @@ class BalanceSerializer(serializers.Serializer):
 
 class HistoryQuerySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Transaction.Kind.choices, required=False)
-    created_after = serializers.DateTimeField(required=False, help_text="Only postings at or after this instant.")
-    created_before = serializers.DateTimeField(required=False, help_text="Only postings before this instant.")
+    created_after = InstantField(required=False, help_text="Only postings at or after this instant.")
+    created_before = InstantField(required=False, help_text="Only postings before this instant.")

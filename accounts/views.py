@@ -79,16 +79,19 @@ class AccountViewSet(
 
     @extend_schema(
         summary="The account's balance, now or at an instant",
-        description="With `at`, the balance as it stood at that instant (zero before the first posting).",
+        description=(
+            "With `at`, the balance as it stood at that instant (zero before the first posting); "
+            "`as_of` is the instant the balance is for: `at`, or now when `at` is omitted or in the future."
+        ),
         parameters=[BalanceQuerySerializer],
         responses={200: BalanceSerializer, **problems(*READ_ERRORS)},
     )
     @action(detail=True, methods=["get"])
     def balance(self, request: Request, id: str) -> Response:
         account = self.get_object()
-        at = _query(BalanceQuerySerializer, request).get("at")
-        if at is None:
-            balance, as_of = account.balance_minor, timezone.now()
+        at, now = _query(BalanceQuerySerializer, request).get("at"), timezone.now()
+        if at is None or at >= now:  # The books say nothing yet about a later instant.
+            balance, as_of = account.balance_minor, now
         else:
             balance, as_of = transaction_selectors.account_balance_at(account, at), at
         return Response(

@@ -11,7 +11,7 @@ from ledger_project import metrics
 request_logger = logging.getLogger("ledger.request")
 
 # A caller's id is echoed only when it is short and plain; anything else is replaced.
-_ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_ACCEPTABLE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
 class RequestIDMiddleware(_LibraryRequestIDMiddleware):
@@ -19,7 +19,7 @@ class RequestIDMiddleware(_LibraryRequestIDMiddleware):
 
     def _get_request_id(self, request) -> str:
         request_id = super()._get_request_id(request)
-        if not _ACCEPTABLE_ID.match(request_id):
+        if not _ACCEPTABLE_ID.fullmatch(request_id):
             return self._generate_id()
         return request_id
 

@@ -167,9 +167,8 @@ class TestDeposit:
         [
             ("USD", "0.01", 1),
             ("USD", "12.3", 1230),
-            ("USD", "10.000", 1000),  # trailing zeros are not extra precision
             ("USD", "999999999999999.99", 99999999999999999),  # the largest amount allowed
-            ("JPY", "7.00", 7),
+            ("JPY", "7", 7),
             ("JPY", "1E+3", 1000),
             ("JPY", "999999999999999", 999999999999999),
         ],
@@ -211,6 +210,9 @@ class TestDeposit:
             ("USD", "1.005"),
             ("USD", "0.001"),
             ("USD", "1.0000000000000000000000000000000000001"),  # 38 decimals, beyond any context precision
+            ("USD", "1.000"),  # decimal places as written: more than USD has, though the value is 1.00
+            ("USD", "10.2500"),
+            ("JPY", "10.0"),
             ("JPY", "1.5"),
             ("JPY", "0.1"),
         ],
@@ -598,9 +600,8 @@ class TestMoney:
             ("10.00", "USD", 1000),
             ("10", "USD", 1000),
             ("0.05", "USD", 5),
-            ("1.10000000000000000000000000000000000000", "USD", 110),
+            ("1.1", "USD", 110),
             ("10", "JPY", 10),
-            ("10.0", "JPY", 10),
             ("1E+2", "JPY", 100),
         ],
     )

@@ -31,12 +31,12 @@ from transactions.models import Batch, IdempotencyRecord, Transaction
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-_VALID_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+_VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 
 
 def key_from(request: Request) -> str:
     key = request.headers.get(HEADER)
-    if key is None or not _VALID_KEY.match(key):
+    if key is None or not _VALID_KEY.fullmatch(key):
         raise IdempotencyKeyRequired()
     return key
 

@@ -7,6 +7,7 @@ point never touches an amount. Minor-unit exponents come from ISO 4217 (``iso421
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from functools import cache
 
@@ -17,7 +18,8 @@ from iso4217 import Currency
 from transactions.errors import ValidationFailed
 
 # Contract: an amount must stay below 10^15 units of its currency.
-MAX_AMOUNT = Decimal(10) ** 15
+MAX_AMOUNT_DIGITS = 15
+MAX_AMOUNT = Decimal(10) ** MAX_AMOUNT_DIGITS
 # Exponents above 3 would let a 10^15 amount overflow a 64-bit integer of minor units.
 MAX_EXPONENT = 3
 # Largest magnitude a stored balance may reach (a signed 64-bit integer has ~9.22e18).
@@ -57,28 +59,84 @@ def validate_currency(code: object) -> str:
     return code
 
 
-def to_minor(amount: Decimal, currency: str, *, field: str = "amount") -> int:
-    """Convert a positive, finite decimal amount to minor units, refusing (never rounding) extra digits.
+# The most decimal places an amount may be written with before the currency is known (a
+# string has at most 18; so must a JSON number). The currency's own limit is checked later.
+MAX_WRITTEN_PLACES = 18
+# A plain decimal string: digits, optionally a point and more digits; nothing else (no sign,
+# exponent, spaces or trailing newline: matched whole with ``fullmatch``).
+_PLAIN_DECIMAL = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})?")
 
-    Exact whatever the decimal context: it works on the decimal's digits with integer
-    arithmetic and only compares decimals, which never rounds.
+
+def _decimal_places(amount: Decimal) -> int:
+    exponent = amount.as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def amount_from(value: object, *, field: str = "amount") -> Decimal:
+    """Parse an amount sent by a client: a decimal string or a JSON number, exactly.
+
+    Accepted: a positive, finite amount below 10^15 written with at most 18 decimal places.
+    Every check is on the decimal's exponent, so the work does not grow with what a number's
+    text claims (``1`` followed by a million zeros and ``e-1000000`` is refused at once, not
+    normalised), and the result has at most 33 significant digits. Whether the places, as
+    written, fit the account's currency (``"1.000"`` is three, refused for USD; never rounded)
+    is checked by :func:`to_minor`, in constant time.
+    """
+    if isinstance(value, bool):
+        raise _invalid(field)
+    if isinstance(value, int):
+        if not 0 < value < MAX_AMOUNT:
+            raise ValidationFailed(errors={field: [_NOT_POSITIVE if value <= 0 else _TOO_LARGE]})
+        return Decimal(value)
+    if isinstance(value, str):
+        if not _PLAIN_DECIMAL.fullmatch(value):
+            raise _invalid(field)
+        amount = Decimal(value)
+    elif isinstance(value, Decimal):
+        amount = value
+    else:
+        raise _invalid(field)
+    if not amount.is_finite():
+        raise ValidationFailed(errors={field: ["A finite amount is required."]})
+    if amount.is_signed() or amount.is_zero():
+        raise ValidationFailed(errors={field: [_NOT_POSITIVE]})
+    if amount.adjusted() >= MAX_AMOUNT_DIGITS:  # The exponent of its leading digit: 10^15 or more.
+        raise ValidationFailed(errors={field: [_TOO_LARGE]})
+    if _decimal_places(amount) > MAX_WRITTEN_PLACES:
+        raise ValidationFailed(errors={field: ["The amount has too many decimal places."]})
+    return amount
+
+
+def to_minor(amount: Decimal, currency: str, *, field: str = "amount") -> int:
+    """Convert an amount accepted by :func:`amount_from` to minor units of ``currency``.
+
+    Refuses (never rounds) more decimal places, as written, than the currency has: USD
+    ``"1.000"`` is refused like ``"1.005"``. Constant work on an amount that
+    :func:`amount_from` accepted.
     """
     digits = exponent(currency)
     sign, coefficient, power = amount.as_tuple()
     if not isinstance(power, int):  # NaN or infinity
         raise ValidationFailed(errors={field: ["A finite amount is required."]})
     if sign or not any(coefficient):
-        raise ValidationFailed(errors={field: ["The amount must be greater than zero."]})
-    if amount >= MAX_AMOUNT:
-        raise ValidationFailed(errors={field: ["The amount must be below 10^15."]})
-    while power < -digits and coefficient[-1] == 0:  # 1.000 USD is 1.00 USD
-        coefficient = coefficient[:-1]
-        power += 1
+        raise ValidationFailed(errors={field: [_NOT_POSITIVE]})
+    if amount.adjusted() >= MAX_AMOUNT_DIGITS:
+        raise ValidationFailed(errors={field: [_TOO_LARGE]})
     if power < -digits:
         plural = "s" if digits != 1 else ""
         raise ValidationFailed(errors={field: [f"{currency} amounts have at most {digits} decimal place{plural}."]})
     # Below 10^15 with at most `digits` decimals: at most 18 digits, so int() is cheap and exact.
     return int("".join(map(str, coefficient))) * 10 ** (power + digits)
+
+
+_NOT_POSITIVE = "The amount must be greater than zero."
+_TOO_LARGE = "The amount must be below 10^15."
+
+
+def _invalid(field: str) -> ValidationFailed:
+    return ValidationFailed(
+        errors={field: ['Send a positive decimal amount, as a string such as "10.00" or a JSON number.']}
+    )
 
 
 def from_minor(minor: int, currency: str) -> Decimal:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,9 +11,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import get_attribute
 
-from transactions.money import MAX_AMOUNT, format_minor
-
-_PLAIN_DECIMAL = re.compile(r"^[0-9]{1,18}(\.[0-9]{1,18})?$")
+from transactions.errors import ValidationFailed
+from transactions.instants import parse_instant
+from transactions.money import amount_from, format_minor
 
 AMOUNT_SCHEMA = {
     "oneOf": [
@@ -21,45 +21,26 @@ AMOUNT_SCHEMA = {
         {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 10**15, "exclusiveMaximum": True},
     ],
     "description": (
-        "A positive amount below 10^15 with no more decimals than the currency allows "
-        "(USD 2, JPY 0). Sent as a decimal string or a JSON number; never rounded."
+        "A positive amount below 10^15 with no more decimal places, as written, than the account's "
+        'currency has (USD 2, JPY 0: USD `"1.005"` and `"1.000"` are refused, never rounded). '
+        "Sent as a decimal string or a JSON number."
     ),
 }
 
 
 @extend_schema_field(AMOUNT_SCHEMA)
 class AmountField(serializers.Field):
-    """A positive, finite amount below 10^15, parsed exactly as a :class:`~decimal.Decimal`.
+    """An amount, parsed exactly and bounded by :func:`transactions.money.amount_from`.
 
-    Whether its decimals fit the currency is checked by the service, which knows the account.
+    Whether its decimal places fit the account's currency is checked by the service, which
+    knows the account; that check is constant work on the bounded amount.
     """
 
-    default_error_messages = {
-        "invalid": 'Send a positive decimal amount, as a string such as "10.00" or a JSON number.',
-        "not_positive": "The amount must be greater than zero.",
-        "too_large": "The amount must be below 10^15.",
-    }
-
     def to_internal_value(self, data: Any) -> Decimal:
-        if isinstance(data, bool):
-            self.fail("invalid")
-        if isinstance(data, int):
-            if abs(data) >= MAX_AMOUNT:
-                self.fail("too_large")
-            amount = Decimal(data)
-        elif isinstance(data, Decimal):
-            amount = data
-        elif isinstance(data, str) and _PLAIN_DECIMAL.match(data):
-            amount = Decimal(data)
-        else:
-            self.fail("invalid")
-        if not amount.is_finite():
-            self.fail("invalid")
-        if amount <= 0:
-            self.fail("not_positive")
-        if amount >= MAX_AMOUNT:
-            self.fail("too_large")
-        return amount
+        try:
+            return amount_from(data)
+        except ValidationFailed as refusal:
+            raise serializers.ValidationError(refusal.errors["amount"]) from None
 
     def to_representation(self, value: Any) -> str:
         return str(value)
@@ -141,3 +122,15 @@ class MinorUnitsField(serializers.Field):
     def to_representation(self, value: tuple[int, str]) -> str:
         minor, currency = value
         return format_minor(minor, currency)
+
+
+class InstantField(serializers.DateTimeField):
+    """An ISO 8601 instant, parsed by :func:`transactions.instants.parse_instant` (matched whole)."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if not isinstance(value, str):
+            self.fail("invalid", format="ISO 8601")
+        try:
+            return parse_instant(value)
+        except (ValueError, OverflowError):
+            self.fail("invalid", format="ISO 8601, e.g. 2026-11-30T06:00:00Z")

@@ -11,7 +11,7 @@ from rest_framework.utils.urls import replace_query_param
 
 from transactions.errors import InvalidCursor, InvalidPageSize
 
-_PAGE_SIZE = re.compile(r"^[0-9]{1,3}$")
+_PAGE_SIZE = re.compile(r"[0-9]{1,3}")
 _SALT = "ledger.pagination.cursor"
 
 
@@ -32,7 +32,7 @@ class SignedCursorPagination(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not _PAGE_SIZE.match(raw) or not 1 <= int(raw) <= self.max_page_size:
+        if not _PAGE_SIZE.fullmatch(raw) or not 1 <= int(raw) <= self.max_page_size:
             raise InvalidPageSize(f"page_size must be a whole number from 1 to {self.max_page_size}.")
         return int(raw)
 

@@ -12,6 +12,9 @@ from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 
 MAX_DEPTH = 32
+# The longest number a body may carry, in characters (digits, sign, point and exponent): far
+# more than any amount or metadata value needs, and a bound on the work any number can cause.
+MAX_NUMBER_CHARS = 100
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -22,6 +25,18 @@ class PayloadTooLarge(exceptions.APIException):
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _bounded(convert: Any) -> Any:
+    def parse(token: str) -> Any:
+        if len(token) > MAX_NUMBER_CHARS:
+            raise ValueError(f"numbers have at most {MAX_NUMBER_CHARS} characters")
+        return convert(token)
+
+    return parse
+
+
+_PARSE_INT, _PARSE_DECIMAL = _bounded(int), _bounded(Decimal)
 
 
 def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -49,8 +64,9 @@ def _depth(value: Any) -> int:
 class StrictJSONParser(JSONParser):
     """Parses JSON numbers with a fraction or exponent as :class:`~decimal.Decimal` (never float).
 
-    Refuses NaN and Infinity, duplicate object keys, nesting deeper than ``MAX_DEPTH`` and
-    bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes, each with a clear 4xx.
+    Refuses NaN and Infinity, numbers longer than ``MAX_NUMBER_CHARS``, duplicate object keys,
+    nesting deeper than ``MAX_DEPTH`` and bodies over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` bytes, each
+    with a clear 4xx. The work is linear in the body's size.
     """
 
     def parse(self, stream, media_type=None, parser_context=None) -> Any:
@@ -64,7 +80,8 @@ class StrictJSONParser(JSONParser):
             text = codecs.decode(raw, encoding)
             data = json.loads(
                 text,
-                parse_float=Decimal,
+                parse_float=_PARSE_DECIMAL,
+                parse_int=_PARSE_INT,
                 parse_constant=_refuse_constant,
                 object_pairs_hook=_refuse_duplicate_keys,
             )

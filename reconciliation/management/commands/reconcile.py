@@ -11,39 +11,37 @@ from datetime import datetime, timedelta
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import Account
 from reconciliation.checks import CHECKS, Check, CheckResult, Scope
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import RunOutcome, command_operator_label, reconciliation_run, since_margin
+from transactions.instants import parse_day, parse_instant
 
 EXIT_CLEAN, EXIT_DISCREPANCIES, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
 
-_DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+_DURATION = re.compile(r"([0-9]{1,9}) ?([smhd])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def parse_since(value: str) -> datetime:
     """An ISO date (midnight, in the project's time zone), an ISO datetime, or an age: 90m, 24h, 7d."""
     text = value.strip()
-    match = _DURATION.match(text)
-    if match:
-        return timezone.now() - timedelta(**{_UNITS[match[2]]: int(match[1])})
+    match = _DURATION.fullmatch(text)
     try:
-        day = parse_date(text)
-        moment = datetime(day.year, day.month, day.day) if day is not None else parse_datetime(text)
-    except ValueError:
-        moment = None
-    if moment is None:
+        if match:
+            return timezone.now() - timedelta(**{_UNITS[match[2]]: int(match[1])})
+        try:
+            day = parse_day(text)
+        except ValueError:
+            return parse_instant(text)
+        return timezone.make_aware(datetime(day.year, day.month, day.day))
+    except (ValueError, OverflowError):
         raise CommandError(
             f"--since {value!r}: use an ISO date (2026-11-21), datetime (2026-11-21T06:00:00Z) "
             "or an age (90m, 24h, 7d).",
             returncode=EXIT_USAGE,
-        )
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment
+        ) from None
 
 
 class Command(BaseCommand):

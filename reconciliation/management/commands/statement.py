@@ -12,11 +12,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import Account
 from reconciliation.selectors import statement_breaks, statement_postings, statement_summary
 from reconciliation.services import read_snapshot
+from transactions.instants import parse_day, parse_instant
 from transactions.money import format_minor
 
 EXIT_DOES_NOT_TIE_OUT, EXIT_USAGE = 1, 2
@@ -34,21 +34,24 @@ COLUMNS = [
 
 
 def parse_bound(value: str, *, option: str, end: bool) -> datetime:
-    """An ISO date or datetime; a date means the start of that day, or for ``--to`` the start of the next."""
+    """An ISO date or datetime; a date means the start of that day, or for ``--to`` the start of the next.
+
+    A ``--to`` in the future ends the statement now: the closing balance is the one of that instant.
+    """
     try:
-        day = parse_date(value)
-        moment = None if day is not None else parse_datetime(value)
-    except ValueError:
-        moment = day = None
-    if moment is None and day is None:
-        raise CommandError(f"{option} {value!r}: use an ISO date (2026-11-30) or datetime.", returncode=EXIT_USAGE)
-    if moment is None:
-        moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
-    elif end:
-        moment += timedelta(microseconds=1)  # A --to datetime includes postings made at that instant.
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment
+        try:
+            day = parse_day(value)
+        except ValueError:
+            moment = parse_instant(value)
+            if end:
+                moment += timedelta(microseconds=1)  # A --to datetime includes postings made at that instant.
+        else:
+            moment = timezone.make_aware(datetime.combine(day + timedelta(days=1) if end else day, time.min))
+    except (ValueError, OverflowError):
+        raise CommandError(
+            f"{option} {value!r}: use an ISO date (2026-11-30) or datetime.", returncode=EXIT_USAGE
+        ) from None
+    return min(moment, timezone.now()) if end else moment
 
 
 class Command(BaseCommand):
