@@ -15,6 +15,7 @@ One settings module for every environment; behaviour is switched by variables:
 The README's "Deploying" section documents every variable.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ledger_project.middleware.NoStoreMiddleware",
     "ledger_project.middleware.RequestIDMiddleware",
     "ledger_project.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -150,6 +152,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, i18n, static -------------------------------------------------------------------
 
+# The admin's password login, throttled per address like the API's tokens (LEDGER_AUTH_FAILURE_RATE).
+AUTHENTICATION_BACKENDS = ["ledger_project.auth_failures.ThrottledModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -209,6 +214,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_MAX_BODY_BYTES", default=256 * 102
 
 LEDGER_CURRENCIES = [c.strip().upper() for c in env.list("LEDGER_CURRENCIES", default=["USD", "EUR", "GBP", "JPY"])]
 LEDGER_THROTTLE_RATE = env.str("LEDGER_THROTTLE_RATE", default="6000/min") or None
+# Failed authentications (wrong tokens, wrong admin passwords) allowed per client address; empty disables.
+LEDGER_AUTH_FAILURE_RATE = env.str("LEDGER_AUTH_FAILURE_RATE", default="30/min") or None
+if LEDGER_AUTH_FAILURE_RATE and not re.fullmatch(
+    r"[1-9][0-9]{0,8}/(s|sec|m|min|h|hour|d|day)", LEDGER_AUTH_FAILURE_RATE
+):
+    raise ImproperlyConfigured("LEDGER_AUTH_FAILURE_RATE must look like 30/min (per s, min, hour or day), or be empty.")
+# Proxies in front whose X-Forwarded-For is trusted for the client's address (throttles); 0: REMOTE_ADDR.
+LEDGER_NUM_PROXIES = env.int("LEDGER_NUM_PROXIES", default=0)
 # Bounded retries of a posting that lost a deadlock or serialization race.
 LEDGER_CONFLICT_RETRIES = env.int("LEDGER_CONFLICT_RETRIES", default=5)
 # /metrics answers a bearer token, or callers from these networks (default: this host only).
@@ -238,6 +251,7 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": LEDGER_NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {

@@ -212,6 +212,7 @@ class Instance:
             "LEDGER_STATEMENT_TIMEOUT_MS": "10000",
             "DB_CONNECT_TIMEOUT": "2",
             "LEDGER_THROTTLE_RATE": "",  # the scenarios measure the ledger, not the throttle
+            "LEDGER_AUTH_FAILURE_RATE": "",  # the authorization matrix sends wrong tokens on purpose
             **env,
         }
         self.process: subprocess.Popen | None = None

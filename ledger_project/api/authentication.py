@@ -7,7 +7,10 @@ import time
 
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
+from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
+
+from ledger_project import auth_failures
 
 _TOKENS: dict[str, tuple[float, object, object]] = {}  # key -> (expires, user, token)
 _TOKENS_LOCK = threading.Lock()
@@ -23,7 +26,26 @@ class CachedTokenAuthentication(TokenAuthentication):
     within those seconds: a deleted token, or a deactivated client, may still authenticate
     there until then. Unknown keys are never remembered. Each request gets its own copy of
     the user.
+
+    Failed attempts are counted per client address (:mod:`ledger_project.auth_failures`): an
+    address over ``LEDGER_AUTH_FAILURE_RATE`` is answered 429 until its window ends, whatever
+    token it sends.
     """
+
+    def authenticate(self, request):
+        if not request.META.get("HTTP_AUTHORIZATION"):
+            return None  # No credentials: not an attempt (401 not_authenticated, or anonymous).
+        address = auth_failures.client_address(request)
+        wait = auth_failures.retry_after(address)
+        if wait is not None:
+            raise exceptions.Throttled(
+                wait=wait, detail=f"Too many failed authentications from this address; retry in {wait} seconds."
+            )
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            auth_failures.record_failure(address)
+            raise
 
     def authenticate_credentials(self, key):
         ttl = settings.LEDGER_TOKEN_CACHE_SECONDS
