@@ -59,3 +59,20 @@ class RequestLogMiddleware:
             },
         )
         return response
+
+
+class NoStoreMiddleware:
+    """Mark every answer ``Cache-Control: no-store`` unless it says otherwise (static files do).
+
+    Balances, transactions and problem documents must never be kept by a browser, a proxy or
+    a shared cache; the outermost middleware, so that the error handlers' answers carry it too.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response

@@ -10,8 +10,8 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from drf_spectacular.utils import extend_schema
@@ -48,8 +48,15 @@ TITLES: dict[str, str] = {**_FRAMEWORK_TITLES, **{error.code: error.title for er
 
 
 def problem_type(request: HttpRequest | None, code: str) -> str:
+    """The problem type's URI: absolute on this host, or relative when the request names no host
+    this service answers for (building it must never raise: it shapes every error)."""
     path = f"/api/v1/problems/{code}/"
-    return request.build_absolute_uri(path) if request is not None else path
+    if request is None:
+        return path
+    try:
+        return request.build_absolute_uri(path)
+    except DisallowedHost:
+        return path
 
 
 def problem_body(
@@ -137,8 +144,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-def _problem_response(request: HttpRequest, status: int, code: str, detail: str) -> JsonResponse:
-    body = problem_body(request, status=status, code=code, detail=detail)
+def _problem_response(
+    request: HttpRequest, status: int, code: str, detail: str, errors: dict[str, list[str]] | None = None
+) -> JsonResponse:
+    body = problem_body(request, status=status, code=code, detail=detail, errors=errors)
     return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
@@ -161,8 +170,12 @@ def server_error(request: HttpRequest):
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None):
-    """``handler400``: a malformed request Django refused before any view ran."""
+    """``handler400``: a malformed request Django refused before any view ran (an unknown ``Host``
+    among them: ``DJANGO_ALLOWED_HOSTS``)."""
     if request.path.startswith("/api/"):
+        if isinstance(exception, DisallowedHost):
+            detail = "The Host header names no host this service answers for."
+            return _problem_response(request, 400, ValidationFailed.code, detail, errors={"Host": [detail]})
         return _problem_response(request, 400, "parse_error", "The request was refused as malformed.")
     from django.views.defaults import bad_request as default
 

@@ -623,3 +623,43 @@ def test_problem_types_resolve(api, account):
         described = assert_json(APIClient().get(problem["type"]), 200)
         assert described["code"] == problem["code"]
         assert described["title"] == problem["title"]
+
+
+# --- Caching -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", _KINDS)
+def test_every_api_answer_is_marked_no_store(api, staff_api, account, other_user, kind):
+    """Balances, transactions and problem documents are never kept by a browser or a shared cache."""
+    response = _responses_of_every_kind(api, staff_api, account, other_user)[kind]()
+    assert response["Cache-Control"] == "no-store", (kind, response.get("Cache-Control"))
+
+
+# --- Host --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example",
+        "",
+        "a" * 300,
+        "[::2]",
+        "[fe80::1]:8000",
+        "localhost:abc",
+        "127.0.0.1:8000:8000",
+        "exa mple",
+        "\u00fc.com",
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/v1/accounts/", "/api/v1/deposits/", "/api/v1/no-such-thing/", "/api/schema/"])
+def test_a_host_the_service_does_not_answer_for_is_a_400_problem(api, host, path):
+    response = api.get(path, HTTP_HOST=host, HTTP_X_REQUEST_ID="bad-host-1")
+    problem = assert_problem(response, 400, "validation_error", fields=("Host",))
+    assert problem["type"] == "/api/v1/problems/validation_error/"  # relative: the Host names nothing
+    assert problem["request_id"] == "bad-host-1"
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_an_allowed_ipv6_host_is_answered(api):
+    assert_json(api.get("/api/v1/accounts/", HTTP_HOST="[::1]"), 200)
