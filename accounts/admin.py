@@ -22,6 +22,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import Account
+from accounts.selectors import with_balances
 from accounts.services import account_status_change
 from ledger_project.admin_tools import CurrencyFilter, LedgerModelAdmin, account_label, admin_link, flat_fields, money
 from transactions.errors import LedgerError
@@ -87,12 +88,14 @@ class AccountAdmin(LedgerModelAdmin):
 
     @admin.display(description="balance")
     def balance(self, obj: Account) -> str:
-        return money(obj.balance_minor, obj.currency)
+        return money(obj.current_balance_minor, obj.currency)
 
     @admin.display(description="latest postings")
     def latest_postings(self, obj: Account) -> str:
         postings = (
-            Posting.objects.filter(account=obj).select_related("transaction").order_by("-sequence")[:LATEST_POSTINGS]
+            Posting.objects.filter(account=obj)
+            .select_related("transaction")
+            .order_by("-id" if obj.is_system else "-sequence")[:LATEST_POSTINGS]
         )
         rows = format_html_join(
             "",
@@ -120,6 +123,9 @@ class AccountAdmin(LedgerModelAdmin):
             history,
             LATEST_POSTINGS,
         )
+
+    def get_queryset(self, request):
+        return with_balances(super().get_queryset(request))  # A system account's balance is derived.
 
     def get_object(self, request, object_id, from_field=None):
         """The account with its owner, in one query."""

@@ -7,7 +7,12 @@ Only the posting service (``transactions.services``) writes either field.
 
 Each currency has one *system* account standing for the outside world: deposits credit a
 customer account and debit it, withdrawals the reverse, so every transaction sums to zero.
-System balances go negative (money that came in from outside); customer balances never do.
+A system account keeps no stored balance and no sequence (both stay 0, a CHECK constraint
+says so): its legs are appended without locking its row, so deposits and withdrawals of a
+currency never queue on one row, and no client's traffic can drive it to a storage limit.
+Its balance is derived: since every transaction sums to zero, it is the negative of what
+the currency's customer accounts hold (``accounts.selectors.with_balances``), which
+``reconcile`` proves against the sum of its postings. Customer balances never go below zero.
 """
 
 import uuid
@@ -60,6 +65,10 @@ class Account(models.Model):
             models.UniqueConstraint(
                 fields=["currency"], condition=Q(is_system=True), name="account_one_system_account_per_currency"
             ),
+            models.CheckConstraint(
+                condition=Q(is_system=False) | Q(balance_minor=0, last_sequence=0),
+                name="account_system_keeps_no_balance",
+            ),
         ]
         indexes = [
             models.Index(fields=["owner", "-id"], name="account_owner_newest_idx"),
@@ -77,3 +86,17 @@ class Account(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def current_balance_minor(self) -> int:
+        """What the account holds: its stored balance, or for a system account the derived one.
+
+        A system account's balance must have been loaded with it (``accounts.selectors``);
+        reading it otherwise is a programming error, never a silent zero.
+        """
+        if not self.is_system:
+            return self.balance_minor
+        derived = getattr(self, "system_balance_minor", None)
+        if derived is None:
+            raise LookupError("load a system account through accounts.selectors.with_balances to read its balance")
+        return int(derived)

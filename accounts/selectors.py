@@ -5,16 +5,42 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, When
+from django.db.models.functions import Coalesce
 
 from accounts.models import Account
 from transactions.errors import NotFound
 
 
+def system_balance_minor(currency: str) -> int:
+    """The balance of ``currency``'s system account: the negative of what its customer accounts hold.
+
+    Every transaction sums to zero, so this equals the sum of the system account's postings
+    (``reconcile`` proves it); reading the customers' stored balances costs one pass over the
+    currency's accounts instead of one over all its deposits and withdrawals.
+    """
+    held = Account.objects.filter(is_system=False, currency=currency).aggregate(total=Sum("balance_minor"))["total"]
+    return -int(held or 0)
+
+
+def with_balances(accounts: QuerySet[Account]) -> QuerySet[Account]:
+    """``accounts`` with every system account's derived balance (``Account.current_balance_minor``)."""
+    held = (
+        Account.objects.filter(is_system=False, currency=OuterRef("currency"))
+        .order_by()
+        .values("currency")
+        .annotate(total=Sum("balance_minor"))
+        .values("total")
+    )
+    negated = ExpressionWrapper(-Coalesce(Subquery(held), 0), output_field=BigIntegerField())
+    return accounts.annotate(system_balance_minor=Case(When(is_system=True, then=negated), default=F("balance_minor")))
+
+
 def accounts_visible_to(user: AbstractBaseUser) -> QuerySet[Account]:
-    """Staff see every account, system accounts included; a client sees the accounts it owns."""
+    """Staff see every account, system accounts included (with their derived balance); a client
+    sees the accounts it owns."""
     if user.is_staff:
-        return Account.objects.all()
+        return with_balances(Account.objects.all())
     return Account.objects.filter(owner=user)
 
 

@@ -19,7 +19,7 @@ class AccountOpenInputSerializer(serializers.Serializer):
 
 class AccountSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id")
-    balance = MinorUnitsField(source="balance_minor")
+    balance = MinorUnitsField(source="current_balance_minor")
     metadata = MetadataField()
 
     class Meta:

@@ -81,9 +81,9 @@ def account_status_change(
     """Freeze, unfreeze or close a customer account, and record who did it and why.
 
     Frozen and closed accounts refuse postings (``account_inactive``); closing needs a zero
-    balance and is final. The account row is locked as the posting service locks it, so no
-    posting can slip in between the balance check and the change; the audit record is
-    written in the same transaction.
+    balance and is final. The account row is locked as the posting service locks it (``FOR NO
+    KEY UPDATE``), so no posting can slip in between the balance check and the change; the
+    audit record is written in the same transaction.
     """
     if action not in _STATUS_CHANGES:
         raise ValueError(f"unknown account status action {action!r}")
@@ -91,7 +91,7 @@ def account_status_change(
         raise ValidationFailed(errors={"reason": ["A reason is required."]})
     allowed_from, new_status = _STATUS_CHANGES[action]
     with db_transaction.atomic():
-        account = Account.objects.select_for_update().filter(public_id=account_id).first()
+        account = Account.objects.select_for_update(no_key=True).filter(public_id=account_id).first()
         if account is None:
             raise NotFound("No such account.")
         if account.is_system:

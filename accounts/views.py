@@ -34,6 +34,12 @@ class HistoryPagination(SignedCursorPagination):
     ordering = "-sequence"
 
 
+class SystemHistoryPagination(SignedCursorPagination):
+    """Newest first by posting id: a system account's postings carry no sequence."""
+
+    ordering = "-id"
+
+
 def _query(serializer_class: type, request: Request) -> dict:
     serializer = serializer_class(data=request.query_params)
     if not serializer.is_valid():
@@ -91,7 +97,7 @@ class AccountViewSet(
         account = self.get_object()
         at, now = _query(BalanceQuerySerializer, request).get("at"), timezone.now()
         if at is None or at >= now:  # The books say nothing yet about a later instant.
-            balance, as_of = account.balance_minor, now
+            balance, as_of = account.current_balance_minor, now
         else:
             balance, as_of = transaction_selectors.account_balance_at(account, at), at
         return Response(
@@ -112,6 +118,8 @@ class AccountViewSet(
     @action(detail=True, methods=["get"], pagination_class=HistoryPagination)
     def history(self, request: Request, id: str) -> Response:
         account = self.get_object()
+        if account.is_system:
+            self.pagination_class = SystemHistoryPagination
         postings = transaction_selectors.account_history(account, **_query(HistoryQuerySerializer, request))
         page = self.paginate_queryset(postings)
         return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)

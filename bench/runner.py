@@ -325,9 +325,13 @@ class Books:
         with db.connect() as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             [(last_txn,)] = conn.execute("SELECT coalesce(max(id), 0) FROM transactions_transaction").fetchall()
+            # A system account stores no balance: its postings are what the outside world holds.
             rows = conn.execute(
-                "SELECT currency, sum(balance_minor) FILTER (WHERE NOT is_system), sum(balance_minor) "
-                "FROM accounts_account GROUP BY currency"
+                "SELECT a.currency, sum(a.balance_minor) FILTER (WHERE NOT a.is_system), "
+                "coalesce(sum(a.balance_minor) FILTER (WHERE NOT a.is_system), 0) + coalesce(sum(w.total), 0) "
+                "FROM accounts_account a LEFT JOIN (SELECT account_id, sum(amount_minor) AS total "
+                "FROM transactions_posting WHERE account_id IN (SELECT id FROM accounts_account WHERE is_system) "
+                "GROUP BY account_id) w ON w.account_id = a.id GROUP BY a.currency"
             ).fetchall()
             applied = applied_since(conn, since if since is not None else last_txn)
         books = cls(
@@ -358,7 +362,7 @@ def check_conservation(before: Books, after: Books, applied: dict[str, Any]) -> 
     problems = []
     for currency, total in after.currency_totals.items():
         if total != 0:
-            problems.append(f"{currency}: all balances sum to {total}, not 0")
+            problems.append(f"{currency}: customer balances and the system account's postings sum to {total}, not 0")
     for currency in set(before.customer_totals) | set(after.customer_totals):
         moved = after.customer_totals.get(currency, 0) - before.customer_totals.get(currency, 0)
         expected = applied["inflow"].get(currency, 0)

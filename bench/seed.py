@@ -12,7 +12,8 @@ first scenario runs:
 
 The per-account ``sequence`` is gap-free from 1 and every ``balance_after`` is the running sum
 (a window function over the account's postings in transaction order); stored balances and
-``last_sequence`` are set from the postings at the end. No trigger fires while the rows load
+``last_sequence`` are set from the postings at the end. System accounts' legs carry neither,
+and their rows keep no balance (``accounts.models``). No trigger fires while the rows load
 (one trigger call per row would dominate the load time; see :func:`_triggers_off`), and
 everything is back on before anything else runs; reconcile then proves the rows balanced.
 """
@@ -132,12 +133,14 @@ def seed(dsn: str, *, client_pk: int, customers: int, history: int) -> Seeded:
             "now() - interval '30 days' + g * interval '1 second' FROM generate_series(1, %(n)s) g ORDER BY g",
             {"hist": hist, "client": client_pk, "n": history},
         )
-        # Two legs per transaction: the system account and the customer; running balances per account.
+        # Two legs per transaction: the system account (no running balance: accounts.models) and the
+        # customer, with its running balance and sequence.
         cur.execute(
             """
             INSERT INTO transactions_posting (transaction_id, account_id, amount_minor, balance_after_minor,
                                               sequence, created_at)
-            SELECT txn, account, amount, sum(amount) OVER w, row_number() OVER w, created_at
+            SELECT txn, account, amount, CASE WHEN leg = 1 THEN sum(amount) OVER w END,
+                   CASE WHEN leg = 1 THEN row_number() OVER w END, created_at
               FROM (SELECT t.id AS txn, CASE t.currency WHEN 'USD' THEN %(usd)s ELSE %(eur)s END AS account,
                            CASE t.kind WHEN 'deposit' THEN -t.amount_minor ELSE t.amount_minor END AS amount,
                            t.created_at, 0 AS leg
@@ -156,7 +159,7 @@ def seed(dsn: str, *, client_pk: int, customers: int, history: int) -> Seeded:
         cur.execute(
             "UPDATE accounts_account a SET balance_minor = p.balance, last_sequence = p.legs "
             "FROM (SELECT account_id, sum(amount_minor) AS balance, count(*) AS legs "
-            "FROM transactions_posting GROUP BY account_id) p WHERE p.account_id = a.id"
+            "FROM transactions_posting GROUP BY account_id) p WHERE p.account_id = a.id AND NOT a.is_system"
         )
         cur.execute(
             "SELECT public_id::text FROM accounts_account WHERE id BETWEEN %s AND %s ORDER BY id", [ids[0], ids[-1]]

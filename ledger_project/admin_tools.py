@@ -239,9 +239,10 @@ def admin_link(obj: models.Model | None, label: object = None) -> str:
     return format_html('<a href="{}">{}</a>', url, obj if label is None else label)
 
 
-def money(minor: int, currency: str) -> str:
-    """``1050, "USD"`` -> ``"10.50 USD"``: exactly the currency's digits."""
-    return f"{format_minor(minor, currency)} {currency}"
+def money(minor: int | None, currency: str) -> str:
+    """``1050, "USD"`` -> ``"10.50 USD"``: exactly the currency's digits (``-`` for none: a system
+    account's posting carries no balance after it)."""
+    return "-" if minor is None else f"{format_minor(minor, currency)} {currency}"
 
 
 def account_label(account: Any) -> str:

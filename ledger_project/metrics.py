@@ -40,6 +40,9 @@ POSTING_RETRIES = Counter(
     "ledger_posting_retries_total", "Postings retried after losing a race, by reason.", ["reason"]
 )
 LOCK_TIMEOUTS = Counter("ledger_lock_timeouts_total", "Postings given up after a lock wait or statement timeout.")
+COMMIT_OUTCOME_UNKNOWN = Counter(
+    "ledger_commit_outcome_unknown_total", "Writes whose COMMIT lost its connection: committed or not, unknown."
+)
 IDEMPOTENT_REPLAYS = Counter("ledger_idempotent_replays_total", "Answers replayed for a repeated Idempotency-Key.")
 DB_POOL = Gauge(
     "ledger_db_pool_connections",

@@ -210,8 +210,12 @@ def _transaction_ids(cursor: Any, pks: set[int]) -> dict[int, str]:
 # --- the checks ----------------------------------------------------------------------------
 
 
+_SYSTEM_IDS = "(SELECT system.id FROM accounts_account system WHERE system.is_system)"
+
+
 def check_balances(cursor: Any, scope: Scope, limit: int) -> CheckResult:
-    """1. Every account's stored ``balance_minor`` equals the sum of its postings' amounts (0 if none).
+    """1. Every customer account's stored ``balance_minor`` equals the sum of its postings' amounts (0 if
+    none); a system account stores none (0: its balance is derived, and check 5 proves it).
 
     The sums are one (parallel) hash aggregate over a scan of the postings, kept apart from
     the join (``MATERIALIZED``) and off index scans for a broad scope: otherwise PostgreSQL
@@ -228,12 +232,13 @@ def check_balances(cursor: Any, scope: Scope, limit: int) -> CheckResult:
             WITH sums AS {materialized} (
                 SELECT p.account_id, SUM(p.amount_minor) AS total
                   FROM transactions_posting p
-                 WHERE {inner}
+                 WHERE {inner} AND p.account_id NOT IN {_SYSTEM_IDS}
                  GROUP BY p.account_id)
-            SELECT a.id, a.public_id, a.currency, a.balance_minor AS stored, COALESCE(s.total, 0) AS derived
+            SELECT a.id, a.public_id, a.currency, a.is_system, a.balance_minor AS stored,
+                   CASE WHEN a.is_system THEN 0 ELSE COALESCE(s.total, 0) END AS derived
               FROM accounts_account a
               LEFT JOIN sums s ON s.account_id = a.id
-             WHERE {outer} AND a.balance_minor <> COALESCE(s.total, 0)
+             WHERE {outer} AND a.balance_minor <> CASE WHEN a.is_system THEN 0 ELSE COALESCE(s.total, 0) END
             """,
             [*inner_params, *outer_params],
             order_by="id",
@@ -247,7 +252,11 @@ def check_balances(cursor: Any, scope: Scope, limit: int) -> CheckResult:
                 check="balances",
                 account=uuid_text(row["public_id"]),
                 currency=row["currency"],
-                problem="stored balance differs from the sum of its postings",
+                problem=(
+                    "a system account stores a balance (it must keep none)"
+                    if row["is_system"]
+                    else "stored balance differs from the sum of its postings"
+                ),
                 expected=_money(row["derived"], row["currency"]),
                 found=_money(row["stored"], row["currency"]),
             )
@@ -311,9 +320,10 @@ def check_transactions(cursor: Any, scope: Scope, limit: int) -> CheckResult:
 
 
 def check_chains(cursor: Any, scope: Scope, limit: int) -> CheckResult:
-    """3. Each account's postings are numbered 1, 2, 3... with no gap or repeat; each ``balance_after``
-    is the previous one (0 before the first) plus the amount; the last ``balance_after`` equals the
-    stored balance and the last sequence the stored ``last_sequence``.
+    """3. Each customer account's postings are numbered 1, 2, 3... with no gap or repeat; each
+    ``balance_after`` is the previous one (0 before the first) plus the amount; the last
+    ``balance_after`` equals the stored balance and the last sequence the stored ``last_sequence``.
+    (System accounts keep no chain; the database refuses a numbered leg on one.)
 
     One window pass over the postings in ``(account_id, sequence)`` order finds gaps and broken
     links; one index lookup per account finds the end of each chain. For many accounts the
@@ -332,7 +342,7 @@ def check_chains(cursor: Any, scope: Scope, limit: int) -> CheckResult:
                            LAG(p.sequence) OVER chain AS previous_sequence,
                            LAG(p.balance_after_minor) OVER chain AS previous_balance
                       FROM transactions_posting p
-                     WHERE {condition}
+                     WHERE {condition} AND p.account_id NOT IN {_SYSTEM_IDS}
                     WINDOW chain AS (PARTITION BY p.account_id ORDER BY p.sequence)) w
              WHERE w.sequence <> COALESCE(w.previous_sequence, 0) + 1
                 OR w.balance_after_minor <> COALESCE(w.previous_balance, 0) + w.amount_minor
@@ -355,7 +365,7 @@ def check_chains(cursor: Any, scope: Scope, limit: int) -> CheckResult:
           FROM (SELECT a.id, a.public_id, a.currency, a.balance_minor, a.last_sequence,
                        (SELECT MAX(m.sequence) FROM transactions_posting m WHERE m.account_id = a.id) AS top
                   FROM accounts_account a
-                 WHERE {condition}) x
+                 WHERE {condition} AND NOT a.is_system) x
           LEFT JOIN transactions_posting l ON l.account_id = x.id AND l.sequence = x.top
          WHERE COALESCE(l.sequence, 0) <> x.last_sequence OR COALESCE(l.balance_after_minor, 0) <> x.balance_minor
         """,
@@ -463,24 +473,37 @@ def check_non_negative(cursor: Any, scope: Scope, limit: int) -> CheckResult:
 
 
 def check_currency_totals(cursor: Any, scope: Scope, limit: int) -> CheckResult:
-    """5. Per currency, the stored balances of all its accounts, customer and system together, sum to zero.
+    """5. Per currency, what its customer accounts store plus the sum of its system account's postings
+    is zero: money came in from, or went out to, the outside world, and none appeared or vanished.
 
-    Global by nature; an account scope narrows it to that account's currency.
+    Global by nature (an account scope narrows it to that account's currency); the system
+    account's postings are summed in one pass (a scan, off index reads), the customers' stored
+    balances in one over the accounts.
     """
     condition, params = ("a.currency = %s", [scope.currency]) if scope.kind == "account" else ("1 = 1", [])
-    rows, total = _capped(
-        cursor,
-        f"""
-        SELECT a.currency, SUM(a.balance_minor) AS total
-          FROM accounts_account a
-         WHERE {condition}
-         GROUP BY a.currency
-        HAVING SUM(a.balance_minor) <> 0
-        """,
-        params,
-        order_by="currency",
-        limit=limit,
-    )
+    with sequential_plans(cursor, sequential=True):
+        rows, total = _capped(
+            cursor,
+            f"""
+            SELECT parts.currency, SUM(parts.held) AS held, SUM(parts.world) AS world,
+                   SUM(parts.held) + SUM(parts.world) AS total
+              FROM (SELECT a.currency, SUM(a.balance_minor) AS held, 0 AS world
+                      FROM accounts_account a
+                     WHERE NOT a.is_system AND {condition}
+                     GROUP BY a.currency
+                    UNION ALL
+                    SELECT a.currency, 0, SUM(p.amount_minor)
+                      FROM transactions_posting p
+                      JOIN accounts_account a ON a.id = p.account_id
+                     WHERE a.is_system AND {condition}
+                     GROUP BY a.currency) parts
+             GROUP BY parts.currency
+            HAVING SUM(parts.held) + SUM(parts.world) <> 0
+            """,
+            [*params, *params],
+            order_by="currency",
+            limit=limit,
+        )
     return CheckResult(
         "currency_totals",
         total,

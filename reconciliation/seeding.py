@@ -4,14 +4,15 @@
 posting service's per-request overhead but with everything it guarantees:
 
 - every transaction has two postings summing to zero, on accounts of its currency;
-- each account's postings carry the next sequence numbers after its ``last_sequence`` and a
-  ``balance_after`` chained from its stored balance; customer balances never go below zero;
+- each customer account's postings carry the next sequence numbers after its ``last_sequence``
+  and a ``balance_after`` chained from its stored balance; customer balances never go below
+  zero; a system account's postings carry neither, and its row is never touched;
 - a reversal mirrors its original, which is written as ``reversed``;
 - stored balances and ``last_sequence`` are updated in the same database transaction as the
   postings, so every committed chunk reconciles cleanly.
 
 Work is committed in chunks (``chunk`` transactions per database transaction). Each chunk
-first locks every account it writes, ``ORDER BY id FOR UPDATE`` as the posting service does,
+first locks every customer account it writes, ``ORDER BY id FOR NO KEY UPDATE`` as the posting service does,
 and re-reads their balances, so seeding can run beside live writers. The database's own
 guards stay on: the deferred zero-sum trigger checks every row at each chunk's commit.
 On PostgreSQL the rows go in with ``COPY``; elsewhere with ``bulk_create``.
@@ -76,6 +77,10 @@ class _Book:
     customers: dict[str, list[int]]  # currency -> customer account ids
     balance: dict[int, int] = field(default_factory=dict)
     sequence: dict[int, int] = field(default_factory=dict)
+
+    @functools.cached_property
+    def systems(self) -> set[int]:
+        return set(self.system.values())
 
 
 @dataclass
@@ -288,12 +293,14 @@ def _prepare_session() -> None:
 
 
 def _lock_and_refresh(book: _Book) -> None:
-    """Lock the chunk's accounts as the posting service does (ascending id) and read their state."""
+    """Lock the chunk's customer accounts as the posting service does (ascending id) and read their state."""
+    systems = book.systems
+    customers = [pk for pk in book.ids if pk not in systems]
     with connection.cursor() as cursor:
-        for start in range(0, len(book.ids), 10_000):
-            batch = book.ids[start : start + 10_000]
+        for start in range(0, len(customers), 10_000):
+            batch = customers[start : start + 10_000]
             marks = ", ".join(["%s"] * len(batch))
-            suffix = " FOR UPDATE" if connection.features.has_select_for_update else ""
+            suffix = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
             query = f"SELECT id, balance_minor, last_sequence FROM accounts_account WHERE id IN ({marks}) ORDER BY id"  # noqa: S608
             cursor.execute(query + suffix, batch)
             for pk, balance, sequence in cursor.fetchall():
@@ -399,7 +406,7 @@ def _reverse_recent(
     index, original = recent[position]
     legs = [(account, -amount) for _, account, amount, *_ in data.postings[2 * index : 2 * index + 2]]
     for account, amount in legs:
-        if account not in book.system.values() and book.balance[account] + amount < 0:
+        if account not in book.systems and book.balance[account] + amount < 0:
             return False
     del recent[position]
     original[3] = "reversed"
@@ -415,6 +422,9 @@ def _append(book: _Book, data: _Chunk, row: list, legs: list[tuple[int, int]], c
     row.append(created)
     data.transactions.append(row)
     for account, amount in legs:
+        if account in book.systems:  # The outside world keeps no running balance (accounts.models).
+            data.postings.append((row[0], account, amount, None, None, created))
+            continue
         book.balance[account] += amount
         book.sequence[account] += 1
         data.postings.append((row[0], account, amount, book.balance[account], book.sequence[account], created))

@@ -203,8 +203,9 @@ class BalanceDrift:
 
 
 def balance_drifts(*, account_pks: list[int] | None = None) -> list[BalanceDrift]:
-    """Accounts whose stored balance differs from the sum of their postings, or whose
-    ``last_sequence`` differs from their highest posting sequence. One set-based query."""
+    """Customer accounts whose stored balance differs from the sum of their postings, or whose
+    ``last_sequence`` differs from their highest posting sequence. One set-based query. (System
+    accounts store no balance: theirs is derived, see ``accounts.models``.)"""
     condition, params = "1 = 1", []
     if account_pks is not None:
         if not account_pks:
@@ -225,7 +226,7 @@ def balance_drifts(*, account_pks: list[int] | None = None) -> list[BalanceDrift
                a.last_sequence, COALESCE(s.top, 0)
           FROM accounts_account a
           LEFT JOIN sums s ON s.account_id = a.id
-         WHERE {condition}
+         WHERE {condition} AND NOT a.is_system
            AND (a.balance_minor <> COALESCE(s.total, 0) OR a.last_sequence <> COALESCE(s.top, 0))
          ORDER BY a.id
     """  # noqa: S608 (fixed text; the values are parameters)

@@ -157,17 +157,17 @@ def database_url() -> str:
 
 
 def production_env(**overrides: str) -> dict[str, str]:
-    return project_env(
-        DATABASE_URL=database_url(),
-        DJANGO_DEBUG="False",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_SECURE_SSL_REDIRECT="False",  # plain HTTP on loopback; TLS is the proxy's job
-        WEB_CONCURRENCY="2",
-        GUNICORN_THREADS="4",
-        LEDGER_METRICS_TOKEN=METRICS_TOKEN,
-        LEDGER_METRICS_ALLOWED_NETWORKS="",  # the token is the only way in
-        **overrides,
-    )
+    defaults = {
+        "DATABASE_URL": database_url(),
+        "DJANGO_DEBUG": "False",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_SECURE_SSL_REDIRECT": "False",  # plain HTTP on loopback; TLS is the proxy's job
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "4",
+        "LEDGER_METRICS_TOKEN": METRICS_TOKEN,
+        "LEDGER_METRICS_ALLOWED_NETWORKS": "",  # the token is the only way in
+    }
+    return project_env(**{**defaults, **overrides})
 
 
 def gunicorn(port: int) -> list[str]:

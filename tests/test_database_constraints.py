@@ -59,9 +59,14 @@ def new_transaction(actor, *, currency="USD", amount_minor=1000, kind=Transactio
     )
 
 
-def new_posting(txn, account, amount_minor, *, sequence=None):
-    """A posting written directly, numbered after the account's latest one unless told otherwise."""
+def new_posting(txn, account, amount_minor, *, sequence=None, numbered=None):
+    """A posting written directly as the service writes it: on a customer account numbered after its
+    latest one (unless told otherwise), on a system account unnumbered (``numbered`` overrides)."""
     account = Account.objects.get(pk=account.pk)
+    if not (not account.is_system if numbered is None else numbered):
+        return Posting.objects.create(
+            transaction=txn, account=account, amount_minor=amount_minor, created_at=txn.created_at
+        )
     return Posting.objects.create(
         transaction=txn,
         account=account,
@@ -106,10 +111,26 @@ class TestConstraints:
             Account.objects.filter(pk=account.pk).update(balance_minor=-1)
         assert balance(account) == 0
 
-    def test_the_system_account_may_go_below_zero(self, account):
-        deposit(account, "10.00")  # money from outside the ledger: the world's account goes negative
-        assert balance(system_account()) == -1000
+    def test_a_system_account_stores_no_balance(self, account):
+        deposit(account, "10.00")  # money from outside the ledger: the world's postings go negative
+        world = system_account()
+        assert (world.balance_minor, world.last_sequence) == (0, 0)
+        assert Posting.objects.get(account=world).amount_minor == -1000
+        with pytest.raises(IntegrityError, match="account_system_keeps_no_balance"), transaction.atomic():
+            Account.objects.filter(pk=world.pk).update(balance_minor=-1000)
+        with pytest.raises(IntegrityError, match="account_system_keeps_no_balance"), transaction.atomic():
+            Account.objects.filter(pk=world.pk).update(last_sequence=1)
         assert_books_balance()
+
+    def test_a_posting_has_a_sequence_exactly_when_it_has_a_balance_after(self, user, account, posted):
+        with pytest.raises(IntegrityError, match="posting_sequence_with_balance_after"), transaction.atomic():
+            Posting.objects.create(
+                transaction=posted, account=account, amount_minor=1, sequence=9, created_at=posted.created_at
+            )
+        with pytest.raises(IntegrityError, match="posting_sequence_with_balance_after"), transaction.atomic():
+            Posting.objects.create(
+                transaction=posted, account=account, amount_minor=1, balance_after_minor=1, created_at=posted.created_at
+            )
 
     def test_a_posting_amount_cannot_be_zero(self, user, account, posted):
         with pytest.raises(IntegrityError, match="posting_amount_not_zero"), transaction.atomic():
@@ -293,13 +314,38 @@ class TestBalancedAtCommit:
             write_and_check_now()
         assert counts() == before
 
+    def refused_as_misnumbered(self, write):
+        before = counts()
+        with pytest.raises(IntegrityError, match="numbered the wrong way"):
+            self.in_one_transaction(write)
+        assert counts() == before
+
+    def test_a_numbered_leg_on_a_system_account(self, user, account):
+        system = system_account()
+
+        def write():
+            txn = new_transaction(user)
+            new_posting(txn, system, -1000, numbered=True)  # as the old scheme wrote it
+            new_posting(txn, account, 1000)
+
+        self.refused_as_misnumbered(write)
+
+    def test_an_unnumbered_leg_on_a_customer_account(self, user, account):
+        system = system_account()
+
+        def write():
+            txn = new_transaction(user)
+            new_posting(txn, system, -1000)
+            new_posting(txn, account, 1000, numbered=False)
+
+        self.refused_as_misnumbered(write)
+
     def test_a_balanced_transaction_written_by_hand_commits(self, user, account):
         system = system_account()
         with transaction.atomic():
             txn = new_transaction(user)
             new_posting(txn, system, -1000)
             new_posting(txn, account, 1000)
-            apply_to_balance(system, -1000)
             apply_to_balance(account, 1000)
         assert Posting.objects.filter(transaction=txn).count() == 2
         assert_books_balance()

@@ -15,8 +15,10 @@ from decimal import Decimal, localcontext
 
 import pytest
 from django.db import IntegrityError
+from django.db.models import Sum
 
 from accounts.models import Account
+from accounts.selectors import with_balances
 from tests.books import assert_books_balance
 from tests.factories import AccountFactory
 from transactions.errors import (
@@ -66,7 +68,13 @@ def system_account(currency="USD"):
 
 
 def balance(account):
-    return Account.objects.get(pk=account.pk).balance_minor
+    """What the account holds: its stored balance (a system account's derived one)."""
+    return with_balances(Account.objects.filter(pk=account.pk)).get().current_balance_minor
+
+
+def world_postings(currency="USD"):
+    """The sum of the system account's postings: its balance, as derived from what moved."""
+    return Posting.objects.filter(account=system_account(currency)).aggregate(total=Sum("amount_minor"))["total"] or 0
 
 
 def legs(txn):
@@ -148,7 +156,7 @@ class TestDeposit:
         assert txn.posted_by == user
         assert (txn.description, txn.reference, txn.metadata) == ("salary", "ref-1", {"payroll": "june"})
         assert txn.reverses_id is None
-        assert legs(txn) == {account.public_id: (2550, 2550, 1), system.public_id: (-2550, -2550, 1)}
+        assert legs(txn) == {account.public_id: (2550, 2550, 1), system.public_id: (-2550, None, None)}
         assert {p.created_at for p in Posting.objects.filter(transaction=txn)} == {txn.created_at}
         assert balance(account) == 2550
         assert balance(system) == -2550
@@ -259,7 +267,7 @@ class TestWithdrawal:
         assert txn.destination_account_id is None
         assert txn.posted_by == user
         assert (txn.description, txn.reference) == ("cash", "atm-7")
-        assert legs(txn) == {funded.public_id: (-4025, 5975, 2), system.public_id: (4025, -5975, 2)}
+        assert legs(txn) == {funded.public_id: (-4025, 5975, 2), system.public_id: (4025, None, None)}
         assert {p.created_at for p in Posting.objects.filter(transaction=txn)} == {txn.created_at}
         assert balance(funded) == 5975
         assert balance(system) == -5975
@@ -437,8 +445,10 @@ def test_each_account_numbers_its_postings_1_2_3_with_running_balances(funded, p
 
     assert history(funded) == [(1, 10000, 10000), (2, -3000, 7000), (3, -2000, 5000)]
     assert history(payee) == [(1, 3000, 3000), (2, 500, 3500)]
-    assert history(system) == [(1, -10000, -10000), (2, 2000, -8000), (3, -500, -8500)]
-    assert [Account.objects.get(pk=a.pk).last_sequence for a in (funded, payee, system)] == [3, 2, 3]
+    # The outside world numbers nothing and stores no balance: no deposit or withdrawal waits for another.
+    assert history(system) == [(None, -10000, None), (None, 2000, None), (None, -500, None)]
+    assert [Account.objects.get(pk=a.pk).last_sequence for a in (funded, payee, system)] == [3, 2, 0]
+    assert (balance(system), world_postings()) == (-8500, -8500)
     assert_books_balance()
 
 
@@ -467,15 +477,31 @@ def test_a_balance_may_reach_but_not_pass_the_ledger_limit(user, account):
     for _ in range(90):
         deposit(account, largest)
     deposit(account, "0.90")
-    system = system_account()
-    assert balance(system) == -BALANCE_LIMIT
     assert balance(account) == BALANCE_LIMIT
 
     with refused(LimitExceeded):
         deposit(account, "0.01")
-    another = AccountFactory(owner=user, currency="USD")
-    with refused(LimitExceeded):
-        deposit(another, "0.01")  # the system account is shared, so its limit binds every account
+    assert_books_balance()
+
+
+def test_no_client_can_exhaust_the_outside_world(user, other_user, account):
+    """The system account is every deposit's counterpart; it stores no balance a limit could bind.
+
+    One client fills two accounts to the limit (the world then owes twice what a stored balance
+    could hold); another client's deposit in the same currency still posts.
+    """
+    largest = "999999999999999.99"
+    second = AccountFactory(owner=user, currency="USD")
+    for target in (account, second):
+        for _ in range(90):
+            deposit(target, largest)
+        deposit(target, "0.90")
+    assert balance(system_account()) == world_postings() == -2 * BALANCE_LIMIT
+
+    someone_else = AccountFactory(owner=other_user, currency="USD")
+    deposit(someone_else, "10.00")
+    assert balance(someone_else) == 1000
+    assert balance(system_account()) == -2 * BALANCE_LIMIT - 1000
     assert_books_balance()
 
 
@@ -502,7 +528,7 @@ class TestReversal:
         assert original.status == "reversed"
         assert reversal.reverses == original
         assert original.reversed_by == reversal
-        assert legs(reversal) == {account.public_id: (-10000, 0, 2), system.public_id: (10000, 0, 2)}
+        assert legs(reversal) == {account.public_id: (-10000, 0, 2), system.public_id: (10000, None, None)}
         assert {p.created_at for p in Posting.objects.filter(transaction=reversal)} == {reversal.created_at}
         assert (balance(account), balance(system)) == (0, 0)
         assert_books_balance()
@@ -517,7 +543,7 @@ class TestReversal:
         assert original.status == "reversed"
         assert original.reversed_by == reversal
         assert (reversal.source_account_id, reversal.destination_account_id) == (None, funded.pk)
-        assert legs(reversal) == {funded.public_id: (4000, 10000, 3), system.public_id: (-4000, -10000, 3)}
+        assert legs(reversal) == {funded.public_id: (4000, 10000, 3), system.public_id: (-4000, None, None)}
         assert (balance(funded), balance(system)) == (10000, -10000)
         assert_books_balance()
 

@@ -126,7 +126,13 @@ def test_the_embedded_sqlite_default_serves_the_api(tmp_path, server):
         assert db.execute("SELECT COALESCE(SUM(amount_minor), 0) FROM transactions_posting").fetchone()[0] == 0
         mismatched = db.execute(
             "SELECT a.id FROM accounts_account a LEFT JOIN transactions_posting p ON p.account_id = a.id "
-            "GROUP BY a.id HAVING a.balance_minor != COALESCE(SUM(p.amount_minor), 0)"
+            "WHERE NOT a.is_system GROUP BY a.id HAVING a.balance_minor != COALESCE(SUM(p.amount_minor), 0)"
         ).fetchall()
         assert mismatched == []
+        # The outside world keeps no stored balance and numbers none of its postings.
+        assert db.execute(
+            "SELECT SUM(balance_minor), SUM(last_sequence) FROM accounts_account WHERE is_system"
+        ).fetchone() == (0, 0)
+        numbered = "SELECT COUNT(*) FROM transactions_posting p JOIN accounts_account a ON a.id = p.account_id "
+        assert db.execute(numbered + "WHERE a.is_system AND p.sequence IS NOT NULL").fetchone() == (0,)
         assert db.execute("SELECT COUNT(*) FROM transactions_transaction").fetchone()[0] == 14  # 3 + 1 + 10

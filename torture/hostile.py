@@ -174,9 +174,17 @@ def cases(account: str, other: str, batch: str) -> list[Case]:
         ),
         dep("amount: a string of 5,000 digits", _json({**ok, "amount": thousand_digits})),
         dep(
-            "amount: a decimal with 5,000 fraction digits",
+            "amount: a decimal with 5,000 fraction digits (longer than any number may be)",
             b'{"account_id": "%s", "amount": 0.%s1}' % (account.encode(), b"0" * 5000),
+            "parse_error",
         ),
+        dep(
+            "amount: exactly 1, written as 1 and 150,000 zeros e-150000 (once normalised under a lock)",
+            b'{"account_id": "%s", "amount": 1%se-150000}' % (account.encode(), b"0" * 150_000),
+            "parse_error",
+        ),
+        dep("amount: USD 1.000 (three places as written)", _json({**ok, "amount": "1.000"})),
+        dep("amount: a trailing newline", _json({**ok, "amount": "10\n"})),
         dep("amount: 1e999999999", b'{"account_id": "%s", "amount": 1e999999999}' % account.encode()),
         dep("amount: 1E-999999999", b'{"account_id": "%s", "amount": 1E-999999999}' % account.encode()),
         dep("amount: NaN", b'{"account_id": "%s", "amount": NaN}' % account.encode(), "parse_error"),

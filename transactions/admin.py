@@ -100,18 +100,19 @@ def reversal_preview(txn: Transaction) -> list[dict[str, object]]:
     for posting in txn.postings.all():
         account = posting.account
         amount = -posting.amount_minor
-        after = account.balance_minor + amount
+        now = None if account.is_system else account.balance_minor  # The world keeps no running balance.
+        after = None if now is None else now + amount
         problem = ""
         if not account.is_active:
             problem = f"The account is {account.status}: the reversal will be refused."
-        elif not account.is_system and after < 0:
+        elif after is not None and after < 0:
             problem = "The account no longer holds the money: the reversal will be refused."
         rows.append(
             {
                 "account": account,
                 "link": _account_link(account),
                 "amount": money(amount, account.currency),
-                "balance_now": money(account.balance_minor, account.currency),
+                "balance_now": money(now, account.currency),
                 "balance_after": money(after, account.currency),
                 "problem": problem,
             }
@@ -371,11 +372,15 @@ class PostingAdmin(_PostingColumns, LedgerModelAdmin):
     sortable_by = ()
 
     def get_ordering(self, request):
-        # One account's history (or one transaction's legs): newest first along the unique
-        # (account, sequence) index, never a walk of the whole table in id order.
-        if request.GET.get(AccountFilter.parameter_name) or _as_uuid(request.GET.get("q", "").strip()):
-            return ["account", "-sequence"]
-        return ["-id"]
+        # One customer account's history (or one transaction's legs): newest first along the unique
+        # (account, sequence) index, never a walk of the whole table in id order. A system account's
+        # postings carry no sequence: newest first by id.
+        value, term = request.GET.get(AccountFilter.parameter_name, ""), _as_uuid(request.GET.get("q", "").strip())
+        if not value and term is None:
+            return ["-id"]
+        pk = int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+        account = Account.objects.filter(pk=pk) if pk is not None else Account.objects.filter(public_id=term)
+        return ["-id"] if account.filter(is_system=True).exists() else ["account", "-sequence"]
 
     def get_search_results(self, request, queryset, search_term):
         uid = _as_uuid(search_term.strip())

@@ -132,7 +132,9 @@ def idempotent_post(
         return replay
     try:
         perform(claim)
-    except (IntegrityError, LedgerError):
+    except (IntegrityError, LedgerError) as exc:
+        if isinstance(exc, LedgerError) and exc.extra.get("outcome") == "unknown":
+            raise  # The connection failed during COMMIT: only a later retry can tell.
         # Lost the race for the key, or refused after a concurrent attempt with the same key
         # posted (e.g. its withdrawal took the funds): that attempt's answer is the answer.
         replay = _replay(claim.client, key, claim.fingerprint)

@@ -68,13 +68,19 @@ class Journal:
         metadata: dict[str, Any] | None = None,
         reverses: Transaction | None = None,
     ) -> Transaction:
-        """Check the legs (no customer balance below zero, none beyond the limit) and stage them."""
+        """Check the legs (no customer balance below zero, none beyond the limit) and stage them.
+
+        A leg on a system account is checked against nothing and numbered nothing: the outside
+        world keeps no running balance (``accounts.models``), so no client can exhaust it.
+        """
         assert sum(amount for _, amount in legs) == 0, "a transaction's postings must sum to zero"
         for account, amount in legs:
+            if account.is_system:
+                continue
             new_balance = account.balance_minor + amount
-            if not account.is_system and new_balance < 0:
+            if new_balance < 0:
                 raise InsufficientFunds(f"Account {account.public_id} holds too little for this posting.")
-            if abs(new_balance) > BALANCE_LIMIT:
+            if new_balance > BALANCE_LIMIT:
                 raise LimitExceeded()
 
         txn = Transaction(
@@ -94,17 +100,21 @@ class Journal:
             txn.pk = self._reserved_id  # Before the postings take it as their transaction_id.
         postings = []
         for account, amount in legs:
-            account.balance_minor += amount
-            account.last_sequence += 1
-            account.updated_at = self.now
-            self._touched[account.pk] = account
+            if account.is_system:
+                balance_after = sequence = None
+            else:
+                account.balance_minor += amount
+                account.last_sequence += 1
+                account.updated_at = self.now
+                self._touched[account.pk] = account
+                balance_after, sequence = account.balance_minor, account.last_sequence
             postings.append(
                 Posting(
                     transaction=txn,
                     account=account,
                     amount_minor=amount,
-                    balance_after_minor=account.balance_minor,
-                    sequence=account.last_sequence,
+                    balance_after_minor=balance_after,
+                    sequence=sequence,
                     created_at=self.now,
                 )
             )
@@ -196,15 +206,16 @@ class Journal:
             params.update(record, record_created=timezone.now())
         with connection.cursor() as cursor:
             cursor.execute(_write_sql(explicit_ids=reserved, record=record is not None), params)
-            txn_pks, public_ids, posting_pks, accounts, sequences = cursor.fetchone()
+            txn_pks, public_ids, posting_pks, posting_txns, accounts = cursor.fetchone()
         txn_ids = dict(zip(public_ids, txn_pks, strict=True))
-        posting_ids = dict(zip(zip(accounts, sequences, strict=True), posting_pks, strict=True))
+        # A transaction has at most one leg per account, so (transaction, account) names a posting.
+        posting_ids = dict(zip(zip(posting_txns, accounts, strict=True), posting_pks, strict=True))
         for txn in transactions:
             txn.pk = txn_ids[txn.public_id]
             txn._state.adding, txn._state.db = False, connection.alias
         for posting in postings:
-            posting.pk = posting_ids[posting.account_id, posting.sequence]
             posting.transaction = posting.transaction  # Sets transaction_id, keeps the cached object.
+            posting.pk = posting_ids[posting.transaction_id, posting.account_id]
             posting._state.adding, posting._state.db = False, connection.alias
         if bind is not None and record is None:
             bind.bind(transactions[0])
@@ -213,7 +224,7 @@ class Journal:
 _METADATA_ENCODER = Transaction._meta.get_field("metadata").encoder
 
 # The rows are inserted in the order they were staged (ORDER BY n), and their ids come back with
-# their keys (a transaction's public id, a posting's account and sequence), so nothing depends
+# their keys (a transaction's public id, a posting's transaction and account), so nothing depends
 # on the order of RETURNING.
 _WRITE_SQL = """
 WITH txn AS (
@@ -236,7 +247,7 @@ WITH txn AS (
            AS l(n integer, txn uuid, account bigint, amount bigint, balance bigint, sequence bigint)
       JOIN txn ON txn.public_id = l.txn
      ORDER BY l.n
-    RETURNING id, account_id, sequence
+    RETURNING id, transaction_id, account_id
 ), balances AS (
     UPDATE accounts_account AS a
        SET balance_minor = b.balance, last_sequence = b.sequence, updated_at = %(now)s
@@ -244,10 +255,10 @@ WITH txn AS (
      WHERE a.id = b.id
     RETURNING a.id
 ){record}
-SELECT t.ids, t.public_ids, l.ids, l.accounts, l.sequences
+SELECT t.ids, t.public_ids, l.ids, l.transactions, l.accounts
   FROM (SELECT array_agg(id ORDER BY id) AS ids, array_agg(public_id ORDER BY id) AS public_ids FROM txn) AS t,
-       (SELECT array_agg(id ORDER BY id) AS ids, array_agg(account_id ORDER BY id) AS accounts,
-               array_agg(sequence ORDER BY id) AS sequences FROM legs) AS l
+       (SELECT array_agg(id ORDER BY id) AS ids, array_agg(transaction_id ORDER BY id) AS transactions,
+               array_agg(account_id ORDER BY id) AS accounts FROM legs) AS l
 """
 
 _RECORD_SQL = """, record AS (

@@ -9,8 +9,11 @@ migration ``0002_ledger_triggers``):
   ``posted`` to ``reversed``, once its reversal exists (triggers refuse anything else);
 - a transaction is reversed at most once (``reverses`` is unique) and a reversal is never
   reversed;
-- ``(account, sequence)`` is unique and gap-free per account, and each posting's
-  ``balance_after_minor`` is the account's balance once it was applied.
+- ``(account, sequence)`` is unique and gap-free per customer account, and each of its
+  postings' ``balance_after_minor`` is the account's balance once it was applied;
+- a posting on a system account carries neither (the outside world keeps no running
+  balance, so no deposit or withdrawal waits for another: see ``accounts.models``); the
+  deferred trigger refuses a leg numbered the wrong way for its account (migration 0006).
 
 Amounts are integers of the currency's minor unit (see ``transactions.money``). A batch
 groups the transactions that one request posted together.
@@ -116,14 +119,23 @@ class Posting(models.Model):
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="postings")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
     amount_minor = models.BigIntegerField(help_text="Signed amount in minor units: positive in, negative out.")
-    balance_after_minor = models.BigIntegerField(help_text="The account's balance once this posting applied.")
-    sequence = models.BigIntegerField(help_text="1, 2, 3... per account, in the order postings were applied.")
+    balance_after_minor = models.BigIntegerField(
+        null=True, help_text="The account's balance once this posting applied; none on a system account."
+    )
+    sequence = models.BigIntegerField(
+        null=True, help_text="1, 2, 3... per account, in the order postings were applied; none on a system account."
+    )
     created_at = models.DateTimeField()
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=~Q(amount_minor=0), name="posting_amount_not_zero"),
             models.CheckConstraint(condition=Q(sequence__gte=1), name="posting_sequence_positive"),
+            models.CheckConstraint(
+                condition=Q(sequence__isnull=True, balance_after_minor__isnull=True)
+                | Q(sequence__isnull=False, balance_after_minor__isnull=False),
+                name="posting_sequence_with_balance_after",
+            ),
             models.UniqueConstraint(fields=["account", "sequence"], name="posting_account_sequence_unique"),
         ]
         indexes = [models.Index(fields=["account", "created_at"], name="posting_account_created_idx")]

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Sum
 
 from accounts.models import Account
 from transactions.errors import NotFound
@@ -54,8 +54,10 @@ def batch_get(*, user: AbstractBaseUser, batch_id: UUID | str) -> Batch:
         raise NotFound("No such batch.") from None
 
 
-# What a history entry shows (transactions.serializers.history_entry_document), and its cursor's key.
+# What a history entry shows (transactions.serializers.history_entry_document), and its cursor's key
+# (``sequence``; ``id`` for a system account, whose postings carry no sequence).
 HISTORY_FIELDS = (
+    "id",
     "sequence",
     "amount_minor",
     "balance_after_minor",
@@ -76,7 +78,7 @@ def account_history(
     created_before: datetime | None = None,
 ) -> QuerySet[Posting, dict[str, Any]]:
     """The account's postings, each a dict of :data:`HISTORY_FIELDS` (its own and its
-    transaction's); paginate by ``-sequence`` for newest first.
+    transaction's); paginate by ``-sequence`` for newest first (a system account's by ``-id``).
 
     Rows rather than model instances: a page of 50 built 100 instances, a fifth of its time.
     ``created_after`` is inclusive, ``created_before`` exclusive. Read from the history
@@ -96,12 +98,11 @@ def account_balance_at(account: Account, at: datetime) -> int:
     """The account's balance in minor units as it stood at ``at`` (0 before its first posting).
 
     Sequence numbers and timestamps are both assigned under the account's row lock, so the
-    latest posting not after ``at`` carries the balance of that instant.
+    latest posting not after ``at`` carries the balance of that instant. A system account keeps
+    no running balance: its postings up to ``at`` are summed.
     """
-    balance = (
-        Posting.objects.filter(account=account, created_at__lte=at)
-        .order_by("-sequence")
-        .values_list("balance_after_minor", flat=True)
-        .first()
-    )
+    postings = Posting.objects.filter(account=account, created_at__lte=at)
+    if account.is_system:
+        return int(postings.aggregate(total=Sum("amount_minor"))["total"] or 0)
+    balance = postings.order_by("-sequence").values_list("balance_after_minor", flat=True).first()
     return balance or 0

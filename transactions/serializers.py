@@ -106,11 +106,16 @@ def _reversed_by(txn: Transaction) -> str | None:
         return None
 
 
+def _balance_after(minor: int | None, currency: str) -> str | None:
+    """A posting's ``balance_after``: none on a system account, which keeps no running balance."""
+    return None if minor is None else format_minor(minor, currency)
+
+
 def _leg_document(posting: Posting, currency: str) -> dict[str, Any]:
     return {
         "account_id": str(posting.account.public_id),
         "amount": format_minor(posting.amount_minor, currency),
-        "balance_after": format_minor(posting.balance_after_minor, currency),
+        "balance_after": _balance_after(posting.balance_after_minor, currency),
     }
 
 
@@ -147,7 +152,7 @@ def history_entry_document(row: dict[str, Any]) -> dict[str, Any]:
         "transaction_id": str(row["transaction__public_id"]),
         "kind": row["transaction__kind"],
         "amount": format_minor(row["amount_minor"], currency),
-        "balance_after": format_minor(row["balance_after_minor"], currency),
+        "balance_after": _balance_after(row["balance_after_minor"], currency),
         "description": row["transaction__description"],
         "reference": row["transaction__reference"],
         "created_at": _DATETIME.to_representation(row["created_at"]),
@@ -157,7 +162,12 @@ def history_entry_document(row: dict[str, Any]) -> dict[str, Any]:
 class LegSerializer(serializers.ModelSerializer):
     account_id = serializers.UUIDField(source="account.public_id")
     amount = MinorUnitsField(source="amount_minor", currency_from="transaction.currency")
-    balance_after = MinorUnitsField(source="balance_after_minor", currency_from="transaction.currency")
+    balance_after = MinorUnitsField(
+        source="balance_after_minor",
+        currency_from="transaction.currency",
+        allow_null=True,
+        help_text="The balance once this leg applied; null on a system account, which keeps no running balance.",
+    )
 
     class Meta:
         model = Posting
@@ -219,7 +229,12 @@ class HistoryEntrySerializer(serializers.ModelSerializer):
     transaction_id = serializers.UUIDField(source="transaction.public_id")
     kind = serializers.ChoiceField(source="transaction.kind", choices=Transaction.Kind.choices)
     amount = MinorUnitsField(source="amount_minor", currency_from="transaction.currency")
-    balance_after = MinorUnitsField(source="balance_after_minor", currency_from="transaction.currency")
+    balance_after = MinorUnitsField(
+        source="balance_after_minor",
+        currency_from="transaction.currency",
+        allow_null=True,
+        help_text="The balance once this posting applied; null in a system account's history.",
+    )
     description = serializers.CharField(source="transaction.description")
     reference = serializers.CharField(source="transaction.reference")
 

@@ -3,7 +3,8 @@
 Every write (deposit, withdrawal, transfer, reversal) runs the same way, in one database
 transaction (:func:`~transactions.locking.run_atomically_with_retries`):
 
-1. lock every account it touches with one ``SELECT ... ORDER BY id FOR UPDATE``;
+1. lock every customer account it touches with one ``SELECT ... ORDER BY id FOR NO KEY UPDATE``
+   (never a system account: its legs are appended without touching its row);
 2. check the rules against the locked rows (ownership, status, currency, funds) while
    adding each transaction to a :class:`~transactions.journal.Journal`;
 3. write the journal: the transactions, their postings, the balances and sequence numbers
@@ -23,7 +24,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 
 from accounts.models import Account
 from audit.services import audit_record_create
@@ -44,30 +45,34 @@ from transactions.locking import (
     lock_accounts_by_public_id,
     reserved_transaction_id,
     run_atomically_with_retries,
+    system_account_of,
 )
 from transactions.models import Batch, Posting, Transaction
 from transactions.money import to_minor
 
 
 class _Locked:
-    """The accounts a write has locked, looked up by public id, and system accounts by currency."""
+    """The customer accounts a write has locked, looked up by public id, and system accounts by currency."""
 
     def __init__(self, accounts: Sequence[Account]) -> None:
         self.by_id = {account.public_id: account for account in accounts}
-        self.system = {account.currency: account for account in accounts if account.is_system}
+        self.system = {account.currency: system_account_of(account) for account in accounts}
 
     def customer(self, account_id: UUID, actor: AbstractBaseUser, *, field: str, owned: bool = True) -> Account:
         """The customer account ``account_id``; ``NotFound`` unless the actor may act on it."""
         account = self.by_id.get(account_id)
-        if account is None or (owned and not actor.is_staff and account.owner_id != actor.pk):
+        if account is None:  # Not a customer account (those are locked): a system account, or none.
+            may_see = actor.is_staff or not owned  # A payee need not be the actor's.
+            if may_see and Account.objects.filter(public_id=account_id, is_system=True).exists():
+                raise ValidationFailed(errors={field: ["System accounts cannot be posted to directly."]})
             raise NotFound("No such account.", errors={field: ["No such account."]})
-        if account.is_system:
-            raise ValidationFailed(errors={field: ["System accounts cannot be posted to directly."]})
+        if owned and not actor.is_staff and account.owner_id != actor.pk:
+            raise NotFound("No such account.", errors={field: ["No such account."]})
         return account
 
     def system_of(self, currency: str) -> Account:
         account = self.system.get(currency)
-        if account is None:  # Cannot happen once the customer account was opened by accounts.services.
+        if account is None or account.pk is None:  # Cannot happen once accounts.services opened the account.
             raise NotFound(f"The ledger has no system account for {currency}.")
         return account
 
@@ -133,16 +138,11 @@ def _post_one(
     account_ids: Sequence[UUID],
     plan: Callable[[Journal, _Locked], Transaction],
     idempotency: IdempotencyClaim | None,
-    *,
-    with_system_accounts: bool = False,
 ) -> Transaction:
-    """Lock ``account_ids`` (and with ``with_system_accounts`` the system accounts of their
-    currencies), plan one transaction, write it, bind the idempotency key; retried on lost races."""
+    """Lock ``account_ids``, plan one transaction, write it, bind the idempotency key; retried on lost races."""
 
     def work() -> Transaction:
-        accounts = lock_accounts_by_public_id(
-            account_ids, with_system_accounts=with_system_accounts, reserve_transaction_id=True
-        )
+        accounts = lock_accounts_by_public_id(account_ids, reserve_transaction_id=True)
         journal = Journal(actor, transaction_id=reserved_transaction_id(accounts))
         plan(journal, _Locked(accounts))
         [txn] = journal.write(bind=idempotency)
@@ -170,7 +170,6 @@ def deposit_create(
             journal, locked, kind=Transaction.Kind.DEPOSIT, account_id=account_id, amount=amount, **details
         ),
         idempotency,
-        with_system_accounts=True,
     )
 
 
@@ -193,7 +192,6 @@ def withdrawal_create(
             journal, locked, kind=Transaction.Kind.WITHDRAWAL, account_id=account_id, amount=amount, **details
         ),
         idempotency,
-        with_system_accounts=True,
     )
 
 
@@ -248,17 +246,21 @@ def transaction_reverse(
 
     def work() -> Transaction:
         touched = Posting.objects.filter(transaction__public_id=transaction_id).values("account_id")
-        locked = lock_accounts(Q(pk__in=touched), reserve_transaction_id=True)
+        locked = lock_accounts(Q(pk__in=touched), reserve_transaction_id=True)  # Its customer accounts.
         accounts = {account.pk: account for account in locked}
         # Read after the locks: a concurrent reversal has either committed or not started.
-        original = Transaction.objects.filter(public_id=transaction_id).prefetch_related("postings").first()
+        legs_with_accounts = Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("pk"))
+        original = Transaction.objects.filter(public_id=transaction_id).prefetch_related(legs_with_accounts).first()
         if original is None:
             raise NotFound("No such transaction.")
         if original.kind == Transaction.Kind.REVERSAL:
             raise ReversalNotAllowed()
         if original.status == Transaction.Status.REVERSED:
             raise AlreadyReversed()
-        legs = [(accounts[posting.account_id], -posting.amount_minor) for posting in original.postings.all()]
+        legs = [
+            (accounts.get(posting.account_id, posting.account), -posting.amount_minor)  # A system leg: not locked.
+            for posting in original.postings.all()
+        ]
         _require_active(*(account for account, _ in legs))
         journal = Journal(actor, transaction_id=reserved_transaction_id(locked))
         journal.add(
@@ -311,8 +313,8 @@ def batch_post(
 ) -> Batch:
     """Post up to 1000 deposits, withdrawals and transfers in one database transaction.
 
-    All or nothing: every account any operation touches (and the system accounts of their
-    currencies) is locked once, in ascending id order, so batches never deadlock each other
+    All or nothing: every customer account any operation touches is locked once, in ascending
+    id order, so batches never deadlock each other
     or single movements; each operation is checked against the balances the earlier ones
     left; a refusal names its operation (``operation``: its index) and posts nothing.
     Each operation is a dict with ``kind`` and the fields of that movement's endpoint.
@@ -326,7 +328,7 @@ def batch_post(
 
     def work() -> Batch:
         journal = Journal(actor)
-        locked = _Locked(lock_accounts_by_public_id(list(account_ids), with_system_accounts=True))
+        locked = _Locked(lock_accounts_by_public_id(list(account_ids)))
         for index, operation in enumerate(operations):
             fields = {name: value for name, value in operation.items() if name != "kind"}
             try:

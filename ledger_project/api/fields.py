@@ -119,9 +119,9 @@ class MinorUnitsField(serializers.Field):
     def get_attribute(self, instance: Any) -> tuple[int, str]:
         return super().get_attribute(instance), get_attribute(instance, self.currency_from)
 
-    def to_representation(self, value: tuple[int, str]) -> str:
+    def to_representation(self, value: tuple[int | None, str]) -> str | None:
         minor, currency = value
-        return format_minor(minor, currency)
+        return None if minor is None else format_minor(minor, currency)
 
 
 class InstantField(serializers.DateTimeField):

@@ -22,6 +22,17 @@ class ProblemSerializer(serializers.Serializer):
         required=False,
         help_text="For `validation_error`: the messages of each invalid field.",
     )
+    operation = serializers.IntegerField(
+        required=False, help_text="For a refused batch: the zero-based index of the refused operation."
+    )
+    outcome = serializers.ChoiceField(
+        choices=["unknown"],
+        required=False,
+        help_text=(
+            "For `unavailable`: `unknown` when the connection to the database failed after the commit was sent, "
+            "so the change may have been made; retry with the same `Idempotency-Key` to learn which."
+        ),
+    )
     request_id = serializers.CharField(allow_null=True)
 
 
@@ -65,7 +76,11 @@ _DESCRIPTIONS = {
         "`reversal_not_allowed`, `limit_exceeded` or `idempotency_key_reused`"
     ),
     429: "`throttled`; see `Retry-After`",
-    503: "`unavailable`: the database is down or a lock wait ran out; nothing was posted; see `Retry-After`",
+    503: (
+        "`unavailable`: the database is down or a lock wait ran out; see `Retry-After`. Nothing was posted, "
+        'unless the answer says `"outcome": "unknown"` (the connection failed after the commit was sent): then '
+        "a retry with the same `Idempotency-Key` replays the posting if it committed"
+    ),
 }
 
 

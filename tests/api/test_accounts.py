@@ -2,7 +2,7 @@
 
 import time
 import uuid
-from datetime import timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -214,7 +214,31 @@ def test_balance_at_for_jpy_has_no_decimals(api, user):
     assert balance_of(api, account["id"], at=(created - timedelta(seconds=1)).isoformat()) == "0"
 
 
-@pytest.mark.parametrize("at", ["nonsense", "2024-13-01T00:00:00Z", "2024-02-30T00:00:00Z", "yesterday", "1700000000"])
+@pytest.mark.parametrize("ahead", [timedelta(seconds=5), timedelta(days=3650), None])
+def test_balance_at_a_future_instant_is_the_balance_now_labelled_now(api, account, ahead):
+    """The books say nothing yet about a later instant: the answer is the balance now, ``as_of`` now."""
+    deposited(api, account.public_id, "12.00")
+    before = datetime.now(UTC)
+    at = "9999-12-31T23:59:59.999999+00:00" if ahead is None else (before + ahead).isoformat()
+    body = assert_json(api.get(f"/api/v1/accounts/{account.public_id}/balance/", {"at": at}), 200)
+    assert body["balance"] == "12.00"
+    assert before <= parse_instant(body["as_of"]) <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "nonsense",
+        "2024-13-01T00:00:00Z",
+        "2024-02-30T00:00:00Z",
+        "yesterday",
+        "1700000000",
+        "2024-01-01T00:00:00Z\n",
+        "2024-01-01",  # a day is not an instant
+        "\u0662\u0660\u0662\u0664-01-01T00:00:00Z",  # other scripts' digits
+        "0000-01-01T00:00:00Z",
+    ],
+)
 def test_an_invalid_at_is_a_validation_error(api, account, at):
     response = api.get(f"/api/v1/accounts/{account.public_id}/balance/", {"at": at})
     assert_problem(response, 400, "validation_error", fields=("at",))

@@ -518,11 +518,20 @@ def test_staff_see_every_transaction_with_all_legs_including_the_system_account(
 
     staff_view = assert_json(staff_api.get(f"/api/v1/deposits/{mine['id']}/"), 200)
     assert sorted(staff_view["postings"], key=lambda leg: leg["amount"]) == [
-        {"account_id": _system_account_id("USD"), "amount": "-10.00", "balance_after": "-10.00"},
+        {"account_id": _system_account_id("USD"), "amount": "-10.00", "balance_after": None},
         {"account_id": str(account.public_id), "amount": "10.00", "balance_after": "10.00"},
     ]
-    # The system account itself is readable by staff; its balance is the money that came in.
-    assert balance_of(staff_api, _system_account_id("USD")) == "-12.00"
+    # The system account itself is readable by staff; its balance is the money that came in,
+    # the same in the account, on the balance endpoint and as its postings add up in its history.
+    world = _system_account_id("USD")
+    assert balance_of(staff_api, world) == "-12.00"
+    assert assert_json(staff_api.get(f"/api/v1/accounts/{world}/"), 200)["balance"] == "-12.00"
+    history = assert_page(staff_api.get(f"/api/v1/accounts/{world}/history/", {"page_size": 1}))
+    assert [(row["transaction_id"], row["amount"], row["balance_after"]) for row in history["results"]] == [
+        (their["id"], "-2.00", None)
+    ]
+    rest = assert_page(staff_api.get(history["next"]))["results"]
+    assert [(row["transaction_id"], row["amount"]) for row in rest] == [(mine["id"], "-10.00")]
 
 
 def test_staff_may_act_on_any_clients_account(staff_api, api, account):
@@ -569,7 +578,7 @@ def test_staff_reverse_a_deposit(staff_api, api, account):
     assert reversal["description"] == "entered twice"
     assert sorted(reversal["postings"], key=lambda leg: leg["amount"]) == [
         {"account_id": str(account.public_id), "amount": "-10.00", "balance_after": "0.00"},
-        {"account_id": _system_account_id("USD"), "amount": "10.00", "balance_after": "0.00"},
+        {"account_id": _system_account_id("USD"), "amount": "10.00", "balance_after": None},
     ]
 
     for client in (api, staff_api):

@@ -18,6 +18,7 @@ from reconciliation.models import ReconciliationRun
 from reconciliation.services import since_margin
 from tests.reconciliation.conftest import bypass_triggers, findings, posting, run, run_deferred_checks, sql
 from transactions.models import Posting, Transaction
+from transactions.money import format_minor
 
 pytestmark = pytest.mark.postgres
 
@@ -102,6 +103,9 @@ def test_check_2_a_transaction_with_a_single_posting(ledger):
         (str(ledger.withdrawal.public_id), "too few postings"),
         (str(ledger.withdrawal.public_id), "postings do not sum to zero"),
     }
+    # The money the withdrawal sent out no longer reached the outside world: the currency is off by it.
+    [total] = findings(report, "currency_totals")
+    assert (total["currency"], total["found"]) == ("USD", format_minor(-ledger.withdrawal.amount_minor, "USD"))
 
 
 def test_check_2_a_posting_on_an_account_of_another_currency(ledger):
@@ -200,20 +204,21 @@ def test_check_4_a_customer_overdrawn_by_postings_that_are_otherwise_consistent(
         kind="withdrawal", amount_minor=5000, currency="EUR", source_account=ledger.carol,
         posted_by=ledger.carol.owner, created_at=now,
     )  # fmt: skip
-    for account, amount in ((ledger.carol, -5000), (eur_world, 5000)):
-        Posting.objects.create(
-            transaction=overdraft,
-            account=account,
-            amount_minor=amount,
-            balance_after_minor=account.balance_minor + amount,
-            sequence=account.last_sequence + 1,
-            created_at=now,
-        )
-        sql(
-            "UPDATE accounts_account SET balance_minor = balance_minor + %s, last_sequence = last_sequence + 1 "
-            "WHERE id = %s",
-            [amount, account.pk],
-        )
+    Posting.objects.create(
+        transaction=overdraft,
+        account=ledger.carol,
+        amount_minor=-5000,
+        balance_after_minor=ledger.carol.balance_minor - 5000,
+        sequence=ledger.carol.last_sequence + 1,
+        created_at=now,
+    )
+    sql(
+        "UPDATE accounts_account SET balance_minor = balance_minor - 5000, last_sequence = last_sequence + 1 "
+        "WHERE id = %s",
+        [ledger.carol.pk],
+    )
+    # The outside world's leg: appended, numbered nothing, its row untouched (as the service does).
+    Posting.objects.create(transaction=overdraft, account=eur_world, amount_minor=5000, created_at=now)
 
     report = run("reconcile", "--format", "json")
 
@@ -231,7 +236,9 @@ def test_check_4_a_customer_overdrawn_by_postings_that_are_otherwise_consistent(
 
 
 def test_check_5_balances_of_a_currency_that_do_not_sum_to_zero(ledger):
-    sql("UPDATE accounts_account SET balance_minor = balance_minor - 100 WHERE id = %s", [ledger.usd_world.pk])
+    """A customer's stored balance edited by hand: the currency's customers no longer hold what the
+    outside world's postings say came in."""
+    sql("UPDATE accounts_account SET balance_minor = balance_minor - 100 WHERE id = %s", [ledger.alice.pk])
 
     report = run("reconcile", "--format", "json")
 
@@ -246,7 +253,27 @@ def test_check_5_balances_of_a_currency_that_do_not_sum_to_zero(ledger):
         }
     ]
     # The stored balance that moved is named too, by the balance checks.
-    assert {item["account"] for item in findings(report, "balances")} == {str(ledger.usd_world.public_id)}
+    assert {item["account"] for item in findings(report, "balances")} == {str(ledger.alice.public_id)}
+
+
+def test_check_1_a_system_account_that_stores_a_balance(ledger):
+    run_deferred_checks()
+    sql("ALTER TABLE accounts_account DROP CONSTRAINT account_system_keeps_no_balance")
+    sql("UPDATE accounts_account SET balance_minor = -100 WHERE id = %s", [ledger.usd_world.pk])
+
+    report = run("reconcile", "--format", "json")
+
+    assert report.code == 1
+    assert findings(report, "balances") == [
+        {
+            "check": "balances",
+            "account": str(ledger.usd_world.public_id),
+            "currency": "USD",
+            "problem": "a system account stores a balance (it must keep none)",
+            "expected": "0.00",
+            "found": "-1.00",
+        }
+    ]
 
 
 def test_check_6_a_transaction_marked_reversed_without_a_reversal(ledger):

@@ -1,0 +1,33 @@
+"""Migration operations that stay safe on large tables.
+
+Import them in migrations like Django's own operations; they hold no application logic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.postgres.operations import AddConstraintNotValid, ValidateConstraint
+from django.db import migrations
+
+
+class AddCheckConstraintWithoutBlocking(migrations.AddConstraint):
+    """Add a CHECK constraint without blocking writes while the existing rows are checked.
+
+    On PostgreSQL: ``ADD CONSTRAINT ... NOT VALID`` (a brief exclusive lock; new rows are
+    checked from then on), then ``VALIDATE CONSTRAINT``, which scans the table under a lock
+    that lets inserts and updates proceed. In a migration with ``atomic = False`` the two run
+    in separate transactions, so the exclusive lock is not held during the scan. Elsewhere
+    (SQLite), a plain :class:`~django.db.migrations.AddConstraint`.
+    """
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
+        AddConstraintNotValid(self.model_name, self.constraint).database_forwards(
+            app_label, schema_editor, from_state, to_state
+        )
+        ValidateConstraint(self.model_name, self.constraint.name).database_forwards(
+            app_label, schema_editor, from_state, to_state
+        )
