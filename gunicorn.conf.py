@@ -16,9 +16,11 @@
 | DJANGO_TRUST_X_FORWARDED_PROTO | false | trust ``X-Forwarded-Proto`` from FORWARDED_ALLOW_IPS (as |
 |   |   | the Django settings do); off, no forwarded header is trusted from anyone |
 | FORWARDED_ALLOW_IPS | 127.0.0.1,::1 | the proxies trusted when the variable above is on |
+| LEDGER_METRICS_BIND | 127.0.0.1:9100 | the master's metrics listener (host:port); empty: none |
 
 Logs go to stdout in the app's JSON format. Metrics from all workers are aggregated through
-``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary folder unless set).
+``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary folder unless set) and served by the master
+on LEDGER_METRICS_BIND, a port of its own that the public proxy does not route to.
 """
 
 import os
@@ -32,7 +34,7 @@ import environ
 if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ledger-metrics-")
 
-from prometheus_client import multiprocess
+from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
 # The settings' own parser, so that gunicorn and Django read a shared variable alike.
 _django_env = environ.Env()
@@ -40,6 +42,14 @@ _django_env = environ.Env()
 
 def _env_bool(name: str, default: bool) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    """Split ``host:port`` (``[::1]:9100`` for IPv6); raise ValueError on anything else."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"LEDGER_METRICS_BIND must be host:port, not {address!r}")
+    return host.strip("[]"), int(port)
 
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
@@ -63,6 +73,10 @@ _trust_forwarded_proto = _django_env.bool("DJANGO_TRUST_X_FORWARDED_PROTO", defa
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1") if _trust_forwarded_proto else ""
 secure_scheme_headers = {"X-FORWARDED-PROTO": "https"} if _trust_forwarded_proto else {}
 forwarder_headers = ""
+
+# The workers' aggregated metrics, served by the master (see when_ready).
+_metrics_bind = os.environ.get("LEDGER_METRICS_BIND", "127.0.0.1:9100").strip()
+_metrics_address = _host_port(_metrics_bind) if _metrics_bind else None
 
 access_log_wanted = _env_bool("GUNICORN_ACCESS_LOG", False)
 accesslog = "-" if access_log_wanted else None
@@ -102,5 +116,46 @@ def on_starting(server) -> None:
     os.makedirs(folder, exist_ok=True)
 
 
+def when_ready(server) -> None:
+    """Serve the aggregate of every worker's metrics on LEDGER_METRICS_BIND, from the master.
+
+    prometheus_client's multiprocess setup: a registry holding only a MultiProcessCollector,
+    which reads PROMETHEUS_MULTIPROC_DIR on every scrape. The listener runs in a daemon thread of
+    the master and is kept on the arbiter (which outlives a HUP reload of this file). A port
+    already taken is logged and the service runs without it: the API matters more.
+    """
+    if _metrics_address is None:
+        return
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    host, port = _metrics_address
+    try:
+        server.ledger_metrics_listener, _thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as error:
+        server.log.error("metrics listener not started on %s: %s", _metrics_bind, error)
+        return
+    server.log.info("Metrics listener at: http://%s/metrics", _metrics_bind)
+
+
+def post_fork(server, worker) -> None:
+    """Close the worker's copy of the metrics listener: only the master listens there.
+
+    A forked worker inherits the socket but not the thread serving it; holding it open would
+    keep the port bound after the master is gone. Only the file descriptor is closed: calling
+    ``shutdown()`` here would wait forever for a serving loop this process does not run.
+    """
+    listener = getattr(server, "ledger_metrics_listener", None)
+    if listener is not None:
+        listener.socket.close()
+
+
 def child_exit(server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    """Stop the metrics listener once the workers are gone."""
+    listener = getattr(server, "ledger_metrics_listener", None)
+    if listener is not None:
+        listener.shutdown()
+        listener.server_close()

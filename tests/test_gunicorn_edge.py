@@ -1,4 +1,4 @@
-"""gunicorn at the edge, as a hostile client meets it: forwarded headers.
+"""gunicorn at the edge, as a hostile client meets it: forwarded headers, the metrics listener.
 
 Every test runs the production configuration (``gunicorn.conf.py``, production settings) as a
 real process and speaks raw HTTP/1.1 over a socket: urllib follows redirects and cannot send
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import REPO, START_TIMEOUT, free_port, gunicorn, production_env
+from tests.servers import REPO, START_TIMEOUT, free_port, gunicorn, http, production_env
 
 # The servers use the test database; the tests themselves only talk HTTP.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -114,3 +114,57 @@ def test_forwarded_headers_are_trusted_only_as_django_trust_x_forwarded_proto_sa
         prefixed = get(port, PROBE, "SCRIPT_NAME: /elsewhere", "X-Forwarded-Host: evil.example", *proto)
         assert prefixed.status == (200 if trusted else 301), prefixed
         assert (prefixed.json()["type"] if trusted else prefixed.headers["location"]) == https
+
+
+# --- 11. The metrics listener lives in the master only ------------------------------------------
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = fd.readlink().as_posix()
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def _children(pid: int, expected: int) -> list[int]:
+    """The child processes of ``pid`` once there are ``expected`` of them (workers boot one by one)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        if len(children) == expected or time.monotonic() > deadline:
+            assert len(children) == expected, children
+            return children
+        time.sleep(0.2)
+
+
+def _listening_inode(port: int) -> str | None:
+    """The inode of the socket listening on 127.0.0.1:``port``, if any (Linux's /proc/net/tcp)."""
+    wanted = f"0100007F:{port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == wanted and fields[3] == "0A":  # 0A: LISTEN
+            return fields[9]
+    return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads Linux's /proc")
+def test_the_metrics_listener_is_held_by_the_master_alone_and_stops_with_it(tmp_path):
+    port, metrics_port = free_port(), free_port()
+    env = production_env(LEDGER_METRICS_BIND=f"127.0.0.1:{metrics_port}")
+
+    with gunicorn_process(env, port, tmp_path / "gunicorn.log") as master:
+        scrape = http(f"http://127.0.0.1:{metrics_port}", "GET", "/metrics")
+        assert scrape.status == 200
+        assert "ledger_http_requests_total" in scrape.body  # /healthz, counted by a worker
+
+        listener = _listening_inode(metrics_port)
+        workers = _children(master.pid, expected=2)
+        assert listener is not None
+        assert listener in _socket_inodes(master.pid)
+        for worker in workers:
+            assert listener not in _socket_inodes(worker), f"worker {worker} inherited the metrics listener"
+
+    assert _listening_inode(metrics_port) is None  # gone with the master: no process kept a copy
