@@ -21,6 +21,10 @@
 Logs go to stdout in the app's JSON format. Metrics from all workers are aggregated through
 ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary folder unless set) and served by the master
 on LEDGER_METRICS_BIND, a port of its own that the public proxy does not route to.
+
+The worker class is gunicorn's gthread worker, answering the requests gunicorn itself refuses
+(request line, header limits, malformed requests) as problem documents
+(``ledger_project/gunicorn_worker.py``).
 """
 
 import os
@@ -54,7 +58,7 @@ def _host_port(address: str) -> tuple[str, int]:
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1)))
-worker_class = "gthread"
+worker_class = "ledger_project.gunicorn_worker.ProblemThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
@@ -73,6 +77,12 @@ _trust_forwarded_proto = _django_env.bool("DJANGO_TRUST_X_FORWARDED_PROTO", defa
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1") if _trust_forwarded_proto else ""
 secure_scheme_headers = {"X-FORWARDED-PROTO": "https"} if _trust_forwarded_proto else {}
 forwarder_headers = ""
+
+# What gunicorn refuses before the application runs (gunicorn's defaults, stated): a request
+# line over 4094 bytes (414), a header line over 8190 bytes or more than 100 headers (431).
+limit_request_line = 4094
+limit_request_field_size = 8190
+limit_request_fields = 100
 
 # The workers' aggregated metrics, served by the master (see when_ready).
 _metrics_bind = os.environ.get("LEDGER_METRICS_BIND", "127.0.0.1:9100").strip()

@@ -1,14 +1,16 @@
-"""gunicorn at the edge, as a hostile client meets it: forwarded headers, the metrics listener.
+"""gunicorn at the edge, as a hostile client meets it: forwarded headers, the metrics listener,
+and the requests gunicorn refuses before the application runs.
 
 Every test runs the production configuration (``gunicorn.conf.py``, production settings) as a
 real process and speaks raw HTTP/1.1 over a socket: urllib follows redirects and cannot send
-some of these requests.
+most of these requests.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -19,11 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import REPO, START_TIMEOUT, free_port, gunicorn, http, production_env
+from tests.servers import REPO, START_TIMEOUT, free_port, gunicorn, http, production_env, serve
 
 # The servers use the test database; the tests themselves only talk HTTP.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
+PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "request_id"}
 PROBE = "/api/v1/problems/unavailable/"  # needs neither a token nor the database
 
 
@@ -168,3 +171,71 @@ def test_the_metrics_listener_is_held_by_the_master_alone_and_stops_with_it(tmp_
             assert listener not in _socket_inodes(worker), f"worker {worker} inherited the metrics listener"
 
     assert _listening_inode(metrics_port) is None  # gone with the master: no process kept a copy
+
+
+# --- 12. gunicorn's own refusals are problem documents ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def edge_server(django_db_setup, tmp_path_factory) -> Iterator[tuple[str, int, Path]]:
+    """One gunicorn for the refusal tests: its base URL, port and log."""
+    port, log = free_port(), tmp_path_factory.mktemp("edge") / "gunicorn.log"
+    with serve(gunicorn(port), production_env(LEDGER_METRICS_BIND=""), port, log) as base:
+        yield base, port, log
+
+
+def _headers(count: int) -> bytes:
+    return b"".join(b"X-Header-%d: value\r\n" % n for n in range(count))
+
+
+ACCOUNTS = b"/api/v1/accounts/"
+REFUSALS = {
+    "header-over-8-KB": (ACCOUNTS, b"X-Padding: " + b"a" * 9000 + b"\r\n", 431, "request_header_fields_too_large"),
+    "too-many-headers": (ACCOUNTS, _headers(101), 431, "request_header_fields_too_large"),
+    "request-line-over-4-KB": (ACCOUNTS + b"?q=" + b"a" * 5000, b"", 414, "uri_too_long"),
+    "control-character-in-a-header-value": (ACCOUNTS, b"X-Note: a\x01b\r\n", 400, "parse_error"),
+    "unsupported-expectation": (ACCOUNTS, b"Expect: 200-ok\r\n", 417, "expectation_failed"),
+    "unsupported-transfer-coding": (ACCOUNTS, b"Transfer-Encoding: br, chunked\r\n", 501, "not_implemented"),
+}
+
+
+def _assert_problem(answer: RawAnswer, status: int, code: str) -> dict:
+    assert answer.status == status, answer
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["connection"] == "close"
+    body = answer.json()
+    assert body.keys() == PROBLEM_KEYS
+    assert (body["status"], body["code"], body["type"]) == (status, code, f"/api/v1/problems/{code}/")
+    assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["x-request-id"])
+    assert body["request_id"] == answer.headers["x-request-id"]
+    return body
+
+
+@pytest.mark.parametrize(("target", "headers", "status", "code"), list(REFUSALS.values()), ids=list(REFUSALS))
+def test_a_request_gunicorn_refuses_is_answered_with_a_problem_document(edge_server, target, headers, status, code):
+    base, port, _ = edge_server
+    request = b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers + b"\r\n"
+    body = _assert_problem(raw(port, request), status, code)
+
+    described = http(base, "GET", body["type"])  # the type resolves, with the same title
+    assert (described.status, described.body["code"], described.body["title"]) == (200, code, body["title"])
+
+
+@pytest.mark.parametrize("line", [b"GARBAGE", b"GET /api/v1/accounts/ HTTP/9.9", b"GET  / HTTP/1.1"])
+def test_a_malformed_request_line_is_answered_with_a_problem_document(edge_server, line):
+    _, port, _ = edge_server
+    _assert_problem(raw(port, line + b"\r\nHost: 127.0.0.1\r\n\r\n"), 400, "parse_error")
+
+
+def test_a_refusal_is_logged_with_its_request_id_but_not_the_refused_header(edge_server):
+    base, port, log = edge_server
+    secret = "refused-" + "s" * 9000
+    answer = raw(port, f"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Secret: {secret}\r\n\r\n".encode())
+    request_id = _assert_problem(answer, 431, "request_header_fields_too_large")["request_id"]
+
+    assert http(base, "GET", PROBE).status == 200  # the worker goes on serving
+    # JSON lines, and WhiteNoise's warning that collectstatic has not run.
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    refused = next(r for r in records if r.get("request_id") == request_id)
+    assert (refused["level"], refused["status"], refused["code"]) == ("WARNING", 431, "request_header_fields_too_large")
+    assert "refused-" not in log.read_text()
