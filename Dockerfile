@@ -32,6 +32,10 @@ RUN DJANGO_DEBUG=False DJANGO_SECRET_KEY="$(python -c 'import secrets; print(sec
     python manage.py collectstatic --noinput -v0
 
 USER ledger
+# The API. The master's metrics listener (LEDGER_METRICS_BIND) stays on the container's
+# loopback unless configured, and is deliberately not EXPOSEd: `docker run -P` publishes every
+# exposed port. To scrape it, bind it on the container network (compose: app:9100) and never
+# publish it.
 EXPOSE 8000
 
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -1,7 +1,9 @@
-"""Prometheus metrics (prometheus-client), exposed at ``/metrics``.
+"""Prometheus metrics (prometheus-client), exposed at ``/metrics`` to the bearer token.
 
 Under gunicorn with several workers, ``PROMETHEUS_MULTIPROC_DIR`` is set (see
 ``gunicorn.conf.py``) and every worker writes its samples there; the scrape aggregates them.
+There the master also serves them, without a token, on ``LEDGER_METRICS_BIND``: a port of its
+own, which the public proxy does not route to.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ def record_pool_usage() -> None:
 
 
 def _allowed(request: HttpRequest) -> bool:
+    """Whether the caller offers the token, or comes from a network allowed without it (none by default)."""
     token = settings.LEDGER_METRICS_TOKEN
     if token:
         offered = request.headers.get("Authorization", "")

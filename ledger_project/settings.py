@@ -224,9 +224,11 @@ if LEDGER_AUTH_FAILURE_RATE and not re.fullmatch(
 LEDGER_NUM_PROXIES = env.int("LEDGER_NUM_PROXIES", default=0)
 # Bounded retries of a posting that lost a deadlock or serialization race.
 LEDGER_CONFLICT_RETRIES = env.int("LEDGER_CONFLICT_RETRIES", default=5)
-# /metrics answers a bearer token, or callers from these networks (default: this host only).
+# /metrics answers the bearer token, or callers from these networks (default: none, since behind a
+# proxy on the same host every caller comes from loopback). Under gunicorn the master also serves
+# the metrics on a listener of its own, LEDGER_METRICS_BIND (gunicorn.conf.py).
 LEDGER_METRICS_TOKEN = env.str("LEDGER_METRICS_TOKEN", default="")
-LEDGER_METRICS_ALLOWED_NETWORKS = env.list("LEDGER_METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+LEDGER_METRICS_ALLOWED_NETWORKS = env.list("LEDGER_METRICS_ALLOWED_NETWORKS", default=[])
 
 # --- REST framework -----------------------------------------------------------------------
 

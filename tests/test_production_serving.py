@@ -60,10 +60,12 @@ def test_gunicorn_serves_the_api_health_and_metrics_with_json_logs(tmp_path, sta
     client = UserFactory()
     token = client.auth_token.key
     account = AccountFactory(owner=client)
-    port, log = free_port(), tmp_path / "gunicorn.log"
+    port, metrics_port, log = free_port(), free_port(), tmp_path / "gunicorn.log"
     request_id = f"prod-{uuid.uuid4().hex}"
+    env = production_env(DJANGO_STATIC_ROOT=static_root, LEDGER_METRICS_BIND=f"127.0.0.1:{metrics_port}")
+    del env["LEDGER_METRICS_ALLOWED_NETWORKS"]  # the default: behind a proxy on this host, loopback is anyone
 
-    with serve(gunicorn(port), production_env(DJANGO_STATIC_ROOT=static_root), port, log) as base:
+    with serve(gunicorn(port), env, port, log) as base:
         assert http(base, "GET", "/healthz").body == {"status": "ok"}
         ready = http(base, "GET", "/readyz")
         assert (ready.status, ready.body["checks"]) == (200, {"database": "ok", "cache": "ok"})
@@ -84,14 +86,19 @@ def test_gunicorn_serves_the_api_health_and_metrics_with_json_logs(tmp_path, sta
         )
         assert http(base, "GET", "/static/admin/css/base.css").status == 200  # WhiteNoise
 
+        # The app's /metrics, from 127.0.0.1 like every caller behind a proxy on this host: the token only.
         assert http(base, "GET", "/metrics").status == 403
         assert http(base, "GET", "/metrics", headers={"Authorization": "Bearer wrong"}).status == 403
-        scrape = http(base, "GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
-        assert scrape.status == 200
-        exposition = scrape.body if isinstance(scrape.body, str) else json.dumps(scrape.body)
-        assert 'ledger_transactions_posted_total{currency="USD",kind="deposit"} 1.0' in exposition
-        assert 'ledger_http_requests_total{method="POST",route="deposit-list",status="201"} 1.0' in exposition
-        assert "ledger_http_request_duration_seconds_bucket" in exposition
+        scrapes = [http(base, "GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})]
+        # The master's listener, on a port the public proxy does not reach: no token.
+        scrapes.append(http(f"http://127.0.0.1:{metrics_port}", "GET", "/metrics"))
+        for scrape in scrapes:
+            assert scrape.status == 200
+            assert scrape.header("Content-Type").startswith("text/plain")
+            exposition = scrape.body if isinstance(scrape.body, str) else json.dumps(scrape.body)
+            assert 'ledger_transactions_posted_total{currency="USD",kind="deposit"} 1.0' in exposition
+            assert 'ledger_http_requests_total{method="POST",route="deposit-list",status="201"} 1.0' in exposition
+            assert "ledger_http_request_duration_seconds_bucket" in exposition
 
     lines = log.read_text().splitlines()
     records = [json.loads(line) for line in lines if line.strip()]  # every line is one JSON object
@@ -110,7 +117,7 @@ def test_gunicorn_serves_the_api_health_and_metrics_with_json_logs(tmp_path, sta
 
 def test_readyz_names_the_failing_part(tmp_path):
     port = free_port()
-    env = production_env(REDIS_URL="redis://127.0.0.1:1/0")  # nothing listens on port 1
+    env = production_env(REDIS_URL="redis://127.0.0.1:1/0", LEDGER_METRICS_BIND="")  # nothing listens on port 1
     with serve(gunicorn(port), env, port, tmp_path / "gunicorn.log") as base:
         answer = http(base, "GET", "/readyz")
         assert answer.status == 503
@@ -124,7 +131,12 @@ def test_readyz_names_the_failing_part(tmp_path):
 def test_two_instances_share_one_throttle_through_redis(tmp_path):
     _redis_or_skip()
     client = UserFactory()
-    env = production_env(REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=f"test-{uuid.uuid4().hex}", LEDGER_THROTTLE_RATE="4/min")
+    env = production_env(
+        REDIS_URL=REDIS_URL,
+        CACHE_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
+        LEDGER_THROTTLE_RATE="4/min",
+        LEDGER_METRICS_BIND="",  # two instances on one host: one metrics port would be taken twice
+    )
     with ExitStack() as stack:
         ports = [free_port(), free_port()]
         bases = [stack.enter_context(serve(gunicorn(p), env, p, tmp_path / f"g{p}.log")) for p in ports]

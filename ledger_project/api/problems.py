@@ -44,7 +44,18 @@ _FRAMEWORK_TITLES = {
     "throttled": "Too many requests",
     "server_error": "Internal server error",
 }
-TITLES: dict[str, str] = {**_FRAMEWORK_TITLES, **{error.code: error.title for error in ALL_ERRORS}}
+# Titles for the requests gunicorn refuses before the app runs (ledger_project/gunicorn_worker.py).
+_SERVER_TITLES = {
+    "uri_too_long": "URI too long",
+    "request_header_fields_too_large": "Request header fields too large",
+    "expectation_failed": "Expectation failed",
+    "not_implemented": "Not implemented",
+}
+TITLES: dict[str, str] = {
+    **_FRAMEWORK_TITLES,
+    **_SERVER_TITLES,
+    **{error.code: error.title for error in ALL_ERRORS},
+}
 
 
 def problem_type(request: HttpRequest | None, code: str) -> str:
