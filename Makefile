@@ -26,10 +26,11 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime-installed $@
 
+# bin/ledger runs manage.py with the virtualenv; debug on, whatever the shell exports.
 run: $(VENV)/.runtime-installed
-	DJANGO_DEBUG=True $(BIN)/python manage.py migrate --noinput
-	@DJANGO_DEBUG=True $(BIN)/python manage.py setup_demo --url http://$(HOST):$(PORT)
-	DJANGO_DEBUG=True $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DJANGO_DEBUG=True bin/ledger migrate --noinput
+	@DJANGO_DEBUG=True bin/ledger setup_demo --url http://$(HOST):$(PORT)
+	DJANGO_DEBUG=True bin/ledger runserver $(HOST):$(PORT)
 
 # The production configuration (gunicorn.conf.py) against $$DATABASE_URL, the same commands
 # the Dockerfile runs. Needs DJANGO_SECRET_KEY; see the README's "Deploying" section.
