@@ -89,6 +89,7 @@ class ProblemThreadWorker(ThreadWorker):
         head = (
             f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
             "Connection: close\r\n"
+            "Cache-Control: no-store\r\n"
             f"Content-Type: {PROBLEM_CONTENT_TYPE}\r\n"
             f"Content-Length: {len(payload)}\r\n"
             f"X-Request-ID: {request_id}\r\n"

@@ -6,6 +6,10 @@ its last posting before it, 0 if none) and the closing balance its balance at ``
 account's ``created_at`` and ``sequence`` are both assigned under its row lock, so the
 postings of a period are a run of consecutive sequence numbers. Call these inside one
 snapshot (:func:`reconciliation.services.read_snapshot`) so that they agree with each other.
+
+A system account keeps no running balance (``accounts.models``): its opening balance is the
+sum of its postings before ``start``, its postings follow in id order, and each one's balance
+after it is computed here as they stream; its statement ties out by construction.
 """
 
 from __future__ import annotations
@@ -47,20 +51,34 @@ def _period(account: Account, start: datetime, end: datetime):
     return Posting.objects.filter(account=account, created_at__gte=start, created_at__lt=end)
 
 
+def _opening(account: Account, start: datetime) -> int:
+    before = Posting.objects.filter(account=account, created_at__lt=start)
+    if account.is_system:
+        return int(before.aggregate(total=Sum("amount_minor", default=0))["total"])
+    return before.order_by("-created_at", "-sequence").values_list("balance_after_minor", flat=True).first() or 0
+
+
 def statement_summary(*, account: Account, start: datetime, end: datetime) -> StatementSummary:
     """Opening balance, credit and debit totals and closing balance of ``account`` over ``[start, end)``."""
-    opening = (
-        Posting.objects.filter(account=account, created_at__lt=start)
-        .order_by("-created_at", "-sequence")
-        .values_list("balance_after_minor", flat=True)
-        .first()
-    ) or 0
+    opening = _opening(account, start)
     totals = _period(account, start, end).aggregate(
         credits=Sum("amount_minor", filter=Q(amount_minor__gt=0), default=0),
         debits=Sum("amount_minor", filter=Q(amount_minor__lt=0), default=0),
         credit_count=Count("pk", filter=Q(amount_minor__gt=0)),
         debit_count=Count("pk", filter=Q(amount_minor__lt=0)),
     )
+    if account.is_system:
+        net = int(totals["credits"]) + int(totals["debits"])
+        return StatementSummary(
+            opening=opening,
+            credits=int(totals["credits"]),
+            debits=int(totals["debits"]),
+            credit_count=totals["credit_count"],
+            debit_count=totals["debit_count"],
+            closing=opening + net,
+            first_sequence=None,
+            last_sequence=None,
+        )
     last = _period(account, start, end).order_by("-sequence").values("sequence", "balance_after_minor").first()
     first = _period(account, start, end).order_by("sequence").values_list("sequence", flat=True).first()
     return StatementSummary(
@@ -79,8 +97,10 @@ def statement_breaks(*, account: Account, start: datetime, end: datetime, openin
     """Sequences of the period's postings whose ``balance_after`` is not the previous balance plus the amount.
 
     The first posting follows from ``opening``. One window query over the period; empty when
-    the statement ties out posting by posting.
+    the statement ties out posting by posting (always for a system account: it stores no chain).
     """
+    if account.is_system:
+        return []
     previous = Window(Lag("balance_after_minor"), order_by=F("sequence").asc())
     return list(
         _period(account, start, end)
@@ -96,11 +116,14 @@ def statement_breaks(*, account: Account, start: datetime, end: datetime, openin
     )
 
 
-def statement_postings(*, account: Account, start: datetime, end: datetime) -> Iterator[dict]:
-    """The postings of ``account`` over ``[start, end)`` in sequence order, with their transactions, streamed."""
-    return (
+def statement_postings(*, account: Account, start: datetime, end: datetime, opening: int = 0) -> Iterator[dict]:
+    """The postings of ``account`` over ``[start, end)`` in sequence order, with their transactions, streamed.
+
+    A system account's come in id order, each with the balance after it counted from ``opening``.
+    """
+    rows = (
         _period(account, start, end)
-        .order_by("sequence")
+        .order_by("id" if account.is_system else "sequence")
         .values(
             "sequence",
             "created_at",
@@ -113,3 +136,12 @@ def statement_postings(*, account: Account, start: datetime, end: datetime) -> I
         )
         .iterator(chunk_size=5000)
     )
+    if not account.is_system:
+        return rows
+    return _running(rows, opening)
+
+
+def _running(rows: Iterator[dict], balance: int) -> Iterator[dict]:
+    for row in rows:
+        balance += row["amount_minor"]
+        yield {**row, "sequence": None, "balance_after_minor": balance}

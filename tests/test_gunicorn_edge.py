@@ -202,6 +202,7 @@ REFUSALS = {
 def _assert_problem(answer: RawAnswer, status: int, code: str) -> dict:
     assert answer.status == status, answer
     assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["cache-control"] == "no-store"
     assert answer.headers["connection"] == "close"
     body = answer.json()
     assert body.keys() == PROBLEM_KEYS

@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from accounts.models import Account
 from tests.factories import AccountFactory, UserFactory
 from tests.reconciliation.conftest import bypass_triggers, run, sql
 from transactions.services import deposit_create, transfer_create, withdrawal_create
@@ -194,3 +195,30 @@ def test_usage_errors_exit_with_status_2(history, args):
 
     assert outcome.code == 2
     assert outcome.out == ""
+
+
+def test_the_system_accounts_statement_counts_its_running_balance_itself(history):
+    """The outside world keeps no running balance: its statement counts one from its postings.
+
+    Alice's deposits and withdrawal are the USD world's postings (the transfer to Bob is not):
+    before February it had paid out 100.00; in February -50.25, +5.15 and -1.00.
+    """
+    world = Account.objects.get(is_system=True, currency="USD")
+
+    outcome = run("statement", str(world.public_id), "--from", "2026-02-01", "--to", "2026-02-28")
+
+    assert outcome.code == 0, outcome.err
+    rows = list(csv.DictReader(io.StringIO(outcome.out)))
+    assert [(row["type"], row["sequence"], row["amount"], row["balance_after"]) for row in rows] == [
+        ("opening", "", "", "-100.00"),
+        ("posting", "", "-50.25", "-150.25"),
+        ("posting", "", "5.15", "-145.10"),
+        ("posting", "", "-1.00", "-146.10"),
+        ("credits", "", "5.15", ""),
+        ("debits", "", "-51.25", ""),
+        ("closing", "", "-46.10", "-146.10"),
+    ]
+    # Its closing balance, at the end of the history, is the negative of what its customers hold:
+    # Alice 123.00 and Bob 30.10.
+    latest = run("statement", str(world.public_id), "--from", "2026-01-01", "--to", "2026-03-31")
+    assert list(csv.DictReader(io.StringIO(latest.out)))[-1]["balance_after"] == "-153.10"

@@ -101,7 +101,7 @@ class Command(BaseCommand):
                     "Run `manage.py reconcile --account` to see why.",
                     returncode=EXIT_DOES_NOT_TIE_OUT,
                 )
-            rows = self._rows(account, start, end, money)
+            rows = self._rows(account, start, end, summary.opening, money)
             try:
                 if options["format"] == "json":
                     self._write_json(account, start, end, summary, rows, money)
@@ -111,9 +111,9 @@ class Command(BaseCommand):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 raise SystemExit(1) from None
 
-    def _rows(self, account: Account, start: datetime, end: datetime, money) -> Any:
+    def _rows(self, account: Account, start: datetime, end: datetime, opening: int, money) -> Any:
         """The postings as output rows (already checked to tie out, in this snapshot)."""
-        for posting in statement_postings(account=account, start=start, end=end):
+        for posting in statement_postings(account=account, start=start, end=end, opening=opening):
             yield {
                 "created_at": posting["created_at"].isoformat(),
                 "sequence": posting["sequence"],
