@@ -13,7 +13,7 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -24,7 +24,16 @@ from django.utils.html import format_html, format_html_join
 from accounts.models import Account
 from accounts.selectors import with_balances
 from accounts.services import account_status_change
-from ledger_project.admin_tools import CurrencyFilter, LedgerModelAdmin, account_label, admin_link, flat_fields, money
+from ledger_project.admin_tools import (
+    ChoicesListFilter,
+    CurrencyFilter,
+    LedgerModelAdmin,
+    account_label,
+    admin_link,
+    flat_fields,
+    money,
+    positive_int,
+)
 from transactions.errors import LedgerError
 from transactions.models import Posting
 
@@ -38,7 +47,7 @@ STATUS_ACTIONS = {
 }
 
 
-class SystemFilter(admin.SimpleListFilter):
+class SystemFilter(ChoicesListFilter):
     title = "type"
     parameter_name = "type"
 
@@ -46,7 +55,7 @@ class SystemFilter(admin.SimpleListFilter):
         return [("customer", "Customer accounts"), ("system", "System accounts")]
 
     def queryset(self, request, queryset):
-        if self.value() in ("customer", "system"):
+        if self.value() is not None:
             return queryset.filter(is_system=self.value() == "system")
         return queryset
 
@@ -128,11 +137,9 @@ class AccountAdmin(LedgerModelAdmin):
         return with_balances(super().get_queryset(request))  # A system account's balance is derived.
 
     def get_object(self, request, object_id, from_field=None):
-        """The account with its owner, in one query."""
-        try:
-            return self.get_queryset(request).select_related("owner").get(pk=Account._meta.pk.to_python(object_id))
-        except (Account.DoesNotExist, ValidationError, ValueError):
-            return None
+        """Return the account with its owner in one query, or ``None`` for an id that is no id."""
+        pk = positive_int(object_id)
+        return None if pk is None else self.get_queryset(request).select_related("owner").filter(pk=pk).first()
 
     def get_search_results(self, request, queryset, search_term):
         """Exact id through its unique index, else a name prefix or an owner's username (both indexed)."""

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from audit.models import AuditRecord
-from ledger_project.admin_tools import LedgerModelAdmin
+from ledger_project.admin_tools import ChoicesListFilter, IdListFilter, LedgerModelAdmin
 
 _TARGET_LISTS = {
     "account": "admin:accounts_account_changelist",
@@ -20,7 +20,7 @@ _TARGET_LISTS = {
 }
 
 
-class OperatorFilter(admin.SimpleListFilter):
+class OperatorFilter(IdListFilter):
     """Staff users (the only ones who act in the admin), not every API client."""
 
     title = "operator"
@@ -31,13 +31,11 @@ class OperatorFilter(admin.SimpleListFilter):
         return [(str(user.pk), user.get_username()) for user in users[:200]]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if value is None:
-            return queryset
-        return queryset.filter(operator_id=int(value)) if value.isdigit() else queryset.none()
+        pk = self.id_value()
+        return queryset if pk is None else queryset.filter(operator_id=pk)
 
 
-class TargetTypeFilter(admin.SimpleListFilter):
+class TargetTypeFilter(ChoicesListFilter):
     """Accounts or transactions, without a ``SELECT DISTINCT`` over the trail."""
 
     title = "target"

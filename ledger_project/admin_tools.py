@@ -1,5 +1,12 @@
-"""Admin building blocks that stay fast on a ledger with millions of rows.
+"""Admin building blocks that stay fast on a ledger with millions of rows, and hold against hostile URLs.
 
+- :class:`LedgerAdminSite` is the admin site (``ledger_project.apps.LedgerAdminConfig``): every
+  admin page answers 400 to a NUL character in its URL (PostgreSQL text cannot hold one), and
+  every model admin registered on it, Django's own included, gets :class:`GuardedAdmin`: its
+  :class:`GuardedChangeList` refuses what no list can answer (a page past a ``bigint`` offset,
+  a date-hierarchy year whose next year overflows ``datetime``, a lookup the query cannot be
+  compiled with, a regular expression, a range) as Django refuses a wrong lookup: with a
+  redirect to ``?e=1``. Object URLs name auto-numbered rows by ASCII digits only.
 - :class:`UncountedPaginator` never runs ``COUNT(*)``: it reads one row more than a page
   holds to learn whether a next page exists.
 - :class:`LedgerChangeList` shows the rows that paginator already read, and a date
@@ -8,18 +15,25 @@
 - :class:`LedgerModelAdmin` is a read-only admin (no add, change or delete, superusers
   included) wired to both, without facet counts or "show all".
 - :class:`CurrencyFilter` lists the configured currencies instead of ``SELECT DISTINCT``.
+- :class:`ChoicesListFilter` and :class:`IdListFilter` refuse a value that none of their
+  choices has or that is no row id, the same way.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
+from django.core.exceptions import BadRequest, EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connection, models
-from django.http import HttpRequest
+from django.db.models.constants import LOOKUP_SEP
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
@@ -27,6 +41,53 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from transactions.money import currencies, format_minor
+
+MAX_BIGINT = 2**63 - 1
+# Lookups no query string can give a valid value: the database refuses a regular expression
+# with an unbalanced bracket (an error, not "no match"), and a range from a URL is one string,
+# not two bounds (Django would bind each of its characters on a text column).
+REFUSED_LOOKUPS = frozenset({"regex", "iregex", "range"})
+# The largest year, month and day of a date-hierarchy drill-down: the period after it must exist.
+DATE_PARTS = (("year", datetime.MAXYEAR - 1), ("month", 12), ("day", 31))
+
+
+def positive_int(value: str, maximum: int = MAX_BIGINT) -> int | None:
+    """Return ``value`` as an integer in ``1..maximum``, or ``None`` if it is anything else.
+
+    Only ASCII digits count: ``str.isdigit()`` accepts "²", which ``int()`` refuses, and
+    ``int()`` accepts "٣", " 7", "+7" and "1_000"; none of them is an id, a page or a year.
+    """
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(maximum)):
+        return None
+    number = int(value)
+    return number if 1 <= number <= maximum else None
+
+
+def refuse_nul(request: HttpRequest) -> None:
+    """Raise ``BadRequest`` if the path or the query string holds a NUL character.
+
+    PostgreSQL text cannot hold one, so a NUL in a lookup, a search or an id would end in a
+    database error instead of an answer.
+    """
+    if "\x00" in request.path or any(
+        "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+    ):
+        raise BadRequest("A NUL character in the URL.")
+
+
+def page_number(request: HttpRequest, per_page: int) -> int:
+    """Return the page ``?p=`` asks for (1 without it).
+
+    Raise ``IncorrectLookupParameters`` unless it is a positive integer whose rows start at an
+    offset a ``bigint`` holds.
+    """
+    value = request.GET.get(PAGE_VAR)
+    if value is None:
+        return 1
+    number = positive_int(value, MAX_BIGINT // per_page)
+    if number is None:
+        raise IncorrectLookupParameters(f"No page {value!r}.")
+    return number
 
 
 class UncountedPaginator(Paginator):
@@ -62,15 +123,69 @@ class UncountedPaginator(Paginator):
         return super().page(number)
 
 
-def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get(PAGE_VAR, 1)))
-    except ValueError:
-        return 1
+class GuardedChangeList(ChangeList):
+    """A change list that answers every query string, refusing what no list could answer.
+
+    Refused as an incorrect lookup (Django's redirect to ``?e=1``): a page that is not a
+    positive integer or lies past a ``bigint`` offset; a date-hierarchy year, month or day out
+    of range (Django's drill-down to the year after 9999 overflows ``datetime``); a lookup no
+    list filter took that :meth:`lookup_accepted` refuses; lookup values the query cannot be
+    compiled with (a ``__year`` of 10000 on any date field).
+    """
+
+    def get_filters(self, request: HttpRequest) -> tuple[Any, ...]:
+        """Refuse a date-hierarchy part out of range, then a lookup no filter took and none accepts."""
+        if self.date_hierarchy:
+            for part, maximum in DATE_PARTS:
+                for value in self.filter_params.get(f"{self.date_hierarchy}__{part}", []):
+                    if positive_int(value, maximum) is None:
+                        raise IncorrectLookupParameters(f"No {part} {value!r}.")
+        filters = super().get_filters(request)
+        remaining_lookups = filters[2]
+        for key in remaining_lookups:
+            if not self.lookup_accepted(key):
+                raise IncorrectLookupParameters(f"Filtering by {key} is not accepted.")
+        return filters
+
+    def lookup_accepted(self, key: str) -> bool:
+        """Whether to apply ``key``, a lookup of the query string that no list filter took."""
+        return REFUSED_LOOKUPS.isdisjoint(key.split(LOOKUP_SEP))
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> models.QuerySet:
+        """Refuse lookup values that only compiling the query rejects (a ``__year`` of 10000)."""
+        queryset = super().get_queryset(request, exclude_parameters)
+        try:
+            queryset.query.clone().sql_with_params()
+        except EmptyResultSet:
+            pass
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+        return queryset
+
+    def get_results(self, request: HttpRequest) -> None:
+        self.page_num = page_number(request, self.list_per_page)
+        super().get_results(request)
 
 
-class LedgerChangeList(ChangeList):
-    """A change list over an :class:`UncountedPaginator` with a date hierarchy that needs no scan."""
+@functools.cache
+def guarded_changelist(changelist: type[ChangeList]) -> type[ChangeList]:
+    """Return ``changelist`` with the guards of :class:`GuardedChangeList`."""
+    if issubclass(changelist, GuardedChangeList):
+        return changelist
+    return type(f"Guarded{changelist.__name__}", (GuardedChangeList, changelist), {})
+
+
+class LedgerChangeList(GuardedChangeList):
+    """A change list over an :class:`UncountedPaginator` with a date hierarchy that needs no scan.
+
+    It takes no field lookups of its own (no index would answer most of them on a large
+    table): only its list filters' parameters and its date hierarchy.
+    """
+
+    def lookup_accepted(self, key: str) -> bool:
+        """Accept only the bounds the date hierarchy set for the period it was given."""
+        field = self.date_hierarchy
+        return bool(field) and f"{field}__year" in self.filter_params and key in (f"{field}__gte", f"{field}__lt")
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
@@ -111,10 +226,7 @@ class LedgerChangeList(ChangeList):
             value = self.params.get(name)
             if isinstance(value, list):
                 value = value[-1] if value else None
-            try:
-                return int(value) if value else None
-            except ValueError:
-                return None
+            return positive_int(value) if value else None  # Checked in range by get_filters.
 
         year, month, day = lookup(year_field), lookup(month_field), lookup(day_field)
         dates = self.queryset.values_list(field, flat=True)
@@ -177,7 +289,57 @@ class LedgerChangeList(ChangeList):
         }
 
 
-class LedgerModelAdmin(admin.ModelAdmin):
+AUTO_FIELDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
+
+
+class GuardedAdmin:
+    """A model admin mix-in that guards its change list and its object URLs.
+
+    The change list is a :class:`GuardedChangeList`; an object URL names a row of an
+    auto-numbered model by ASCII digits only (``int()`` reads "٣" as 3).
+    """
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return guarded_changelist(super().get_changelist(request, **kwargs))
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        """Return the object the URL names, or ``None``.
+
+        An empty ``?_to_field=`` is no field: Django would look up a field named "".
+        """
+        from_field = from_field or None
+        pk = self.opts.pk
+        if from_field in (None, pk.name) and isinstance(pk, AUTO_FIELDS) and positive_int(object_id) is None:
+            return None
+        return super().get_object(request, object_id, from_field)
+
+
+class LedgerAdminSite(admin.AdminSite):
+    """The admin site: NUL characters refused on every page, every change list guarded.
+
+    Django's own model admins (users, groups, tokens) are registered here too, so they get the
+    same guards as the ledger's.
+    """
+
+    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Callable[..., HttpResponse]:
+        protected = super().admin_view(view, cacheable)
+
+        @functools.wraps(protected)
+        def refusing_nul(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            refuse_nul(request)
+            return protected(request, *args, **kwargs)
+
+        return refusing_nul
+
+    def register(self, model_or_iterable: Any, admin_class: type | None = None, **options: Any) -> None:
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, GuardedAdmin):
+            name = f"Guarded{admin_class.__name__}"
+            admin_class = type(name, (GuardedAdmin, admin_class), {"__module__": __name__, "__qualname__": name})
+        super().register(model_or_iterable, admin_class, **options)
+
+
+class LedgerModelAdmin(GuardedAdmin, admin.ModelAdmin):
     """Read-only for everyone, superusers included; lists that never count their rows."""
 
     change_list_template = "admin/ledger/change_list.html"
@@ -198,7 +360,9 @@ class LedgerModelAdmin(admin.ModelAdmin):
         return False
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
-        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, page_number=_page_number(request))
+        # The change list refused a wrong ?p= already; other callers (autocomplete) page otherwise.
+        number = positive_int(request.GET.get(PAGE_VAR, "1"), MAX_BIGINT // per_page) or 1
+        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, page_number=number)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return LedgerChangeList
@@ -215,7 +379,31 @@ class LedgerModelAdmin(admin.ModelAdmin):
         return super().get_ordering(request)
 
 
-class CurrencyFilter(admin.SimpleListFilter):
+class ChoicesListFilter(admin.SimpleListFilter):
+    """A list filter that refuses a value none of its choices has, as an incorrect lookup."""
+
+    def __init__(self, request: HttpRequest, params: dict[str, Any], model: Any, model_admin: Any) -> None:
+        super().__init__(request, params, model, model_admin)
+        value = self.value()
+        if value is not None and value not in {str(choice) for choice, _ in self.lookup_choices}:
+            raise IncorrectLookupParameters(f"No {self.title} {value!r}.")
+
+
+class IdListFilter(admin.SimpleListFilter):
+    """A list filter on a row id: a value that is no ``bigint`` id is an incorrect lookup."""
+
+    def id_value(self) -> int | None:
+        """Return the id asked for, or ``None`` without one."""
+        value = self.value()
+        if value is None:
+            return None
+        number = positive_int(value)
+        if number is None:
+            raise IncorrectLookupParameters(f"No {self.title} {value!r}.")
+        return number
+
+
+class CurrencyFilter(ChoicesListFilter):
     """The configured currencies, without a ``SELECT DISTINCT`` over the table."""
 
     title = "currency"

@@ -15,7 +15,7 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,7 +25,16 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.models import Account
-from ledger_project.admin_tools import CurrencyFilter, LedgerModelAdmin, account_label, admin_link, flat_fields, money
+from ledger_project.admin_tools import (
+    CurrencyFilter,
+    IdListFilter,
+    LedgerModelAdmin,
+    account_label,
+    admin_link,
+    flat_fields,
+    money,
+    positive_int,
+)
 from transactions.errors import AlreadyReversed, LedgerError, ReversalNotAllowed
 from transactions.idempotency import IdempotencyClaim
 from transactions.models import IdempotencyRecord, Posting, Transaction
@@ -199,14 +208,17 @@ class TransactionAdmin(LedgerModelAdmin):
         return admin_link(reversal, reversal and str(reversal.public_id))
 
     def get_object(self, request, object_id, from_field=None):
-        """The transaction with everything its page shows, in one query (postings: one more)."""
+        """Return the transaction with everything its page shows, or ``None`` for an id that is no id.
+
+        One query (the postings: one more).
+        """
+        pk = positive_int(object_id)
+        if pk is None:
+            return None
         queryset = self.get_queryset(request).select_related(
             "source_account", "destination_account", "posted_by", "reverses", "reversed_by", "idempotency_record"
         )
-        try:
-            return queryset.get(pk=Transaction._meta.pk.to_python(object_id))
-        except (Transaction.DoesNotExist, ValidationError, ValueError):
-            return None
+        return queryset.filter(pk=pk).first()
 
     def get_search_results(self, request, queryset, search_term):
         """Index-backed search: an id (transaction or account), a reference, an idempotency key."""
@@ -341,24 +353,26 @@ class TransactionAdmin(LedgerModelAdmin):
         return redirect(reverse("admin:transactions_transaction_change", args=[txn.pk]))
 
 
-class AccountFilter(admin.SimpleListFilter):
-    """The history of one account (linked from the account's page); no list of every account."""
+class AccountFilter(IdListFilter):
+    """The history of one account (linked from the account's page); no list of every account.
+
+    An id that is no account's shows an empty history, not every posting.
+    """
 
     title = "account"
     parameter_name = "account"
 
     def lookups(self, request, model_admin):
-        value = request.GET.get(self.parameter_name, "")
-        account = Account.objects.filter(pk=int(value)).first() if value.isdigit() else None
+        pk = self.id_value()
+        account = Account.objects.filter(pk=pk).first() if pk is not None else None
         return [(str(account.pk), account_label(account))] if account is not None else []
 
+    def has_output(self) -> bool:
+        return self.value() is not None
+
     def queryset(self, request, queryset):
-        value = self.value()
-        if value is None:
-            return queryset
-        if not value.isdigit():
-            return queryset.none()
-        return queryset.filter(account_id=int(value))
+        pk = self.id_value()
+        return queryset if pk is None else queryset.filter(account_id=pk)
 
 
 @admin.register(Posting)

@@ -1,7 +1,8 @@
-"""Fixtures of the admin console tests: the five kinds of visitor, and a small ledger."""
+"""Fixtures of the admin console tests: the five kinds of visitor, a small ledger and a reconciliation run."""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import import_module
@@ -13,8 +14,10 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Account
+from reconciliation.models import ReconciliationRun
 from tests.factories import AccountFactory, UserFactory
 from transactions import services
 from transactions.models import Transaction
@@ -23,6 +26,8 @@ AUDITORS = "Ledger auditors"
 OPERATORS = "Ledger operators"
 PASSWORD = "a long operator passphrase 42"
 GROUPS_MIGRATION = ("audit", "0002_operator_groups")
+# Later migrations that grant the groups the view permission of a model added after them.
+GRANT_MIGRATIONS = [("audit", "0003_batch_view_permission"), ("audit", "0004_reconciliation_run_view_permission")]
 
 
 @pytest.fixture(autouse=True)
@@ -35,14 +40,22 @@ def groups_migration():
     return import_module("audit.migrations.0002_operator_groups")
 
 
+def remake_ledger_groups() -> None:
+    """Make the groups again with the migrations' own functions, as the migrations did."""
+    loader = MigrationExecutor(connection).loader
+    with connection.schema_editor() as editor:
+        groups_migration().create_groups(loader.project_state(GROUPS_MIGRATION).apps, editor)
+        for app_label, name in GRANT_MIGRATIONS:
+            grant = import_module(f"{app_label}.migrations.{name}").grant
+            grant(loader.project_state((app_label, name)).apps, editor)
+
+
 @pytest.fixture
 def ledger_groups(db) -> dict[str, Group]:
-    """The groups the migration made. A transactional test elsewhere flushes the tables (data
-    migrations with them); then they are made again by the migration's own function."""
+    """The groups the migrations made. A transactional test elsewhere flushes the tables (data
+    migrations with them); then they are made again (:func:`remake_ledger_groups`)."""
     if Group.objects.filter(name__in=[AUDITORS, OPERATORS]).count() < 2:
-        state = MigrationExecutor(connection).loader.project_state(GROUPS_MIGRATION)
-        with connection.schema_editor() as editor:
-            groups_migration().create_groups(state.apps, editor)
+        remake_ledger_groups()
     return {group.name: group for group in Group.objects.filter(name__in=[AUDITORS, OPERATORS])}
 
 
@@ -125,6 +138,22 @@ def books(db) -> Books:
     books = Books(client_user, alice, bob, deposit, transfer)
     books.refresh()
     return books
+
+
+@pytest.fixture
+def reconciliation_run(db) -> ReconciliationRun:
+    """A run that found one discrepancy, as ``manage.py reconcile`` records it."""
+    started = timezone.now()
+    return ReconciliationRun.objects.create(
+        started_at=started,
+        finished_at=started + datetime.timedelta(seconds=2),
+        scope=ReconciliationRun.Scope.ALL,
+        checks={"balances": {"discrepancies": 1, "seconds": 1.5}},
+        result=ReconciliationRun.Result.DISCREPANCIES,
+        discrepancy_count=1,
+        discrepancies=[{"check": "balances", "problem": "stored balance differs", "expected": "1.00", "found": "1.01"}],
+        run_by="manage.py reconcile (ops@db1)",
+    )
 
 
 def admin_url(name: str, *args) -> str:

@@ -9,6 +9,7 @@ deletes a ledger record in the admin.
 from __future__ import annotations
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.db import transaction as db_transaction
@@ -24,6 +25,7 @@ from tests.admin.conftest import (
     admin_url,
     logged_in,
     make_user,
+    remake_ledger_groups,
 )
 from transactions.models import Posting, Transaction
 
@@ -32,23 +34,28 @@ pytestmark = pytest.mark.django_db
 VIEWS = [
     "accounts.view_account",
     "audit.view_auditrecord",
+    "reconciliation.view_reconciliationrun",
+    "transactions.view_batch",
     "transactions.view_idempotencyrecord",
     "transactions.view_posting",
     "transactions.view_transaction",
 ]
 OPERATOR_EXTRA = ["accounts.change_account_status", "transactions.reverse_transaction"]
-LEDGER_APPS = {"accounts", "transactions", "audit"}
+LEDGER_APPS = {"accounts", "transactions", "audit", "reconciliation"}
+# Registered in the admin but no ledger records: users (password hashes) and API tokens
+# (credentials). "View everything" in the README means the books; the groups see none of these.
+NOT_LEDGER_APPS = {"auth", "authtoken"}
 
 
 def perm_names(group) -> list[str]:
     return sorted(f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type"))
 
 
-def assert_groups(groups) -> None:
-    """Auditors view every ledger model (those the migration saw) and nothing else; operators
+def assert_groups(groups, views=VIEWS) -> None:
+    """Auditors view every ledger model (those the migrations saw) and nothing else; operators
     may also reverse and change account status."""
     auditors = perm_names(groups[AUDITORS])
-    assert set(VIEWS) <= set(auditors)
+    assert set(views) <= set(auditors)
     assert all(p.split(".")[1].startswith("view_") and p.split(".")[0] in LEDGER_APPS for p in auditors), auditors
     assert perm_names(groups[OPERATORS]) == sorted(auditors + OPERATOR_EXTRA)
 
@@ -64,10 +71,57 @@ def test_the_groups_migration_is_reversible(ledger_groups):
 
     executor = MigrationExecutor(connection)
     executor.migrate([GROUPS_MIGRATION])
+    first_views = [v for v in VIEWS if v not in {"transactions.view_batch", "reconciliation.view_reconciliationrun"}]
+    assert_groups({g.name: g for g in Group.objects.filter(name__in=[AUDITORS, OPERATORS])}, first_views)
+
+
+def test_groups_remade_after_a_flush_hold_what_the_migrations_granted(ledger_groups):
+    Group.objects.filter(name__in=[AUDITORS, OPERATORS]).delete()
+    remake_ledger_groups()
     assert_groups({g.name: g for g in Group.objects.filter(name__in=[AUDITORS, OPERATORS])})
 
 
-def pages(books) -> dict[str, str]:
+def test_the_reconciliation_run_grant_is_a_reversible_migration_of_its_own(ledger_groups):
+    def groups_viewing_runs() -> set[str]:
+        return set(
+            Group.objects.filter(
+                name__in=[AUDITORS, OPERATORS], permissions__codename="view_reconciliationrun"
+            ).values_list("name", flat=True)
+        )
+
+    assert groups_viewing_runs() == {AUDITORS, OPERATORS}
+    MigrationExecutor(connection).migrate([("audit", "0003_batch_view_permission")])
+    assert groups_viewing_runs() == set()
+    MigrationExecutor(connection).migrate([("audit", "0004_reconciliation_run_view_permission")])
+    assert groups_viewing_runs() == {AUDITORS, OPERATORS}
+    assert_groups({g.name: g for g in Group.objects.filter(name__in=[AUDITORS, OPERATORS])})
+
+
+def test_both_groups_may_view_every_ledger_model_of_the_admin_and_no_other(auditor, operator):
+    assert {model._meta.app_label for model in admin.site._registry} == LEDGER_APPS | NOT_LEDGER_APPS
+    for user in (auditor, operator):
+        for model in admin.site._registry:
+            may_view = user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
+            assert may_view == (model._meta.app_label in LEDGER_APPS), (user.username, model._meta.label)
+
+
+@pytest.mark.parametrize("group", [AUDITORS, OPERATORS])
+def test_both_groups_open_the_reconciliation_runs_and_other_staff_cannot(group, ledger_groups, reconciliation_run):
+    member = logged_in(make_user("member", groups=[ledger_groups[group]]))
+    other_staff = logged_in(make_user("other-staff"))
+    list_url = admin_url("reconciliation_reconciliationrun_changelist")
+    run_url = admin_url("reconciliation_reconciliationrun_change", reconciliation_run.pk)
+
+    listed, shown = member.get(list_url), member.get(run_url)
+
+    assert (listed.status_code, shown.status_code) == (200, 200)
+    assert run_url in listed.content.decode()
+    assert "stored balance differs" in shown.content.decode()
+    assert 'name="_save"' not in shown.content.decode()
+    assert (other_staff.get(list_url).status_code, other_staff.get(run_url).status_code) == (403, 403)
+
+
+def pages(books, run) -> dict[str, str]:
     return {
         "account list": admin_url("accounts_account_changelist"),
         "transaction list": admin_url("transactions_transaction_changelist"),
@@ -77,6 +131,8 @@ def pages(books) -> dict[str, str]:
         "transaction detail": admin_url("transactions_transaction_change", books.transfer.pk),
         "reverse": admin_url("transactions_transaction_reverse", books.transfer.pk),
         "freeze": admin_url("accounts_account_freeze", books.alice.pk),
+        "reconciliation list": admin_url("reconciliation_reconciliationrun_changelist"),
+        "reconciliation detail": admin_url("reconciliation_reconciliationrun_change", run.pk),
     }
 
 
@@ -90,6 +146,8 @@ EVERYTHING = {
     "transaction detail": 200,
     "reverse": 200,
     "freeze": 200,
+    "reconciliation list": 200,
+    "reconciliation detail": 200,
 }
 MATRIX = {
     "anonymous": dict.fromkeys(EVERYTHING, LOGIN),
@@ -117,10 +175,10 @@ def visitor(request, ledger_groups):
 
 @pytest.mark.parametrize("visitor", list(MATRIX), indirect=True)
 @pytest.mark.parametrize("page", list(EVERYTHING))
-def test_permission_matrix(request, visitor, page, books):
+def test_permission_matrix(request, visitor, page, books, reconciliation_run):
     role = request.node.callspec.params["visitor"]
     expected = MATRIX[role][page]
-    response = logged_in(visitor).get(pages(books)[page])
+    response = logged_in(visitor).get(pages(books, reconciliation_run)[page])
     if expected == LOGIN:
         assert response.status_code == 302
         assert response["Location"].startswith(admin_url("login"))
