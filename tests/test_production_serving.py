@@ -147,6 +147,27 @@ def test_two_instances_share_one_throttle_through_redis(tmp_path):
     assert int(statuses[4].header("Retry-After")) > 0
 
 
+def test_two_instances_count_failed_authentications_together_through_redis(tmp_path):
+    """A guesser cannot spread its wrong tokens over instances: the count is shared."""
+    _redis_or_skip()
+    client = UserFactory()
+    env = production_env(
+        REDIS_URL=REDIS_URL,
+        CACHE_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
+        LEDGER_AUTH_FAILURE_RATE="3/min",
+        LEDGER_METRICS_BIND="",
+    )
+    with ExitStack() as stack:
+        ports = [free_port(), free_port()]
+        bases = [stack.enter_context(serve(gunicorn(p), env, p, tmp_path / f"g{p}.log")) for p in ports]
+        guesses = [http(bases[i % 2], "GET", "/api/v1/accounts/", token="0" * 40) for i in range(5)]
+        right = http(bases[1], "GET", "/api/v1/accounts/", token=client.auth_token.key)
+    assert [a.status for a in guesses] == [401, 401, 401, 429, 429]
+    assert guesses[3].body["code"] == "throttled"
+    assert int(guesses[3].header("Retry-After")) > 0
+    assert right.status == 429, "past the limit the address is refused even with a good token"
+
+
 def test_check_deploy_is_clean_under_the_documented_production_environment():
     env = project_env(
         DATABASE_URL=database_url(),

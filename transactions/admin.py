@@ -335,6 +335,13 @@ class TransactionAdmin(LedgerModelAdmin):
                 raise
             return answer
         except LedgerError as exc:
+            if exc.extra.get("outcome") == "unknown":
+                messages.warning(
+                    request,
+                    "The connection to the database failed while the reversal was committing: it may or may "
+                    "not have been posted. Reload this transaction to see its status before trying again.",
+                )
+                return redirect(change_url)
             # A concurrent submit of this same confirmation may have won the lock and posted.
             answer = replayed()
             if answer is not None:
@@ -392,7 +399,7 @@ class PostingAdmin(_PostingColumns, LedgerModelAdmin):
         value, term = request.GET.get(AccountFilter.parameter_name, ""), _as_uuid(request.GET.get("q", "").strip())
         if not value and term is None:
             return ["-id"]
-        pk = int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+        pk = positive_int(value)
         account = Account.objects.filter(pk=pk) if pk is not None else Account.objects.filter(public_id=term)
         return ["-id"] if account.filter(is_system=True).exists() else ["account", "-sequence"]
 
