@@ -16,10 +16,10 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from ledger_project import metrics
@@ -194,11 +194,21 @@ def bad_request(request: HttpRequest, exception: Exception | None = None):
 
 
 @extend_schema(exclude=True)
-@api_view(["GET"])
-@authentication_classes([])
-@permission_classes([AllowAny])
-def problem_type_view(request: Request, code: str) -> Response:
-    """Describes a problem ``type`` URI, so that the type of every problem document resolves."""
-    if code not in TITLES:
-        raise NotFound("No such problem type.")
-    return Response({"type": problem_type(request, code), "code": code, "title": TITLES[code]})
+class ProblemTypeView(APIView):
+    """Describes a problem ``type`` URI, so that the type of every problem document resolves.
+
+    A class rather than ``@api_view``, whose methods come from a set: its ``Allow`` header
+    changed order from one process to the next.
+    """
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    http_method_names = ["get", "options"]
+
+    def get(self, request: Request, code: str) -> Response:
+        if code not in TITLES:
+            raise NotFound("No such problem type.")
+        return Response({"type": problem_type(request, code), "code": code, "title": TITLES[code]})
+
+
+problem_type_view = ProblemTypeView.as_view()
