@@ -117,8 +117,16 @@ def converse() -> list[dict[str, Any]]:
 
     The system accounts, made when the database was migrated, get pinned ids and times first.
     """
-    from accounts.models import Account
+    from django.contrib.auth import get_user_model
+    from django.db import connection
 
+    from accounts.models import Account
+    from transactions.models import Batch, IdempotencyRecord, Posting, Transaction
+
+    # Cursors carry row ids: every table's ids start from the same, unused, number.
+    with connection.cursor() as cursor:
+        for model in (get_user_model(), Account, Transaction, Posting, Batch, IdempotencyRecord):
+            cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 1000000000, false)", [model._meta.db_table])
     for n, world in enumerate(Account.objects.filter(is_system=True).order_by("currency"), start=1):
         Account.objects.filter(pk=world.pk).update(
             public_id=uuid.UUID(int=10**6 + n), created_at=START, updated_at=START
