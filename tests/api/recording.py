@@ -3,7 +3,8 @@
 :func:`converse` plays the same requests in the same order every time: opening accounts,
 every kind of movement, replays, reversals, batches, history pages, balances at instants,
 and every refusal the contract lists. Everything an answer could vary by is pinned while it
-plays: public ids count up from 1, the clock advances one millisecond a reading, cursors are
+plays: public ids count up from 1, the clock reads the request's number in milliseconds
+after a fixed instant (whatever the code reads it for, as often as it likes), cursors are
 signed at a fixed time, and each request carries its own ``X-Request-ID``. The answers (status,
 the headers a client reads, the body exactly as sent) are kept in ``recorded_answers.json``.
 
@@ -33,6 +34,7 @@ from rest_framework.test import APIClient
 RECORDING = Path(__file__).with_name("recorded_answers.json")
 HEADERS = ("Content-Type", "Cache-Control", "Idempotent-Replayed", "Retry-After", "Allow", "X-Request-ID")
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+_CLOCK = [START]  # What timezone.now() answers while the conversation plays: set before each request.
 
 
 @contextlib.contextmanager
@@ -42,13 +44,12 @@ def pinned() -> Iterator[None]:
     from transactions.models import Batch, Transaction
 
     counter = itertools.count(1)
-    ticks = itertools.count(0)
 
     def next_uuid() -> uuid.UUID:
         return uuid.UUID(int=next(counter))
 
     def now() -> datetime:
-        return START + timedelta(milliseconds=next(ticks))
+        return _CLOCK[0]
 
     fields = [model._meta.get_field("public_id") for model in (Account, Transaction, Batch)]
     defaults = [field.default for field in fields]
@@ -90,6 +91,7 @@ class Conversation:
                  raw: str | None = None, content_type: str = "application/json", **headers: str) -> Any:  # fmt: skip
         """Make one request as ``who`` and record it; return the decoded JSON body, if any."""
         number = len(self.entries) + 1
+        _CLOCK[0] = START + timedelta(milliseconds=number)
         extra = {"HTTP_X_REQUEST_ID": f"recorded-{number}", **headers}
         if key is not None:
             extra["HTTP_IDEMPOTENCY_KEY"] = key
