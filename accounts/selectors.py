@@ -9,7 +9,7 @@ from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, OuterR
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account
-from transactions.errors import NotFound
+from ledger.errors import NotFound
 
 
 def system_balance_minor(currency: str) -> int:

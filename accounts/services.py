@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
 
 from accounts.models import Account
 from audit.services import audit_record_create
-from transactions.errors import AccountNotEmpty, InvalidStatusChange, NotFound, ValidationFailed
-from transactions.money import validate_currency
+from ledger.atomic import run_atomically_with_retries
+from ledger.errors import AccountNotEmpty, InvalidStatusChange, NotFound, ValidationFailed
+from ledger.money import validate_currency
 
 
 def system_account_ensure(*, currency: str) -> Account:
@@ -38,28 +40,29 @@ def account_open(
     always has a counterpart for deposits and withdrawals.
     """
     validate_currency(currency)
-    system_account_ensure(currency=currency)
-    return Account.objects.create(owner=owner, currency=currency, name=name, metadata=metadata or {})
+
+    def work() -> Account:
+        system_account_ensure(currency=currency)
+        return Account.objects.create(owner=owner, currency=currency, name=name, metadata=metadata or {})
+
+    return run_atomically_with_retries(work)
 
 
-def api_client_ensure(*, name: str, staff: bool = False) -> tuple[str, bool]:
-    """Make ``name`` an API client: a user without a password, with a REST framework token.
+def client_user_ensure(*, name: str, staff: bool = False) -> tuple[AbstractBaseUser, bool]:
+    """The user ``name`` owning accounts, created without a password if new: ``(user, created)``.
 
-    Returns ``(token key, created)``. Idempotent: an existing client keeps its token;
-    ``staff=True`` promotes an existing client, it never demotes one.
+    ``staff=True`` promotes an existing user, it never demotes one. (Its API token is the API's:
+    ``api.clients.api_client_ensure``.)
     """
-    from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
-
     with db_transaction.atomic():
         user, created = get_user_model().objects.get_or_create(username=name)
         if created:
             user.set_unusable_password()
         if staff and not user.is_staff:
             user.is_staff = True
-        user.save()
-        token, _ = Token.objects.get_or_create(user=user)
-    return token.key, created
+        if created or staff:
+            user.save()
+    return user, created
 
 
 # action -> (statuses it applies to, the status it sets)

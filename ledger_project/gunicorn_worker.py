@@ -77,7 +77,7 @@ class ProblemThreadWorker(ThreadWorker):
         status, code = answer
         request_id = uuid.uuid4().hex
         try:
-            from ledger_project.api.problems import problem_body  # Django is set up once the app is loaded.
+            from api.problems import problem_body  # Django is set up once the app is loaded.
 
             body = problem_body(None, status=status, code=code, detail=self._detail(code))
         except Exception:

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-from ledger_project.api.problems import PROBLEM_CONTENT_TYPE, problem_body
+from api.problems import PROBLEM_CONTENT_TYPE, problem_body
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

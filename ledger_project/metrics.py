@@ -1,4 +1,4 @@
-"""Prometheus metrics (prometheus-client), exposed at ``/metrics`` to the bearer token.
+"""The Prometheus exposition of ``ledger.metrics``, at ``/metrics`` to the bearer token.
 
 Under gunicorn with several workers, ``PROMETHEUS_MULTIPROC_DIR`` is set (see
 ``gunicorn.conf.py``) and every worker writes its samples there; the scrape aggregates them.
@@ -14,57 +14,7 @@ import secrets
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
-
-HTTP_REQUESTS = Counter(
-    "ledger_http_requests_total", "HTTP requests answered, by route, method and status.", ["route", "method", "status"]
-)
-HTTP_LATENCY = Histogram(
-    "ledger_http_request_duration_seconds",
-    "Time to answer an HTTP request, by route and method.",
-    ["route", "method"],
-    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
-TRANSACTIONS_POSTED = Counter(
-    "ledger_transactions_posted_total", "Transactions committed, by kind and currency.", ["kind", "currency"]
-)
-REFUSALS = Counter("ledger_refusals_total", "Requests refused with a problem document, by code.", ["code"])
-POSTING_RETRIES = Counter(
-    "ledger_posting_retries_total", "Postings retried after losing a race, by reason.", ["reason"]
-)
-LOCK_TIMEOUTS = Counter("ledger_lock_timeouts_total", "Postings given up after a lock wait or statement timeout.")
-COMMIT_OUTCOME_UNKNOWN = Counter(
-    "ledger_commit_outcome_unknown_total", "Writes whose COMMIT lost its connection: committed or not, unknown."
-)
-IDEMPOTENT_REPLAYS = Counter("ledger_idempotent_replays_total", "Answers replayed for a repeated Idempotency-Key.")
-DB_POOL = Gauge(
-    "ledger_db_pool_connections",
-    "Database pool connections of this process by state (DB_POOL=true only).",
-    ["state"],
-    multiprocess_mode="livesum",
-)
-
-
-def record_pool_usage() -> None:
-    """Sample the psycopg pool of this process, if the database uses one."""
-    from django.db import connection
-
-    pool = getattr(connection, "pool", None) if connection.vendor == "postgresql" else None
-    if pool is None:
-        return
-    stats = pool.get_stats()
-    DB_POOL.labels("size").set(stats.get("pool_size", 0))
-    DB_POOL.labels("idle").set(stats.get("pool_available", 0))
-    DB_POOL.labels("waiting").set(stats.get("requests_waiting", 0))
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 
 def _allowed(request: HttpRequest) -> bool:

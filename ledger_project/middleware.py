@@ -6,7 +6,7 @@ import time
 
 from log_request_id.middleware import RequestIDMiddleware as _LibraryRequestIDMiddleware
 
-from ledger_project import metrics
+from ledger import metrics
 
 request_logger = logging.getLogger("ledger.request")
 

@@ -40,7 +40,7 @@ elif not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_K
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
-    "ledger_project.apps.LedgerAdminConfig",  # django.contrib.admin on the ledger's admin site
+    "console.admin_app.LedgerAdminConfig",  # django.contrib.admin on the ledger's admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "transactions",
     "audit",
     "reconciliation",
+    "api",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -153,7 +155,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Auth, i18n, static -------------------------------------------------------------------
 
 # The admin's password login, throttled per address like the API's tokens (LEDGER_AUTH_FAILURE_RATE).
-AUTHENTICATION_BACKENDS = ["ledger_project.auth_failures.ThrottledModelBackend"]
+AUTHENTICATION_BACKENDS = ["api.auth_failures.ThrottledModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -237,18 +239,18 @@ LEDGER_METRICS_ALLOWED_NETWORKS = env.list("LEDGER_METRICS_ALLOWED_NETWORKS", de
 LEDGER_TOKEN_CACHE_SECONDS = env.int("LEDGER_TOKEN_CACHE_SECONDS", default=5)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["ledger_project.api.authentication.CachedTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.CachedTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["ledger_project.api.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "ledger_project.api.negotiation.JSONOnlyNegotiation",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.JSONOnlyNegotiation",
     "DEFAULT_THROTTLE_CLASSES": [
-        "ledger_project.api.throttling.ClientRateThrottle",
-        "ledger_project.api.throttling.AnonymousRateThrottle",
+        "api.throttling.ClientRateThrottle",
+        "api.throttling.AnonymousRateThrottle",
     ],
-    "DEFAULT_PAGINATION_CLASS": "ledger_project.api.pagination.SignedCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.SignedCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "ledger_project.api.problems.exception_handler",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
     "PAGE_SIZE": 50,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": True,

@@ -8,11 +8,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.routers import DefaultRouter
 
-from accounts.views import AccountViewSet
-from ledger_project.api.problems import page_not_found, problem_type_view
+from api.accounts import AccountViewSet
+from api.problems import page_not_found, problem_type_view
+from api.transactions import BatchViewSet, DepositViewSet, TransactionViewSet, TransferViewSet, WithdrawalViewSet
 from ledger_project.health import healthz, readyz
 from ledger_project.metrics import metrics_view
-from transactions.views import BatchViewSet, DepositViewSet, TransactionViewSet, TransferViewSet, WithdrawalViewSet
 
 router = DefaultRouter(trailing_slash="/?")
 router.include_root_view = False
@@ -42,6 +42,6 @@ urlpatterns = [
     re_path(r"^api/", csrf_exempt(page_not_found)),
 ]
 
-handler400 = "ledger_project.api.problems.bad_request"
-handler404 = "ledger_project.api.problems.page_not_found"
-handler500 = "ledger_project.api.problems.server_error"
+handler400 = "api.problems.bad_request"
+handler404 = "api.problems.page_not_found"
+handler500 = "api.problems.server_error"

@@ -25,7 +25,7 @@ from typing import Any
 
 from django.db import connection
 
-from transactions.money import format_minor
+from ledger.money import format_minor
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,9 @@ from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.services import api_client_ensure, system_account_ensure
+from accounts.services import client_user_ensure, system_account_ensure
+from ledger.money import currencies
 from transactions.models import Posting, Transaction
-from transactions.money import currencies
 
 DEMO_CLIENT = "demo-client"
 MICROSECOND = timedelta(microseconds=1)
@@ -241,10 +241,9 @@ def _seed_share(
 
 
 def _demo_owner() -> AbstractBaseUser:
-    from django.contrib.auth import get_user_model
-
-    api_client_ensure(name=DEMO_CLIENT)
-    return get_user_model().objects.get(username=DEMO_CLIENT)
+    """The demo client (``bin/ledger create_api_client demo-client`` gives it a token, if it has none)."""
+    user, _ = client_user_ensure(name=DEMO_CLIENT)
+    return user
 
 
 def _open_accounts(*, owner: AbstractBaseUser, count: int) -> _Book:

@@ -31,7 +31,7 @@ from django.utils import timezone
 from audit.services import audit_record_create
 from reconciliation.checks import CHECKS, Check, CheckResult, Scope, sequential_plans, uuid_text
 from reconciliation.models import ReconciliationRun
-from transactions.locking import lock_accounts
+from transactions.engine.locking import lock_accounts
 
 # How many postings statements a posting transaction runs after taking its timestamp, at most
 # (insert the transaction, its postings, update the balances, bind the idempotency key, mark

@@ -13,8 +13,8 @@ from django.db import connection
 from prometheus_client import REGISTRY
 
 from accounts.models import Account
+from ledger.atomic import run_atomically_with_retries
 from tests.factories import AccountFactory
-from transactions.locking import run_atomically_with_retries
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

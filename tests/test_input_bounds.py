@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rest_framework.exceptions import ParseError
 
-from ledger_project.api.parsers import MAX_NUMBER_CHARS, StrictJSONParser
-from transactions.errors import ValidationFailed
-from transactions.instants import parse_day, parse_instant
-from transactions.money import MAX_WRITTEN_PLACES, amount_from, to_minor
+from api.parsers import MAX_NUMBER_CHARS, StrictJSONParser
+from ledger.errors import ValidationFailed
+from ledger.instants import parse_day, parse_instant
+from ledger.money import MAX_WRITTEN_PLACES, amount_from, to_minor
 
 BOUNDED = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

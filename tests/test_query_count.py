@@ -17,7 +17,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account
-from ledger_project.api.authentication import forget_tokens
+from api.authentication import forget_tokens
 from tests.books import assert_books_balance
 from tests.conftest import client_for
 from tests.factories import AccountFactory
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # then each request costs one query less, see the last tests). A movement is: the token, the
 # idempotency lookup, BEGIN, the one locking SELECT, the write, COMMIT. The write is one
 # statement on PostgreSQL (the transaction, its postings, the balances and the idempotency
-# record, see transactions.journal); four elsewhere (the transaction INSERT, the postings
+# record, see transactions.engine.journal); four elsewhere (the transaction INSERT, the postings
 # INSERT, the balances UPDATE, the idempotency record INSERT).
 WRITE_QUERIES = 1 if connection.vendor == "postgresql" else 4
 TRANSFER_BUDGET = 5 + WRITE_QUERIES

@@ -19,9 +19,7 @@ from django.db.models import Sum
 
 from accounts.models import Account
 from accounts.selectors import with_balances
-from tests.books import assert_books_balance
-from tests.factories import AccountFactory
-from transactions.errors import (
+from ledger.errors import (
     AccountInactive,
     AlreadyReversed,
     CurrencyMismatch,
@@ -32,9 +30,11 @@ from transactions.errors import (
     SameAccount,
     ValidationFailed,
 )
-from transactions.idempotency import IdempotencyClaim
+from ledger.money import BALANCE_LIMIT, format_minor, from_minor, to_minor
+from tests.books import assert_books_balance
+from tests.factories import AccountFactory
+from transactions.engine.idempotency import IdempotencyClaim
 from transactions.models import IdempotencyRecord, Posting, Transaction
-from transactions.money import BALANCE_LIMIT, format_minor, from_minor, to_minor
 from transactions.services import deposit_create, transaction_reverse, transfer_create, withdrawal_create
 
 pytestmark = pytest.mark.django_db

@@ -85,7 +85,7 @@ def manage(database_url: str, *args: str, timeout: float = 300) -> subprocess.Co
 
 _CLIENTS_SCRIPT = """
 import json
-from accounts.services import api_client_ensure
+from api.clients import api_client_ensure
 print(json.dumps({name: api_client_ensure(name=name, staff=staff)[0] for name, staff in %s}))
 """
 

@@ -21,7 +21,7 @@ class TransactionsConfig(AppConfig):
     verbose_name = "Ledger transactions"
 
     def ready(self) -> None:
-        from transactions import money
+        from ledger import money
 
         money.currencies()  # Fail at start-up, not at the first request, on a bad LEDGER_CURRENCIES.
         post_migrate.connect(_ensure_system_accounts, sender=self)

@@ -15,7 +15,7 @@ migration ``0002_ledger_triggers``):
   balance, so no deposit or withdrawal waits for another: see ``accounts.models``); the
   deferred trigger refuses a leg numbered the wrong way for its account (migration 0006).
 
-Amounts are integers of the currency's minor unit (see ``transactions.money``). A batch
+Amounts are integers of the currency's minor unit (see ``ledger.money``). A batch
 groups the transactions that one request posted together.
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -9,9 +10,11 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
 
 from accounts.models import Account
-from transactions.errors import NotFound
+from ledger.errors import LedgerError, NotFound
+from transactions.engine import rules
 from transactions.models import Batch, Posting, Transaction
 
 
@@ -54,7 +57,7 @@ def batch_get(*, user: AbstractBaseUser, batch_id: UUID | str) -> Batch:
         raise NotFound("No such batch.") from None
 
 
-# What a history entry shows (transactions.serializers.history_entry_document), and its cursor's key
+# What a history entry shows (api.transaction_shapes.history_entry_document), and its cursor's key
 # (``sequence``; ``id`` for a system account, whose postings carry no sequence).
 HISTORY_FIELDS = (
     "id",
@@ -106,3 +109,56 @@ def account_balance_at(account: Account, at: datetime) -> int:
         return int(postings.aggregate(total=Sum("amount_minor"))["total"] or 0)
     balance = postings.order_by("-sequence").values_list("balance_after_minor", flat=True).first()
     return balance or 0
+
+
+def balance_as_of(account: Account, at: datetime | None = None) -> tuple[int, datetime]:
+    """The account's balance at ``at`` and the instant it is for: now, when ``at`` is omitted or in
+    the future (the books say nothing yet about a later instant)."""
+    now = timezone.now()
+    if at is None or at >= now:
+        return account.current_balance_minor, now
+    return account_balance_at(account, at), at
+
+
+def legs_visible_to(txn: Transaction, viewer: AbstractBaseUser) -> list[Posting]:
+    """The legs of ``txn`` that ``viewer`` may see: every leg for staff, a client's own legs otherwise.
+
+    A client sees a transaction when it touches one of its accounts (:func:`transactions_visible_to`),
+    but never the other side's leg: not the payee's balance after a transfer, nor the system account's.
+    """
+    legs = list(txn.postings.all())
+    if viewer.is_staff:
+        return legs
+    return [
+        posting for posting in legs if posting.account.owner_id is not None and posting.account.owner_id == viewer.pk
+    ]
+
+
+@dataclass(frozen=True)
+class ReversalLeg:
+    """One posting a reversal of a transaction would make, from the balances now.
+
+    ``balance_now`` and ``balance_after`` are ``None`` on a system account (it keeps no running
+    balance); ``refusal`` is what the reversal would be refused with because of this leg, if anything.
+    The posting service re-checks everything under the accounts' locks when the reversal is made.
+    """
+
+    account: Account
+    amount_minor: int
+    balance_now: int | None
+    balance_after: int | None
+    refusal: LedgerError | None
+
+
+def reversal_preview(txn: Transaction) -> list[ReversalLeg]:
+    """The legs a reversal of ``txn`` (its postings loaded with their accounts) would post, checked
+    by the same rules as the reversal itself (:mod:`transactions.engine.rules`)."""
+    legs = []
+    for posting in txn.postings.all():
+        account, amount = posting.account, -posting.amount_minor
+        now = None if account.is_system else account.balance_minor
+        refusal = rules.refusal_of(rules.require_active, [account]) or rules.refusal_of(
+            rules.require_balance_after, account, amount
+        )
+        legs.append(ReversalLeg(account, amount, now, None if now is None else now + amount, refusal))
+    return legs

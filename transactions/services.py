@@ -1,24 +1,24 @@
 """The posting service: the only code that writes transactions, postings and balances.
 
 Every write (deposit, withdrawal, transfer, reversal) runs the same way, in one database
-transaction (:func:`~transactions.locking.run_atomically_with_retries`):
+transaction (:func:`~ledger.atomic.run_atomically_with_retries`):
 
 1. lock every customer account it touches with one ``SELECT ... ORDER BY id FOR NO KEY UPDATE``
    (never a system account: its legs are appended without touching its row);
 2. check the rules against the locked rows (ownership, status, currency, funds) while
-   adding each transaction to a :class:`~transactions.journal.Journal`;
+   adding each transaction to a :class:`~transactions.engine.journal.Journal`;
 3. write the journal: the transactions, their postings, the balances and sequence numbers
    of the locked accounts, and the idempotency key (if any) bound to the answer; on
-   PostgreSQL all in one statement (:meth:`~transactions.journal.Journal.write`).
+   PostgreSQL all in one statement (:meth:`~transactions.engine.journal.Journal.write`).
 
-A refusal raises a :mod:`transactions.errors` error before step 3 or rolls back what was
+A refusal raises a :mod:`ledger.errors` error before step 3 or rolls back what was
 written, so a refused request changes nothing. The database re-checks what it can (the
 non-negative customer balance, the zero-sum of every transaction, append-only postings).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -26,71 +26,28 @@ from uuid import UUID
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q
 
-from accounts.models import Account
 from audit.services import audit_record_create
-from transactions.errors import (
-    AccountInactive,
-    AlreadyReversed,
-    CurrencyMismatch,
-    LedgerError,
-    NotFound,
-    ReversalNotAllowed,
-    SameAccount,
-    ValidationFailed,
-)
-from transactions.idempotency import IdempotencyClaim
-from transactions.journal import Journal
-from transactions.locking import (
-    lock_accounts,
-    lock_accounts_by_public_id,
-    reserved_transaction_id,
-    run_atomically_with_retries,
-    system_account_of,
-)
+from ledger.atomic import run_atomically_with_retries
+from ledger.errors import LedgerError, NotFound, ValidationFailed
+from ledger.money import amount_from, to_minor
+from transactions.engine import orm, rules
+from transactions.engine.idempotency import IdempotencyClaim
+from transactions.engine.journal import Journal
+from transactions.engine.locking import lock_accounts, lock_accounts_by_public_id, reserved_transaction_id
+from transactions.engine.rules import LockedAccounts
 from transactions.models import Batch, Posting, Transaction
-from transactions.money import to_minor
 
-
-class _Locked:
-    """The customer accounts a write has locked, looked up by public id, and system accounts by currency."""
-
-    def __init__(self, accounts: Sequence[Account]) -> None:
-        self.by_id = {account.public_id: account for account in accounts}
-        self.system = {account.currency: system_account_of(account) for account in accounts}
-
-    def customer(self, account_id: UUID, actor: AbstractBaseUser, *, field: str, owned: bool = True) -> Account:
-        """The customer account ``account_id``; ``NotFound`` unless the actor may act on it."""
-        account = self.by_id.get(account_id)
-        if account is None:  # Not a customer account (those are locked): a system account, or none.
-            may_see = actor.is_staff or not owned  # A payee need not be the actor's.
-            if may_see and Account.objects.filter(public_id=account_id, is_system=True).exists():
-                raise ValidationFailed(errors={field: ["System accounts cannot be posted to directly."]})
-            raise NotFound("No such account.", errors={field: ["No such account."]})
-        if owned and not actor.is_staff and account.owner_id != actor.pk:
-            raise NotFound("No such account.", errors={field: ["No such account."]})
-        return account
-
-    def system_of(self, currency: str) -> Account:
-        account = self.system.get(currency)
-        if account is None or account.pk is None:  # Cannot happen once accounts.services opened the account.
-            raise NotFound(f"The ledger has no system account for {currency}.")
-        return account
-
-
-def _require_active(*accounts: Account) -> None:
-    for account in accounts:
-        if not account.is_active:
-            raise AccountInactive(f"Account {account.public_id} is {account.status}.")
+MAX_BATCH_OPERATIONS = 1000
 
 
 def _plan_external(
-    journal: Journal, locked: _Locked, *, kind: str, account_id: UUID, amount: Decimal, **details: Any
+    journal: Journal, locked: LockedAccounts, *, kind: str, account_id: UUID, amount: Decimal, **details: Any
 ) -> Transaction:
     """A deposit (money in from the outside world) or a withdrawal (money out to it)."""
     account = locked.customer(account_id, journal.actor, field="account_id")
     system = locked.system_of(account.currency)
     minor = to_minor(amount, account.currency)
-    _require_active(account)
+    rules.require_active([account])
     inbound = kind == Transaction.Kind.DEPOSIT
     debited, credited = (system, account) if inbound else (account, system)
     return journal.add(
@@ -106,7 +63,7 @@ def _plan_external(
 
 def _plan_transfer(
     journal: Journal,
-    locked: _Locked,
+    locked: LockedAccounts,
     *,
     source_account_id: UUID,
     destination_account_id: UUID,
@@ -114,14 +71,12 @@ def _plan_transfer(
     **details: Any,
 ) -> Transaction:
     """From an account the actor owns to any active customer account of the same currency."""
-    if source_account_id == destination_account_id:
-        raise SameAccount()
+    rules.require_distinct(source_account_id, destination_account_id)
     source = locked.customer(source_account_id, journal.actor, field="source_account_id")
     destination = locked.customer(destination_account_id, journal.actor, field="destination_account_id", owned=False)
-    if source.currency != destination.currency:
-        raise CurrencyMismatch(f"The source holds {source.currency}, the destination {destination.currency}.")
+    rules.require_same_currency(source, destination)
     minor = to_minor(amount, source.currency)
-    _require_active(source, destination)
+    rules.require_active([source, destination])
     return journal.add(
         kind=Transaction.Kind.TRANSFER,
         currency=source.currency,
@@ -133,18 +88,35 @@ def _plan_transfer(
     )
 
 
+_PLANNERS: Mapping[str, Callable[..., Transaction]] = {
+    Transaction.Kind.DEPOSIT: lambda journal, locked, **op: _plan_external(
+        journal, locked, kind=Transaction.Kind.DEPOSIT, **op
+    ),
+    Transaction.Kind.WITHDRAWAL: lambda journal, locked, **op: _plan_external(
+        journal, locked, kind=Transaction.Kind.WITHDRAWAL, **op
+    ),
+    Transaction.Kind.TRANSFER: _plan_transfer,
+}
+_ACCOUNT_FIELDS = ("account_id", "source_account_id", "destination_account_id")
+
+
 def _post_one(
     actor: AbstractBaseUser,
-    account_ids: Sequence[UUID],
-    plan: Callable[[Journal, _Locked], Transaction],
+    kind: str,
+    movement: dict[str, Any],
     idempotency: IdempotencyClaim | None,
 ) -> Transaction:
-    """Lock ``account_ids``, plan one transaction, write it, bind the idempotency key; retried on lost races."""
+    """Lock the movement's accounts, plan it, write it, bind the idempotency key; retried on lost races.
+
+    The amount is parsed and bounded before anything is locked (:func:`ledger.money.amount_from`).
+    """
+    movement = {**movement, "amount": amount_from(movement["amount"])}
+    account_ids = [movement[field] for field in _ACCOUNT_FIELDS if field in movement]
 
     def work() -> Transaction:
         accounts = lock_accounts_by_public_id(account_ids, reserve_transaction_id=True)
         journal = Journal(actor, transaction_id=reserved_transaction_id(accounts))
-        plan(journal, _Locked(accounts))
+        _PLANNERS[kind](journal, LockedAccounts(accounts), **movement)
         [txn] = journal.write(bind=idempotency)
         return txn
 
@@ -162,15 +134,8 @@ def deposit_create(
     idempotency: IdempotencyClaim | None = None,
 ) -> Transaction:
     """Credit ``account_id`` with money from outside (debiting its currency's system account)."""
-    details = {"description": description, "reference": reference, "metadata": metadata}
-    return _post_one(
-        actor,
-        [account_id],
-        lambda journal, locked: _plan_external(
-            journal, locked, kind=Transaction.Kind.DEPOSIT, account_id=account_id, amount=amount, **details
-        ),
-        idempotency,
-    )
+    movement = {"account_id": account_id, "amount": amount, "description": description, "reference": reference}
+    return _post_one(actor, Transaction.Kind.DEPOSIT, {**movement, "metadata": metadata}, idempotency)
 
 
 def withdrawal_create(
@@ -184,15 +149,8 @@ def withdrawal_create(
     idempotency: IdempotencyClaim | None = None,
 ) -> Transaction:
     """Debit ``account_id`` for money leaving the ledger (crediting its currency's system account)."""
-    details = {"description": description, "reference": reference, "metadata": metadata}
-    return _post_one(
-        actor,
-        [account_id],
-        lambda journal, locked: _plan_external(
-            journal, locked, kind=Transaction.Kind.WITHDRAWAL, account_id=account_id, amount=amount, **details
-        ),
-        idempotency,
-    )
+    movement = {"account_id": account_id, "amount": amount, "description": description, "reference": reference}
+    return _post_one(actor, Transaction.Kind.WITHDRAWAL, {**movement, "metadata": metadata}, idempotency)
 
 
 def transfer_create(
@@ -207,22 +165,26 @@ def transfer_create(
     idempotency: IdempotencyClaim | None = None,
 ) -> Transaction:
     """Move money from an account the actor owns to any active account of the same currency."""
-    if source_account_id == destination_account_id:
-        raise SameAccount()
-    details = {"description": description, "reference": reference, "metadata": metadata}
-    return _post_one(
-        actor,
-        [source_account_id, destination_account_id],
-        lambda journal, locked: _plan_transfer(
-            journal,
-            locked,
-            source_account_id=source_account_id,
-            destination_account_id=destination_account_id,
-            amount=amount,
-            **details,
-        ),
-        idempotency,
-    )
+    rules.require_distinct(source_account_id, destination_account_id)  # Before locking anything.
+    movement = {
+        "source_account_id": source_account_id,
+        "destination_account_id": destination_account_id,
+        "amount": amount,
+        "description": description,
+        "reference": reference,
+        "metadata": metadata,
+    }
+    return _post_one(actor, Transaction.Kind.TRANSFER, movement, idempotency)
+
+
+def _reversal_legs(original: Transaction, locked: dict[int, Any]) -> list[tuple[Any, int]]:
+    """The mirror image of ``original``'s postings: each account (locked, or a system account's
+    row, which is never locked) with the opposite amount."""
+    return [(locked.get(leg.account_id, leg.account), -leg.amount_minor) for leg in original.postings.all()]
+
+
+def _with_legs() -> Prefetch:
+    return Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("pk"))
 
 
 def transaction_reverse(
@@ -249,19 +211,14 @@ def transaction_reverse(
         locked = lock_accounts(Q(pk__in=touched), reserve_transaction_id=True)  # Its customer accounts.
         accounts = {account.pk: account for account in locked}
         # Read after the locks: a concurrent reversal has either committed or not started.
-        legs_with_accounts = Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("pk"))
-        original = Transaction.objects.filter(public_id=transaction_id).prefetch_related(legs_with_accounts).first()
+        original = Transaction.objects.filter(public_id=transaction_id).prefetch_related(_with_legs()).first()
         if original is None:
             raise NotFound("No such transaction.")
-        if original.kind == Transaction.Kind.REVERSAL:
-            raise ReversalNotAllowed()
-        if original.status == Transaction.Status.REVERSED:
-            raise AlreadyReversed()
-        legs = [
-            (accounts.get(posting.account_id, posting.account), -posting.amount_minor)  # A system leg: not locked.
-            for posting in original.postings.all()
-        ]
-        _require_active(*(account for account, _ in legs))
+        refusal = rules.reversal_refusal(original)
+        if refusal is not None:
+            raise refusal
+        legs = _reversal_legs(original, accounts)
+        rules.require_active(account for account, _ in legs)
         journal = Journal(actor, transaction_id=reserved_transaction_id(locked))
         journal.add(
             kind=Transaction.Kind.REVERSAL,
@@ -292,17 +249,30 @@ def transaction_reverse(
     return run_atomically_with_retries(work)
 
 
-MAX_BATCH_OPERATIONS = 1000
+def _checked_operations(operations: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Each operation's kind and fields, amounts parsed and bounded: all before anything is locked."""
+    if not 1 <= len(operations) <= MAX_BATCH_OPERATIONS:
+        raise ValidationFailed(errors={"operations": [f"Send 1 to {MAX_BATCH_OPERATIONS} operations."]})
+    checked = []
+    for index, operation in enumerate(operations):
+        kind = operation.get("kind")
+        try:
+            if kind not in _PLANNERS:
+                raise ValidationFailed(errors={"kind": [f"Use one of: {', '.join(_PLANNERS)}."]})
+            fields = {name: value for name, value in operation.items() if name != "kind"}
+            fields["amount"] = amount_from(fields.get("amount"))
+        except LedgerError as refusal:
+            raise _named(refusal, index) from None
+        checked.append((str(kind), fields))
+    return checked
 
-_PLANNERS: dict[str, Callable[..., Transaction]] = {
-    Transaction.Kind.DEPOSIT: lambda journal, locked, **op: _plan_external(
-        journal, locked, kind=Transaction.Kind.DEPOSIT, **op
-    ),
-    Transaction.Kind.WITHDRAWAL: lambda journal, locked, **op: _plan_external(
-        journal, locked, kind=Transaction.Kind.WITHDRAWAL, **op
-    ),
-    Transaction.Kind.TRANSFER: _plan_transfer,
-}
+
+def _named(refusal: LedgerError, index: int) -> LedgerError:
+    """``refusal``, naming the batch operation it refuses (``operation``, and each field's path)."""
+    refusal.extra["operation"] = index
+    if refusal.errors:
+        refusal.errors = {f"operations.{index}.{name}": errs for name, errs in refusal.errors.items()}
+    return refusal
 
 
 def batch_post(
@@ -314,32 +284,24 @@ def batch_post(
     """Post up to 1000 deposits, withdrawals and transfers in one database transaction.
 
     All or nothing: every customer account any operation touches is locked once, in ascending
-    id order, so batches never deadlock each other
-    or single movements; each operation is checked against the balances the earlier ones
-    left; a refusal names its operation (``operation``: its index) and posts nothing.
-    Each operation is a dict with ``kind`` and the fields of that movement's endpoint.
+    id order, so batches never deadlock each other or single movements; each operation is
+    checked against the balances the earlier ones left; a refusal names its operation
+    (``operation``: its index) and posts nothing. Each operation is a dict with ``kind`` and the
+    fields of that movement's endpoint.
     """
-    if not 1 <= len(operations) <= MAX_BATCH_OPERATIONS:
-        raise ValidationFailed(errors={"operations": [f"Send 1 to {MAX_BATCH_OPERATIONS} operations."]})
-    account_ids = {
-        op[field] for op in operations for field in ("account_id", "source_account_id", "destination_account_id")
-        if field in op
-    }  # fmt: skip
+    checked = _checked_operations(operations)
+    account_ids = {fields[name] for _, fields in checked for name in _ACCOUNT_FIELDS if name in fields}
 
     def work() -> Batch:
         journal = Journal(actor)
-        locked = _Locked(lock_accounts_by_public_id(list(account_ids)))
-        for index, operation in enumerate(operations):
-            fields = {name: value for name, value in operation.items() if name != "kind"}
+        locked = LockedAccounts(lock_accounts_by_public_id(list(account_ids)))
+        for index, (kind, fields) in enumerate(checked):
             try:
-                _PLANNERS[operation["kind"]](journal, locked, **fields)
+                _PLANNERS[kind](journal, locked, **fields)
             except LedgerError as refusal:
-                refusal.extra["operation"] = index
-                if refusal.errors:
-                    refusal.errors = {f"operations.{index}.{name}": errs for name, errs in refusal.errors.items()}
-                raise
+                raise _named(refusal, index) from None
         batch = Batch.objects.create(posted_by=actor, created_at=journal.now)
-        batch._prefetched_objects_cache = {"transactions": journal.write(batch=batch)}
+        orm.cache_related(batch, "transactions", journal.write(batch=batch))
         if idempotency is not None:
             idempotency.bind(batch)
         return batch

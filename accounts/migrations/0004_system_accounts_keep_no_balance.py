@@ -10,7 +10,7 @@ from django.db import migrations, models
 from django.db.migrations.exceptions import IrreversibleError
 from django.db.models import Max, Q, Sum
 
-from ledger_project.migration_operations import AddCheckConstraintWithoutBlocking
+from ledger.migration_operations import AddCheckConstraintWithoutBlocking
 
 
 def _zero_system_balances(apps, schema_editor) -> None:

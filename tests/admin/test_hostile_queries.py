@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 
 from audit.services import audit_record_create
-from ledger_project.admin_tools import MAX_BIGINT, positive_int
+from console.tools import MAX_BIGINT, positive_int
 from tests.admin.conftest import AUDITORS, OPERATORS, admin_url, logged_in, make_user
 
 pytestmark = pytest.mark.django_db

@@ -14,11 +14,11 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import account_status_change
+from console.transactions import PostingAdmin, TransactionAdmin
 from tests.admin.conftest import admin_url, logged_in
 from tests.conftest import client_for
 from tests.factories import AccountFactory, UserFactory
 from transactions import services
-from transactions.admin import PostingAdmin, TransactionAdmin
 from transactions.models import Posting, Transaction
 
 pytestmark = pytest.mark.django_db

@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from ledger.errors import InsufficientFunds
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import read_snapshot
 from tests.books import assert_books_balance
 from tests.factories import AccountFactory, UserFactory
 from tests.reconciliation.conftest import build_ledger, run
-from transactions.errors import InsufficientFunds
 from transactions.services import deposit_create, transfer_create, withdrawal_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -13,7 +13,7 @@ from django.db.models import Q
 from accounts.models import Account
 from audit.models import AuditRecord
 from tests.reconciliation.conftest import build_ledger, run, sql
-from transactions.locking import lock_accounts
+from transactions.engine.locking import lock_accounts
 
 pytestmark = pytest.mark.postgres
 

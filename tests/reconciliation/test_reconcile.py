@@ -14,11 +14,11 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Account
+from ledger.money import format_minor
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import since_margin
 from tests.reconciliation.conftest import bypass_triggers, findings, posting, run, run_deferred_checks, sql
 from transactions.models import Posting, Transaction
-from transactions.money import format_minor
 
 pytestmark = pytest.mark.postgres
 

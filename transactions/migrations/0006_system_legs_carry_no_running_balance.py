@@ -18,7 +18,7 @@ system legs and updates the system balance, which the new constraints refuse.
 from django.db import migrations, models
 from django.db.models import Q
 
-from ledger_project.migration_operations import AddCheckConstraintWithoutBlocking
+from ledger.migration_operations import AddCheckConstraintWithoutBlocking
 
 _CHECK_BALANCED = """
 CREATE OR REPLACE FUNCTION ledger_assert_balanced(txn_id bigint) RETURNS void LANGUAGE plpgsql AS $$

@@ -7,8 +7,8 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import Account
+from ledger.money import format_minor
 from reconciliation.services import BalanceDrift, balance_drifts, balances_rebuild, command_operator_label
-from transactions.money import format_minor
 
 EXIT_UNREPAIRABLE, EXIT_USAGE = 1, 2
 

@@ -13,10 +13,10 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from accounts.models import Account
+from ledger.instants import parse_day, parse_instant
 from reconciliation.checks import CHECKS, Check, CheckResult, Scope
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import RunOutcome, command_operator_label, reconciliation_run, since_margin
-from transactions.instants import parse_day, parse_instant
 
 EXIT_CLEAN, EXIT_DISCREPANCIES, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
 

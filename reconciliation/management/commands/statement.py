@@ -14,10 +14,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from accounts.models import Account
+from ledger.instants import parse_day, parse_instant
+from ledger.money import format_minor
 from reconciliation.selectors import statement_breaks, statement_postings, statement_summary
 from reconciliation.services import read_snapshot
-from transactions.instants import parse_day, parse_instant
-from transactions.money import format_minor
 
 EXIT_DOES_NOT_TIE_OUT, EXIT_USAGE = 1, 2
 COLUMNS = [

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from accounts.services import api_client_ensure
+from api.clients import api_client_ensure
 
 ADMIN_USERNAME = "demo-admin"
 CLIENT_NAME = "demo-client"

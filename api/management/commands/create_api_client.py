@@ -6,7 +6,7 @@ same token. Only the token goes to standard output, so ``TOKEN=$(... create_api_
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from accounts.services import api_client_ensure
+from api.clients import api_client_ensure
 
 
 class Command(BaseCommand):

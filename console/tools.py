@@ -1,6 +1,6 @@
 """Admin building blocks that stay fast on a ledger with millions of rows, and hold against hostile URLs.
 
-- :class:`LedgerAdminSite` is the admin site (``ledger_project.apps.LedgerAdminConfig``): every
+- :class:`LedgerAdminSite` is the admin site (``console.apps.LedgerAdminConfig``): every
   admin page answers 400 to a NUL character in its URL (PostgreSQL text cannot hold one), and
   every model admin registered on it, Django's own included, gets :class:`GuardedAdmin`: its
   :class:`GuardedChangeList` refuses what no list can answer (a page past a ``bigint`` offset,
@@ -40,7 +40,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
-from transactions.money import currencies, format_minor
+from ledger.money import currencies, format_minor
 
 MAX_BIGINT = 2**63 - 1
 # Lookups no query string can give a valid value: the database refuses a regular expression

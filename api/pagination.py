@@ -9,7 +9,7 @@ from django.core import signing
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.utils.urls import replace_query_param
 
-from transactions.errors import InvalidCursor, InvalidPageSize
+from ledger.errors import InvalidCursor, InvalidPageSize
 
 _PAGE_SIZE = re.compile(r"[0-9]{1,3}")
 _SALT = "ledger.pagination.cursor"

@@ -24,7 +24,7 @@ from django.utils.html import format_html, format_html_join
 from accounts.models import Account
 from accounts.selectors import with_balances
 from accounts.services import account_status_change
-from ledger_project.admin_tools import (
+from console.tools import (
     ChoicesListFilter,
     CurrencyFilter,
     LedgerModelAdmin,
@@ -34,7 +34,7 @@ from ledger_project.admin_tools import (
     money,
     positive_int,
 )
-from transactions.errors import LedgerError
+from ledger.errors import LedgerError
 from transactions.models import Posting
 
 LATEST_POSTINGS = 20

@@ -4,28 +4,24 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors, services
 from accounts.models import Account
-from accounts.serializers import (
-    AccountOpenInputSerializer,
-    AccountSerializer,
-    BalanceQuerySerializer,
-    BalanceSerializer,
-    HistoryQuerySerializer,
-)
-from ledger_project.api.pagination import SignedCursorPagination
-from ledger_project.api.schema import PAGE_PARAMETERS, READ_ERRORS, problems
+from api.documents import ACCOUNT, BALANCE, HISTORY_ENTRY, BalanceAt
+from api.inputs import AccountOpenInputSerializer, BalanceQuerySerializer, HistoryQuerySerializer
+from api.pagination import SignedCursorPagination
+from api.schema import PAGE_PARAMETERS, READ_ERRORS, problems
+from ledger.errors import NotFound, ValidationFailed
 from transactions import selectors as transaction_selectors
-from transactions.errors import NotFound, ValidationFailed
-from transactions.money import format_minor
-from transactions.serializers import HistoryEntrySerializer
+
+AccountSerializer = ACCOUNT.serializer
+BalanceSerializer = BALANCE.serializer
+HistoryEntrySerializer = HISTORY_ENTRY.serializer
 
 
 class HistoryPagination(SignedCursorPagination):
@@ -56,12 +52,10 @@ def _query(serializer_class: type, request: Request) -> dict:
         responses={201: AccountSerializer, **problems(400, 401, 413, 415, 429, 503)},
     ),
 )
-class AccountViewSet(
-    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class AccountViewSet(viewsets.GenericViewSet):
     """Accounts the client owns (staff: every account)."""
 
-    serializer_class = AccountSerializer
+    serializer_class = AccountSerializer  # Describes the schema; ACCOUNT renders.
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
 
@@ -77,11 +71,18 @@ class AccountViewSet(
             raise NotFound("No such account.") from None
         return selectors.account_get(user=self.request.user, account_id=account_id)
 
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([ACCOUNT.render(account) for account in page])
+
+    def retrieve(self, request: Request, id: str) -> Response:
+        return Response(ACCOUNT.render(self.get_object()))
+
     def create(self, request: Request) -> Response:
         serializer = AccountOpenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         account = services.account_open(owner=request.user, **serializer.validated_data)
-        return Response(AccountSerializer(account).data, status=status.HTTP_201_CREATED)
+        return Response(ACCOUNT.render(account), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="The account's balance, now or at an instant",
@@ -95,19 +96,8 @@ class AccountViewSet(
     @action(detail=True, methods=["get"])
     def balance(self, request: Request, id: str) -> Response:
         account = self.get_object()
-        at, now = _query(BalanceQuerySerializer, request).get("at"), timezone.now()
-        if at is None or at >= now:  # The books say nothing yet about a later instant.
-            balance, as_of = account.current_balance_minor, now
-        else:
-            balance, as_of = transaction_selectors.account_balance_at(account, at), at
-        return Response(
-            {
-                "account_id": account.public_id,
-                "currency": account.currency,
-                "balance": format_minor(balance, account.currency),
-                "as_of": BalanceSerializer().fields["as_of"].to_representation(as_of),
-            }
-        )
+        balance, as_of = transaction_selectors.balance_as_of(account, _query(BalanceQuerySerializer, request).get("at"))
+        return Response(BALANCE.render(BalanceAt(account, balance, as_of)))
 
     @extend_schema(
         summary="The account's postings, newest first",
@@ -122,4 +112,4 @@ class AccountViewSet(
             self.pagination_class = SystemHistoryPagination
         postings = transaction_selectors.account_history(account, **_query(HistoryQuerySerializer, request))
         page = self.paginate_queryset(postings)
-        return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
+        return self.get_paginated_response([HISTORY_ENTRY.render(row) for row in page])

@@ -10,13 +10,11 @@ same reversal again.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -25,7 +23,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.models import Account
-from ledger_project.admin_tools import (
+from console.tools import (
     CurrencyFilter,
     IdListFilter,
     LedgerModelAdmin,
@@ -35,10 +33,12 @@ from ledger_project.admin_tools import (
     money,
     positive_int,
 )
-from transactions.errors import AlreadyReversed, LedgerError, ReversalNotAllowed
-from transactions.idempotency import IdempotencyClaim
+from ledger.errors import AccountInactive, IdempotencyKeyReused, LedgerError
+from ledger.money import format_minor
+from transactions.engine.idempotency import IdempotencyClaim, fingerprint, write_once
+from transactions.engine.rules import reversal_refusal
 from transactions.models import IdempotencyRecord, Posting, Transaction
-from transactions.money import format_minor
+from transactions.selectors import reversal_preview
 from transactions.services import transaction_reverse
 
 REVERSE_KEY_PREFIX = "admin-reverse:"
@@ -103,26 +103,22 @@ class ReverseForm(forms.Form):
     token = forms.UUIDField(widget=forms.HiddenInput)
 
 
-def reversal_preview(txn: Transaction) -> list[dict[str, object]]:
-    """The postings the reversal would make, from the current balances (re-checked under lock on confirm)."""
+def _preview_rows(txn: Transaction) -> list[dict[str, object]]:
+    """The postings the reversal would make (``transactions.selectors.reversal_preview``), as the page shows them."""
     rows = []
-    for posting in txn.postings.all():
-        account = posting.account
-        amount = -posting.amount_minor
-        now = None if account.is_system else account.balance_minor  # The world keeps no running balance.
-        after = None if now is None else now + amount
-        problem = ""
-        if not account.is_active:
+    for leg in reversal_preview(txn):
+        account, problem = leg.account, ""
+        if isinstance(leg.refusal, AccountInactive):
             problem = f"The account is {account.status}: the reversal will be refused."
-        elif after is not None and after < 0:
+        elif leg.refusal is not None:
             problem = "The account no longer holds the money: the reversal will be refused."
         rows.append(
             {
                 "account": account,
                 "link": _account_link(account),
-                "amount": money(amount, account.currency),
-                "balance_now": money(now, account.currency),
-                "balance_after": money(after, account.currency),
+                "amount": money(leg.amount_minor, account.currency),
+                "balance_now": money(leg.balance_now, account.currency),
+                "balance_after": money(leg.balance_after, account.currency),
                 "problem": problem,
             }
         )
@@ -130,12 +126,9 @@ def reversal_preview(txn: Transaction) -> list[dict[str, object]]:
 
 
 def refusal_of(txn: Transaction) -> str | None:
-    """Why ``txn`` cannot be reversed at all, or ``None``."""
-    if txn.kind == Transaction.Kind.REVERSAL:
-        return ReversalNotAllowed.default_detail
-    if txn.status == Transaction.Status.REVERSED:
-        return AlreadyReversed.default_detail
-    return None
+    """Why ``txn`` cannot be reversed at all, or ``None`` (the posting service's own rule)."""
+    refusal = reversal_refusal(txn)
+    return None if refusal is None else refusal.detail
 
 
 @admin.register(Transaction)
@@ -288,52 +281,36 @@ class TransactionAdmin(LedgerModelAdmin):
             "opts": self.opts,
             "original": txn,
             "amount": money(txn.amount_minor, txn.currency),
-            "preview": reversal_preview(txn),
+            "preview": _preview_rows(txn),
             "form": form,
             "change_url": change_url,
         }
         return TemplateResponse(request, "admin/transactions/transaction/reverse_confirmation.html", context)
 
     def _reverse(self, request: HttpRequest, txn: Transaction, *, reason: str, token: uuid.UUID) -> HttpResponse:
-        key = f"{REVERSE_KEY_PREFIX}{token}"
-        fingerprint = hashlib.sha256(f"admin-reverse {txn.public_id}\n{reason}".encode()).hexdigest()
+        """Post the reversal once per confirmation: the form's one-time token is its idempotency key."""
         change_url = reverse("admin:transactions_transaction_change", args=[txn.pk])
-
-        def replayed() -> HttpResponse | None:
-            """The answer to this confirmation if it was already posted (a double submit)."""
-            record = IdempotencyRecord.objects.filter(client=request.user, key=key).select_related("transaction")
-            record = record.first()
-            if record is None:
-                return None
-            if record.fingerprint != fingerprint:
-                messages.error(request, "This confirmation was already used for another reversal; nothing was posted.")
-                return redirect(change_url)
-            return self._reversed(request, txn, record.transaction)
-
-        answer = replayed()
-        if answer is not None:
-            return answer
         claim = IdempotencyClaim(
             client=request.user,
-            key=key,
-            fingerprint=fingerprint,
+            key=f"{REVERSE_KEY_PREFIX}{token}",
+            fingerprint=fingerprint(f"admin-reverse {txn.public_id}", reason),
             render=lambda reversal: str(reversal.public_id).encode(),
         )
         try:
-            reversal = transaction_reverse(
-                actor=request.user,
-                transaction_id=txn.public_id,
-                reason=reason,
-                idempotency=claim,
-                ip_address=request.META.get("REMOTE_ADDR"),
-                via="admin",
+            answer = write_once(
+                claim,
+                lambda claim: transaction_reverse(
+                    actor=request.user,
+                    transaction_id=txn.public_id,
+                    reason=reason,
+                    idempotency=claim,
+                    ip_address=request.META.get("REMOTE_ADDR"),
+                    via="admin",
+                ),
             )
-        except IntegrityError:
-            # The same confirmation committed first in a concurrent request.
-            answer = replayed()
-            if answer is None:
-                raise
-            return answer
+        except IdempotencyKeyReused:
+            messages.error(request, "This confirmation was already used for another reversal; nothing was posted.")
+            return redirect(change_url)
         except LedgerError as exc:
             if exc.extra.get("outcome") == "unknown":
                 messages.warning(
@@ -341,14 +318,12 @@ class TransactionAdmin(LedgerModelAdmin):
                     "The connection to the database failed while the reversal was committing: it may or may "
                     "not have been posted. Reload this transaction to see its status before trying again.",
                 )
-                return redirect(change_url)
-            # A concurrent submit of this same confirmation may have won the lock and posted.
-            answer = replayed()
-            if answer is not None:
-                return answer
-            messages.error(request, f"Not reversed: {exc.detail}")
+            else:
+                messages.error(request, f"Not reversed: {exc.detail}")
             return redirect(change_url)
-        self.log_change(request, txn, f"Reversed by {reversal.public_id}. Reason: {reason}")
+        reversal = Transaction.objects.get(public_id=answer.body.decode())
+        if not answer.replayed:
+            self.log_change(request, txn, f"Reversed by {reversal.public_id}. Reason: {reason}")
         return self._reversed(request, txn, reversal)
 
     def _reversed(self, request: HttpRequest, txn: Transaction, reversal: Transaction) -> HttpResponse:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from audit.models import AuditRecord
-from ledger_project.admin_tools import ChoicesListFilter, IdListFilter, LedgerModelAdmin
+from console.tools import ChoicesListFilter, IdListFilter, LedgerModelAdmin
 
 _TARGET_LISTS = {
     "account": "admin:accounts_account_changelist",

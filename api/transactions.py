@@ -1,7 +1,7 @@
-"""Viewsets for transactions, deposits, withdrawals and transfers.
+"""Viewsets for transactions, deposits, withdrawals, transfers and batches.
 
-Views only translate HTTP: validate the input serializer, call one service, render the
-output serializer. Rules live in ``transactions.services``.
+Views only translate HTTP: validate the input (``api.inputs``), call one service, render the
+document (``api.documents``). Rules live in the core (``transactions.services``).
 """
 
 from __future__ import annotations
@@ -11,27 +11,29 @@ from typing import Any
 from uuid import UUID
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, viewsets
+from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ledger_project.api.problems import flatten_errors
-from ledger_project.api.schema import IDEMPOTENCY_KEY, READ_ERRORS, WRITE_ERRORS, problems
-from transactions import selectors, services
-from transactions.errors import NotFound, ValidationFailed
-from transactions.idempotency import IdempotencyClaim, idempotent_post
-from transactions.models import Batch, Transaction
-from transactions.serializers import (
+from api.documents import BATCH, TRANSACTION, posting_renderer
+from api.idempotency import idempotent_post
+from api.inputs import (
     BatchInputSerializer,
-    BatchSerializer,
     DepositInputSerializer,
     ReversalInputSerializer,
-    TransactionSerializer,
     TransferInputSerializer,
     WithdrawalInputSerializer,
 )
+from api.problems import flatten_errors
+from api.schema import IDEMPOTENCY_KEY, READ_ERRORS, WRITE_ERRORS, problems
+from ledger.errors import NotFound, ValidationFailed
+from transactions import selectors, services
+from transactions.engine.idempotency import IdempotencyClaim
+from transactions.models import Batch, Transaction
+
+TransactionSerializer = TRANSACTION.serializer
+BatchSerializer = BATCH.serializer
 
 
 def _uuid_or_404(value: str) -> UUID:
@@ -48,10 +50,10 @@ class IsStaff(permissions.BasePermission):
         return bool(request.user and request.user.is_staff)
 
 
-class _TransactionReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class _TransactionReadViewSet(viewsets.GenericViewSet):
     """Lists (newest first) and single transactions of ``kind``, as far as the client may see."""
 
-    serializer_class = TransactionSerializer
+    serializer_class = TransactionSerializer  # Describes the schema; TRANSACTION renders.
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     kind: str | None = None
@@ -61,12 +63,13 @@ class _TransactionReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
             return Transaction.objects.none()
         return selectors.transactions_visible_to(self.request.user, kind=self.kind)
 
-    def get_object(self) -> Transaction:
-        transaction_id = _uuid_or_404(self.kwargs["id"])
-        return selectors.transaction_get(user=self.request.user, transaction_id=transaction_id, kind=self.kind)
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([TRANSACTION.render(txn, request.user) for txn in page])
 
-    def render_transaction(self, txn: Transaction) -> bytes:
-        return JSONRenderer().render(TransactionSerializer(txn, context=self.get_serializer_context()).data)
+    def retrieve(self, request: Request, id: str) -> Response:
+        txn = selectors.transaction_get(user=request.user, transaction_id=_uuid_or_404(id), kind=self.kind)
+        return Response(TRANSACTION.render(txn, request.user))
 
     def post_idempotently(self, request: Request, input_serializer: type, post: Any) -> Any:
         """Validate ``input_serializer`` and call ``post(data, claim)`` under the request's key."""
@@ -76,7 +79,7 @@ class _TransactionReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
             serializer.is_valid(raise_exception=True)
             return post(serializer.validated_data, claim)
 
-        return idempotent_post(request, render=self.render_transaction, perform=perform)
+        return idempotent_post(request, render=posting_renderer(TRANSACTION, request.user), perform=perform)
 
 
 _READ_DOCS = {
@@ -164,9 +167,6 @@ class BatchViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         return Batch.objects.none()  # Reads go through selectors.batch_get.
 
-    def render_batch(self, batch: Batch) -> bytes:
-        return JSONRenderer().render(BatchSerializer(batch, context=self.get_serializer_context()).data)
-
     @extend_schema(
         summary="Post a batch of movements atomically",
         description=(
@@ -189,9 +189,9 @@ class BatchViewSet(viewsets.GenericViewSet):
                 actor=request.user, operations=serializer.validated_data["operations"], idempotency=claim
             )
 
-        return idempotent_post(request, render=self.render_batch, perform=perform)
+        return idempotent_post(request, render=posting_renderer(BATCH, request.user), perform=perform)
 
     @extend_schema(responses={200: BatchSerializer, **problems(*READ_ERRORS)})
     def retrieve(self, request: Request, id: str) -> Any:
         batch = selectors.batch_get(user=request.user, batch_id=_uuid_or_404(id))
-        return Response(BatchSerializer(batch, context=self.get_serializer_context()).data)
+        return Response(BATCH.render(batch, request.user))

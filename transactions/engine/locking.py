@@ -15,30 +15,17 @@ from __future__ import annotations
 
 import functools
 import logging
-import random
-import time
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
 from uuid import UUID
 
-from django.conf import settings
-from django.db import DatabaseError, OperationalError, connection
-from django.db import transaction as db_transaction
+from django.db import connection
 from django.db.models import BigIntegerField, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 
 from accounts.models import Account
-from ledger_project import metrics
-from transactions.errors import Unavailable
 from transactions.models import Transaction
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-_RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
-_TIMEOUT_SQLSTATES = {"55P03", "57014"}  # lock_not_available, query_canceled (statement_timeout)
-
 
 # An uncorrelated scalar subquery: PostgreSQL evaluates it once per query, whatever the rows.
 _NEXT_TRANSACTION_ID = RawSQL(  # noqa: S611 (fixed text, no input)
@@ -102,69 +89,3 @@ def _lock_sql(*, reserve_transaction_id: bool) -> str:
 def reserved_transaction_id(accounts: list[Account]) -> int | None:
     """The transaction id :func:`lock_accounts` drew with the locks, if it drew one."""
     return getattr(accounts[0], "reserved_transaction_id", None) if accounts else None
-
-
-def _sqlstate(exc: DatabaseError) -> str | None:
-    return getattr(exc.__cause__, "sqlstate", None)
-
-
-# SQLSTATE classes of an error the server sent in answer to COMMIT, saying that it rolled the
-# transaction back: data exceptions, integrity violations (a deferred trigger or foreign key),
-# transaction rollbacks (serialization, deadlock), syntax or access rule violations.
-_ROLLED_BACK_CLASSES = {"22", "23", "40", "42"}
-
-
-def _commit_outcome_unknown(exc: DatabaseError) -> bool:
-    """Whether an error raised by COMMIT leaves it unknown if the transaction committed.
-
-    It does when the connection failed after COMMIT was sent: the server may have committed
-    and lost only the answer. SQLite commits in this process, so its answer is never lost.
-    """
-    if connection.vendor != "postgresql":
-        return False
-    state = _sqlstate(exc)
-    return state is None or state[:2] not in _ROLLED_BACK_CLASSES
-
-
-OUTCOME_UNKNOWN_DETAIL = (
-    "The connection to the database failed while the change was being committed: it may or may not "
-    "have been made. Retry with the same Idempotency-Key: a posting that committed is replayed, one "
-    "that did not is posted."
-)
-
-
-def run_atomically_with_retries(work: Callable[[], T]) -> T:
-    """Run ``work`` in its own database transaction, retrying lost deadlock or serialization races.
-
-    At most ``LEDGER_CONFLICT_RETRIES`` attempts, with jittered backoff; a lock wait that runs
-    out, or the last lost race, raises :class:`Unavailable` (503) with nothing written. When
-    the connection fails after COMMIT was sent, the outcome is unknown: :class:`Unavailable`
-    with ``outcome="unknown"`` (a failure before COMMIT propagates, and means nothing was
-    written). Inside an enclosing transaction (nothing to retry safely) ``work`` runs once.
-    """
-    attempts = 1 if connection.in_atomic_block else max(1, settings.LEDGER_CONFLICT_RETRIES)
-    for attempt in range(1, attempts + 1):
-        committing = False
-        try:
-            with db_transaction.atomic():
-                result = work()
-                committing = True  # Leaving the block commits; an error from here on is the COMMIT's.
-            return result
-        except DatabaseError as exc:
-            if committing and not connection.in_atomic_block and _commit_outcome_unknown(exc):
-                metrics.COMMIT_OUTCOME_UNKNOWN.inc()
-                logger.error("the connection failed during COMMIT; the outcome is unknown: %s", exc)
-                raise Unavailable(OUTCOME_UNKNOWN_DETAIL, outcome="unknown") from exc
-            if not isinstance(exc, OperationalError):
-                raise
-            state = _sqlstate(exc)
-            if state in _RETRYABLE_SQLSTATES and attempt < attempts:
-                metrics.POSTING_RETRIES.labels("deadlock" if state == "40P01" else "serialization").inc()
-                logger.info("posting lost a %s race, retrying (attempt %d of %d)", state, attempt, attempts)
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 (jitter, not crypto)
-                continue
-            if state in _RETRYABLE_SQLSTATES or state in _TIMEOUT_SQLSTATES:
-                metrics.LOCK_TIMEOUTS.inc()
-                raise Unavailable("The accounts are busy; nothing was posted. Retry with the same key.") from exc
-            raise
-    raise AssertionError("unreachable")

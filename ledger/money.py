@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from iso4217 import Currency
 
-from transactions.errors import ValidationFailed
+from ledger.errors import ValidationFailed
 
 # Contract: an amount must stay below 10^15 units of its currency.
 MAX_AMOUNT_DIGITS = 15

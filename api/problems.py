@@ -22,9 +22,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ledger_project import metrics
-from ledger_project.api.parsers import PayloadTooLarge
-from transactions.errors import ALL_ERRORS, LedgerError, NotFound, Unavailable, ValidationFailed
+from api.parsers import PayloadTooLarge
+from ledger import metrics
+from ledger.errors import ALL_ERRORS, LedgerError, NotFound, Unavailable, ValidationFailed
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import get_attribute
 
-from transactions.errors import ValidationFailed
-from transactions.instants import parse_instant
-from transactions.money import amount_from, format_minor
+from ledger.errors import ValidationFailed
+from ledger.instants import parse_instant
+from ledger.money import amount_from, format_minor
 
 AMOUNT_SCHEMA = {
     "oneOf": [
@@ -30,7 +30,7 @@ AMOUNT_SCHEMA = {
 
 @extend_schema_field(AMOUNT_SCHEMA)
 class AmountField(serializers.Field):
-    """An amount, parsed exactly and bounded by :func:`transactions.money.amount_from`.
+    """An amount, parsed exactly and bounded by :func:`ledger.money.amount_from`.
 
     Whether its decimal places fit the account's currency is checked by the service, which
     knows the account; that check is constant work on the bounded amount.
@@ -125,7 +125,7 @@ class MinorUnitsField(serializers.Field):
 
 
 class InstantField(serializers.DateTimeField):
-    """An ISO 8601 instant, parsed by :func:`transactions.instants.parse_instant` (matched whole)."""
+    """An ISO 8601 instant, parsed by :func:`ledger.instants.parse_instant` (matched whole)."""
 
     def to_internal_value(self, value: Any) -> datetime:
         if not isinstance(value, str):

@@ -10,7 +10,7 @@ from django.db.models.signals import post_delete, post_save
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
-from ledger_project import auth_failures
+from api import auth_failures
 
 _TOKENS: dict[str, tuple[float, object, object]] = {}  # key -> (expires, user, token)
 _TOKENS_LOCK = threading.Lock()
@@ -27,7 +27,7 @@ class CachedTokenAuthentication(TokenAuthentication):
     there until then. Unknown keys are never remembered. Each request gets its own copy of
     the user.
 
-    Failed attempts are counted per client address (:mod:`ledger_project.auth_failures`): an
+    Failed attempts are counted per client address (:mod:`api.auth_failures`): an
     address over ``LEDGER_AUTH_FAILURE_RATE`` is answered 429 until its window ends, whatever
     token it sends.
     """

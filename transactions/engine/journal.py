@@ -12,7 +12,7 @@ One statement instead of four saves three round trips to the database per postin
 taken while the accounts' row locks are held (see docs/benchmarks.md); the database checks
 exactly the same constraints and triggers either way. The record carries the rendered
 answer, which needs the transaction's id: the locking query draws it from the sequence
-(:func:`transactions.locking.lock_accounts`). A batch, whose ids are not drawn in advance,
+(:func:`transactions.engine.locking.lock_accounts`). A batch, whose ids are not drawn in advance,
 binds its answer in a second statement.
 """
 
@@ -29,13 +29,12 @@ from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from ledger_project import metrics
-from transactions.errors import InsufficientFunds, LimitExceeded
+from ledger import metrics
+from transactions.engine import orm, rules
 from transactions.models import Posting, Transaction
-from transactions.money import BALANCE_LIMIT
 
 if TYPE_CHECKING:
-    from transactions.idempotency import IdempotencyClaim
+    from transactions.engine.idempotency import IdempotencyClaim
 
 logger = logging.getLogger("transactions.services")
 
@@ -47,7 +46,7 @@ class Journal:
 
     def __init__(self, actor: AbstractBaseUser, *, transaction_id: int | None = None) -> None:
         """``transaction_id``: an id already drawn from the sequence for the first transaction
-        added (see :func:`transactions.locking.lock_accounts`)."""
+        added (see :func:`transactions.engine.locking.lock_accounts`)."""
         self.actor = actor
         self.now = timezone.now()
         self._entries: list[tuple[Transaction, list[Posting]]] = []
@@ -73,15 +72,9 @@ class Journal:
         A leg on a system account is checked against nothing and numbered nothing: the outside
         world keeps no running balance (``accounts.models``), so no client can exhaust it.
         """
-        assert sum(amount for _, amount in legs) == 0, "a transaction's postings must sum to zero"
+        rules.require_balanced(legs)
         for account, amount in legs:
-            if account.is_system:
-                continue
-            new_balance = account.balance_minor + amount
-            if new_balance < 0:
-                raise InsufficientFunds(f"Account {account.public_id} holds too little for this posting.")
-            if new_balance > BALANCE_LIMIT:
-                raise LimitExceeded()
+            rules.require_balance_after(account, amount)
 
         txn = Transaction(
             kind=kind,
@@ -133,9 +126,10 @@ class Journal:
             for name, value in transaction_fields.items():
                 setattr(txn, name, value)
             # What the API renders is all in memory: the postings, and no reversal yet.
-            txn._prefetched_objects_cache = {"postings": postings}
-            Transaction.reversed_by.related.set_cached_value(txn, None)
-        assert bind is None or len(transactions) == 1, "bind a batch's answer after writing it"
+            orm.cache_related(txn, "postings", postings)
+            orm.cache_no_reverse_one(txn, Transaction.reversed_by)
+        if bind is not None and len(transactions) != 1:
+            raise ValueError("bind= takes one transaction: a batch binds its own answer once written")
         if connection.vendor == "postgresql":
             self._write_postgresql(bind)
         else:
@@ -211,12 +205,10 @@ class Journal:
         # A transaction has at most one leg per account, so (transaction, account) names a posting.
         posting_ids = dict(zip(zip(posting_txns, accounts, strict=True), posting_pks, strict=True))
         for txn in transactions:
-            txn.pk = txn_ids[txn.public_id]
-            txn._state.adding, txn._state.db = False, connection.alias
+            orm.mark_saved(txn, txn_ids[txn.public_id])
         for posting in postings:
             posting.transaction = posting.transaction  # Sets transaction_id, keeps the cached object.
-            posting.pk = posting_ids[posting.transaction_id, posting.account_id]
-            posting._state.adding, posting._state.db = False, connection.alias
+            orm.mark_saved(posting, posting_ids[posting.transaction_id, posting.account_id])
         if bind is not None and record is None:
             bind.bind(transactions[0])
 

@@ -1,7 +1,7 @@
 """Every refusal the ledger can give, with its stable machine code and HTTP status.
 
 Services raise these; the API's one exception handler
-(:func:`ledger_project.api.problems.exception_handler`) renders them as RFC 9457 problem
+(:func:`api.problems.exception_handler`) renders them as RFC 9457 problem
 documents. A refusal is raised before anything is written, or inside the database
 transaction that it rolls back, so a refused request never changes the books.
 """

@@ -1,0 +1,242 @@
+"""The documents the API answers with, each defined once: the definition renders and documents.
+
+A :class:`Document` is a list of :class:`Prop`, each a name, the type of its value (which says
+how the OpenAPI schema describes it) and how to read it from the object rendered. ``render``
+builds the answer with plain functions (REST framework's generic serializers copied and bound
+every field for every transaction, which cost more CPU than the database spent posting it, and
+a 201 is rendered while the accounts' row locks are held); ``serializer`` is a REST framework
+serializer generated from the same list, only for drf-spectacular to describe the schema. So
+the answer and its schema cannot drift apart; ``tests/api/test_documents.py`` checks every
+rendered document against its schema.
+
+What a viewer may see of a transaction (which legs) is decided by the core
+(:func:`transactions.selectors.legs_visible_to`); the documents only render it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+
+from accounts.models import Account
+from api.fields import MetadataField, MinorUnitsField
+from ledger.money import format_minor
+from transactions.models import Batch, Transaction
+from transactions.selectors import legs_visible_to
+
+_DATETIME = serializers.DateTimeField()
+
+
+def instant(value: datetime) -> str:
+    """An instant as every document writes it (ISO 8601, UTC as ``Z``)."""
+    return _DATETIME.to_representation(value)
+
+
+def money(minor: int | None, currency: str) -> str | None:
+    """Minor units as a decimal string with the currency's digits; ``None`` stays ``None``."""
+    return None if minor is None else format_minor(minor, currency)
+
+
+# --- the types of values, and how the schema describes each ----------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How the schema describes a property: a factory of the (read-only) REST framework field."""
+
+    field: Callable[..., serializers.Field]
+
+    def schema_field(self, help_text: str) -> serializers.Field:
+        return self.field(read_only=True, **({"help_text": help_text} if help_text else {}))
+
+
+UUID = Kind(serializers.UUIDField)
+NULLABLE_UUID = Kind(lambda **kw: serializers.UUIDField(allow_null=True, **kw))
+TEXT = Kind(serializers.CharField)
+INSTANT = Kind(serializers.DateTimeField)
+MONEY = Kind(MinorUnitsField)
+NULLABLE_MONEY = Kind(lambda **kw: MinorUnitsField(allow_null=True, **kw))
+METADATA = Kind(MetadataField)
+INTEGER = Kind(serializers.IntegerField)
+
+
+def choice(choices: Sequence[tuple[str, str]]) -> Kind:
+    return Kind(lambda **kw: serializers.ChoiceField(choices=choices, **kw))
+
+
+def nested(document: Document, *, many: bool = False) -> Kind:
+    return Kind(lambda **kw: document.serializer(many=many, **kw))
+
+
+@dataclass(frozen=True)
+class Prop:
+    """One property of a document: its name, its kind, how to read it, and what it means."""
+
+    name: str
+    kind: Kind
+    get: Callable[[Any, Any], Any]  # (the object rendered, the viewer) -> the value
+    help_text: str = ""
+
+
+@dataclass
+class Document:
+    """A document of the API: the ordered properties that render it and describe its schema."""
+
+    name: str
+    props: list[Prop]
+    _renderer: JSONRenderer = field(default_factory=JSONRenderer, repr=False)
+
+    def render(self, obj: Any, viewer: AbstractBaseUser | None = None) -> dict[str, Any]:
+        return {prop.name: prop.get(obj, viewer) for prop in self.props}
+
+    def render_bytes(self, obj: Any, viewer: AbstractBaseUser | None = None) -> bytes:
+        """The answer's exact bytes (what an idempotent replay repeats)."""
+        return self._renderer.render(self.render(obj, viewer))
+
+    @cached_property
+    def serializer(self) -> type[serializers.Serializer]:
+        """A serializer with the document's properties, for drf-spectacular only (never to render)."""
+        fields = {prop.name: prop.kind.schema_field(prop.help_text) for prop in self.props}
+        return type(f"{self.name}Serializer", (serializers.Serializer,), {"__module__": __name__, **fields})
+
+
+def _public_id(related: Any) -> str | None:
+    return None if related is None else str(related.public_id)
+
+
+def _reversed_by(txn: Transaction) -> str | None:
+    try:
+        return _public_id(txn.reversed_by)
+    except Transaction.reversed_by.RelatedObjectDoesNotExist:
+        return None
+
+
+# --- the documents ----------------------------------------------------------------------------
+
+ACCOUNT = Document(
+    "Account",
+    [
+        Prop("id", UUID, lambda a, _: str(a.public_id)),
+        Prop("name", TEXT, lambda a, _: a.name),
+        Prop("currency", TEXT, lambda a, _: a.currency),
+        Prop("balance", MONEY, lambda a, _: format_minor(a.current_balance_minor, a.currency)),
+        Prop("status", choice(Account.Status.choices), lambda a, _: str(a.status)),
+        Prop("metadata", METADATA, lambda a, _: a.metadata),
+        Prop("created_at", INSTANT, lambda a, _: instant(a.created_at)),
+        Prop("updated_at", INSTANT, lambda a, _: instant(a.updated_at)),
+    ],
+)
+
+
+@dataclass(frozen=True)
+class BalanceAt:
+    """An account's balance at an instant, as the balance endpoint answers it."""
+
+    account: Account
+    balance_minor: int
+    as_of: datetime
+
+
+BALANCE = Document(
+    "Balance",
+    [
+        Prop("account_id", UUID, lambda b, _: str(b.account.public_id)),
+        Prop("currency", TEXT, lambda b, _: b.account.currency),
+        Prop(
+            "balance",
+            TEXT,
+            lambda b, _: format_minor(b.balance_minor, b.account.currency),
+            "Decimal string with the currency's minor-unit digits.",
+        ),
+        Prop("as_of", INSTANT, lambda b, _: instant(b.as_of)),
+    ],
+)
+
+LEG = Document(
+    "Leg",
+    [
+        Prop("account_id", UUID, lambda p, _: str(p.account.public_id)),
+        Prop("amount", MONEY, lambda p, _: format_minor(p.amount_minor, p.transaction.currency)),
+        Prop(
+            "balance_after",
+            NULLABLE_MONEY,
+            lambda p, _: money(p.balance_after_minor, p.transaction.currency),
+            "The balance once this leg applied; null on a system account, which keeps no running balance.",
+        ),
+    ],
+)
+
+
+def _legs(txn: Transaction, viewer: AbstractBaseUser) -> list[dict[str, Any]]:
+    return [LEG.render(posting) for posting in legs_visible_to(txn, viewer)]
+
+
+TRANSACTION = Document(
+    "Transaction",
+    [
+        Prop("id", UUID, lambda t, _: str(t.public_id)),
+        Prop("kind", choice(Transaction.Kind.choices), lambda t, _: str(t.kind)),
+        Prop("status", choice(Transaction.Status.choices), lambda t, _: str(t.status)),
+        Prop("amount", MONEY, lambda t, _: format_minor(t.amount_minor, t.currency)),
+        Prop("currency", TEXT, lambda t, _: t.currency),
+        Prop("source_account_id", NULLABLE_UUID, lambda t, _: _public_id(t.source_account)),
+        Prop("destination_account_id", NULLABLE_UUID, lambda t, _: _public_id(t.destination_account)),
+        Prop("description", TEXT, lambda t, _: t.description),
+        Prop("reference", TEXT, lambda t, _: t.reference),
+        Prop("metadata", METADATA, lambda t, _: t.metadata),
+        Prop("reverses", NULLABLE_UUID, lambda t, _: _public_id(t.reverses)),
+        Prop("reversed_by", NULLABLE_UUID, lambda t, _: _reversed_by(t)),
+        Prop("created_at", INSTANT, lambda t, _: instant(t.created_at)),
+        Prop(
+            "postings",
+            nested(LEG, many=True),
+            _legs,
+            "The legs on accounts the client may see (all of them for staff).",
+        ),
+    ],
+)
+
+
+def _batch_transactions(batch: Batch, viewer: AbstractBaseUser) -> list[dict[str, Any]]:
+    ordered = sorted(batch.transactions.all(), key=lambda txn: txn.pk)  # Request order: the order inserted.
+    return [TRANSACTION.render(txn, viewer) for txn in ordered]
+
+
+BATCH = Document(
+    "Batch",
+    [
+        Prop("id", UUID, lambda b, _: str(b.public_id)),
+        Prop("transactions", nested(TRANSACTION, many=True), _batch_transactions, "In the order of the operations."),
+    ],
+)
+
+# One posting of an account's history: a row of transactions.selectors.account_history.
+HISTORY_ENTRY = Document(
+    "HistoryEntry",
+    [
+        Prop("transaction_id", UUID, lambda r, _: str(r["transaction__public_id"])),
+        Prop("kind", choice(Transaction.Kind.choices), lambda r, _: r["transaction__kind"]),
+        Prop("amount", MONEY, lambda r, _: format_minor(r["amount_minor"], r["transaction__currency"])),
+        Prop(
+            "balance_after",
+            NULLABLE_MONEY,
+            lambda r, _: money(r["balance_after_minor"], r["transaction__currency"]),
+            "The balance once this posting applied; null in a system account's history.",
+        ),
+        Prop("description", TEXT, lambda r, _: r["transaction__description"]),
+        Prop("reference", TEXT, lambda r, _: r["transaction__reference"]),
+        Prop("created_at", INSTANT, lambda r, _: instant(r["created_at"])),
+    ],
+)
+
+
+def posting_renderer(document: Document, viewer: AbstractBaseUser) -> Callable[[Any], bytes]:
+    """The port the posting service asks for a write's answer: ``document`` as ``viewer`` sees it."""
+    return lambda answer: document.render_bytes(answer, viewer)

@@ -1,0 +1,53 @@
+"""The ``Idempotency-Key`` header over HTTP, on :mod:`transactions.engine.idempotency`.
+
+A money movement needs the header; the request's method, path and parsed body are its
+fingerprint; the stored answer is sent again byte for byte, with ``Idempotent-Replayed: true``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpResponse
+from rest_framework.request import Request
+
+from transactions.engine.idempotency import (
+    Answer,
+    AnswerRenderer,
+    IdempotencyClaim,
+    StoredAnswer,
+    fingerprint,
+    valid_key,
+    write_once,
+)
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def claim_for(request: Request, render: AnswerRenderer) -> IdempotencyClaim:
+    """The request's key (``idempotency_key_required`` unless valid) and fingerprint, not yet bound."""
+    return IdempotencyClaim(
+        client=request.user,
+        key=valid_key(request.headers.get(HEADER)),
+        fingerprint=fingerprint(f"{request.method} {request.path}", request.data),
+        render=render,
+    )
+
+
+def response_of(answer: StoredAnswer) -> HttpResponse:
+    response = HttpResponse(answer.body, status=answer.status, content_type="application/json")
+    if answer.replayed:
+        response[REPLAYED_HEADER] = "true"
+    return response
+
+
+def idempotent_post(
+    request: Request, *, render: AnswerRenderer, perform: Callable[[IdempotencyClaim], Answer]
+) -> HttpResponse:
+    """Answer a money movement exactly once per ``(client, Idempotency-Key)``.
+
+    ``perform`` validates the request and calls the service with the claim; ``render`` produces
+    the 201 body, inside the write's transaction.
+    """
+    return response_of(write_once(claim_for(request, render), perform))

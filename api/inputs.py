@@ -1,0 +1,111 @@
+"""What the API accepts: request bodies and query parameters, validated before any service runs.
+
+Validation here only parses and bounds (exact amounts, strict instants, sizes); the rules of
+the ledger are the core's and run in the services. Output documents are in ``api.documents``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from rest_framework import serializers
+
+from api.fields import AmountField, InstantField, MetadataField
+from transactions.models import Transaction
+from transactions.services import MAX_BATCH_OPERATIONS
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+class AccountOpenInputSerializer(serializers.Serializer):
+    currency = serializers.CharField(
+        max_length=3, trim_whitespace=False, help_text="An ISO 4217 code from LEDGER_CURRENCIES."
+    )
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    metadata = MetadataField(required=False, default=dict)
+
+
+class BalanceQuerySerializer(serializers.Serializer):
+    at = InstantField(
+        required=False,
+        help_text="An ISO 8601 instant: the balance as it stood then (in the future: the balance now).",
+    )
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Transaction.Kind.choices, required=False)
+    created_after = InstantField(required=False, help_text="Only postings at or after this instant.")
+    created_before = InstantField(required=False, help_text="Only postings before this instant.")
+
+
+# --- money movements ----------------------------------------------------------------------
+
+
+class _MovementInput(serializers.Serializer):
+    amount = AmountField()
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    metadata = MetadataField(required=False, default=dict)
+
+
+class DepositInputSerializer(_MovementInput):
+    account_id = serializers.UUIDField()
+
+
+class WithdrawalInputSerializer(_MovementInput):
+    account_id = serializers.UUIDField()
+
+
+class TransferInputSerializer(_MovementInput):
+    source_account_id = serializers.UUIDField()
+    destination_account_id = serializers.UUIDField()
+
+
+_OPERATION_INPUTS = {
+    "deposit": DepositInputSerializer,
+    "withdrawal": WithdrawalInputSerializer,
+    "transfer": TransferInputSerializer,
+}
+
+
+def _operation_schema(kind: str, fields: type) -> type:
+    """The schema of one batch operation: ``kind`` and the fields of its endpoint."""
+    return type(
+        f"{kind.title()}Operation", (fields,), {"kind": serializers.ChoiceField(choices=[kind]), "__module__": __name__}
+    )
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="BatchOperation",
+        serializers={kind: _operation_schema(kind, fields) for kind, fields in _OPERATION_INPUTS.items()},
+        resource_type_field_name="kind",
+    )
+)
+class BatchOperationField(serializers.Field):
+    """One operation of a batch: ``kind`` plus the fields of that movement's endpoint."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Each operation must be an object.")
+        kind = data.get("kind")
+        if not isinstance(kind, str) or kind not in _OPERATION_INPUTS:
+            raise serializers.ValidationError({"kind": [f"Use one of: {', '.join(_OPERATION_INPUTS)}."]})
+        return {"kind": kind, **self._input(kind).run_validation({k: v for k, v in data.items() if k != "kind"})}
+
+    def _input(self, kind: str) -> serializers.Serializer:
+        """One input serializer per kind, reused for every operation of the batch: building one
+        per operation (REST framework copies its fields) cost more than validating it."""
+        inputs = self.__dict__.setdefault("_inputs", {})
+        if kind not in inputs:
+            inputs[kind] = _OPERATION_INPUTS[kind]()
+        return inputs[kind]
+
+
+class BatchInputSerializer(serializers.Serializer):
+    operations = serializers.ListField(child=BatchOperationField(), min_length=1, max_length=MAX_BATCH_OPERATIONS)
+
+
+class ReversalInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)

@@ -1,0 +1,117 @@
+"""The rules a movement is checked by, each defined once, against the accounts it has locked.
+
+The services (``transactions.services``) plan every movement with these functions, and the
+console's previews ask the same functions what a write would be refused with; the database
+re-checks what it can (a customer balance never below zero, distinct accounts, the zero-sum
+of every transaction). Each rule raises its :mod:`ledger.errors` refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from uuid import UUID
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from accounts.models import Account
+from ledger.errors import (
+    AccountInactive,
+    AlreadyReversed,
+    CurrencyMismatch,
+    InsufficientFunds,
+    LedgerError,
+    LimitExceeded,
+    NotFound,
+    ReversalNotAllowed,
+    SameAccount,
+    ValidationFailed,
+)
+from ledger.money import BALANCE_LIMIT
+from transactions.engine.locking import system_account_of
+from transactions.models import Transaction
+
+
+class LockedAccounts:
+    """The customer accounts a write has locked, by public id, and their system accounts by currency."""
+
+    def __init__(self, accounts: Sequence[Account]) -> None:
+        self.by_id = {account.public_id: account for account in accounts}
+        self.system = {account.currency: system_account_of(account) for account in accounts}
+
+    def customer(self, account_id: UUID, actor: AbstractBaseUser, *, field: str, owned: bool = True) -> Account:
+        """The customer account ``account_id``; ``NotFound`` unless the actor may act on it.
+
+        ``owned``: the actor must own it (a source); a payee need not be the actor's. A system
+        account is never addressed directly (``ValidationFailed``), though only someone who may
+        see it learns that it is one.
+        """
+        account = self.by_id.get(account_id)
+        if account is None:  # Not a customer account (those are locked): a system account, or none.
+            may_see = actor.is_staff or not owned
+            if may_see and Account.objects.filter(public_id=account_id, is_system=True).exists():
+                raise ValidationFailed(errors={field: ["System accounts cannot be posted to directly."]})
+            raise NotFound("No such account.", errors={field: ["No such account."]})
+        if owned and not actor.is_staff and account.owner_id != actor.pk:
+            raise NotFound("No such account.", errors={field: ["No such account."]})
+        return account
+
+    def system_of(self, currency: str) -> Account:
+        account = self.system.get(currency)
+        if account is None or account.pk is None:  # Not once accounts.services opened the account.
+            raise NotFound(f"The ledger has no system account for {currency}.")
+        return account
+
+
+def require_active(accounts: Iterable[Account]) -> None:
+    """Frozen and closed accounts take no posting (``account_inactive``)."""
+    for account in accounts:
+        if not account.is_active:
+            raise AccountInactive(f"Account {account.public_id} is {account.status}.")
+
+
+def require_distinct(source_id: UUID, destination_id: UUID) -> None:
+    """A transfer moves money between two accounts (``same_account``)."""
+    if source_id == destination_id:
+        raise SameAccount()
+
+
+def require_same_currency(source: Account, destination: Account) -> None:
+    if source.currency != destination.currency:
+        raise CurrencyMismatch(f"The source holds {source.currency}, the destination {destination.currency}.")
+
+
+def require_balance_after(account: Account, amount_minor: int) -> None:
+    """A customer balance never goes below zero nor past what the ledger stores (system accounts
+    keep no balance: nothing to check)."""
+    if account.is_system:
+        return
+    balance = account.balance_minor + amount_minor
+    if balance < 0:
+        raise InsufficientFunds(f"Account {account.public_id} holds too little for this posting.")
+    if balance > BALANCE_LIMIT:
+        raise LimitExceeded()
+
+
+def require_balanced(legs: Iterable[tuple[Account, int]]) -> None:
+    """A transaction's legs sum to zero (the deferred trigger checks the same at commit)."""
+    total = sum(amount for _, amount in legs)
+    if total != 0:
+        raise ValueError(f"a transaction's postings must sum to zero, not {total}")
+
+
+def reversal_refusal(txn: Transaction) -> LedgerError | None:
+    """Why ``txn`` cannot be reversed at all (whatever the balances), or ``None``."""
+    if txn.kind == Transaction.Kind.REVERSAL:
+        return ReversalNotAllowed()
+    if txn.status == Transaction.Status.REVERSED:
+        return AlreadyReversed()
+    return None
+
+
+def refusal_of(check: object, *args: object) -> LedgerError | None:
+    """The refusal ``check(*args)`` raises, or ``None`` (for previews, which show rather than raise)."""
+    try:
+        check(*args)  # type: ignore[operator]
+    except LedgerError as refusal:
+        return refusal
+    return None
