@@ -1,0 +1,5 @@
+from django.urls import path
+
+from bench.floor.views import balance, transfer
+
+urlpatterns = [path("transfer", transfer), path("balance", balance)]
