@@ -16,8 +16,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Account
+from tests.commands.conftest import bypass_triggers, run, sql
 from tests.factories import AccountFactory, UserFactory
-from tests.reconciliation.conftest import bypass_triggers, run, sql
 from transactions.services import deposit_create, transfer_create, withdrawal_create
 
 pytestmark = pytest.mark.postgres

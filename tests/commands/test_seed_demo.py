@@ -17,7 +17,7 @@ from django.db.models import Count, Min
 
 from accounts.models import Account
 from tests.books import assert_books_balance
-from tests.reconciliation.conftest import run
+from tests.commands.conftest import run
 from transactions.models import Posting, Transaction
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from reconciliation.models import ReconciliationRun
-from tests.reconciliation.conftest import run, sql
+from tests.commands.conftest import run, sql
 
 pytestmark = pytest.mark.postgres
 

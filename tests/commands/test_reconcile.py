@@ -17,7 +17,7 @@ from accounts.models import Account
 from ledger.money import format_minor
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import since_margin
-from tests.reconciliation.conftest import bypass_triggers, findings, posting, run, run_deferred_checks, sql
+from tests.commands.conftest import bypass_triggers, findings, posting, run, run_deferred_checks, sql
 from transactions.models import Posting, Transaction
 
 pytestmark = pytest.mark.postgres

@@ -1,7 +1,7 @@
 """A connection lost during COMMIT: the answer says the outcome is unknown, and a retry tells.
 
 gunicorn (production settings, one worker thread) reaches PostgreSQL through a proxy
-(:mod:`tests.pgproxy`) that drops the connection at an exact point:
+(:mod:`tests.serving.pgproxy`) that drops the connection at an exact point:
 
 - after forwarding ``COMMIT`` and letting the server finish it (the deposit committed; only the
   answer is lost): 503 ``unavailable`` with ``"outcome": "unknown"``, and the retry with the same
@@ -20,8 +20,8 @@ from django.db import connection
 
 from tests.books import assert_books_balance
 from tests.factories import AccountFactory, UserFactory
-from tests.pgproxy import AFTER_COMMIT, INSTEAD_OF_COMMIT, Fault, postgres_proxy
 from tests.servers import free_port, gunicorn, http, production_env, serve
+from tests.serving.pgproxy import AFTER_COMMIT, INSTEAD_OF_COMMIT, Fault, postgres_proxy
 from transactions.models import IdempotencyRecord, Transaction
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

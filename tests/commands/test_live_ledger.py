@@ -25,8 +25,8 @@ from ledger.errors import InsufficientFunds
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import read_snapshot
 from tests.books import assert_books_balance
+from tests.commands.conftest import build_ledger, run
 from tests.factories import AccountFactory, UserFactory
-from tests.reconciliation.conftest import build_ledger, run
 from transactions.services import deposit_create, transfer_create, withdrawal_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
