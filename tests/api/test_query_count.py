@@ -18,8 +18,8 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account
 from api.authentication import forget_tokens
-from tests.books import assert_books_balance
-from tests.conftest import client_for
+from harness.books import assert_books_balance
+from tests.clients import client_for
 from tests.factories import AccountFactory
 from transactions import services
 

@@ -1,6 +1,6 @@
 """A first end-to-end pass through the API: open, deposit, transfer, withdraw."""
 
-from tests.books import assert_books_balance
+from harness.books import assert_books_balance
 from tests.factories import AccountFactory
 
 

@@ -16,22 +16,22 @@ import sys
 import threading
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.db import connection
 
+from harness import commands
+from harness.books import assert_books_balance
+from harness.commands import run
+from harness.environment import database_url, production_env
 from ledger.errors import InsufficientFunds
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import read_snapshot
-from tests.books import assert_books_balance
-from tests.commands.conftest import build_ledger, run
 from tests.factories import AccountFactory, UserFactory
+from tests.ledgers import build_ledger
 from transactions.services import deposit_create, transfer_create, withdrawal_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_reconcile_sees_no_false_discrepancy_while_writers_post():
@@ -126,15 +126,11 @@ def test_the_checks_read_one_read_only_snapshot_that_writers_do_not_wait_for():
 
 
 def _env() -> dict[str, str]:
-    database = connection.settings_dict
-    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    return {**os.environ, "DATABASE_URL": url}
+    return production_env(DATABASE_URL=database_url())
 
 
 def manage(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120
-    )
+    return commands.manage(_env(), *args, check=False)
 
 
 def test_the_process_exits_0_when_clean_1_on_discrepancies_2_on_usage_errors():
@@ -166,7 +162,7 @@ def test_progress_is_shown_on_a_terminal_only():
     primary, secondary = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "manage.py", "reconcile"],
-        cwd=ROOT,
+        cwd=commands.REPO,
         env=_env(),
         stdout=subprocess.PIPE,
         stderr=secondary,

@@ -12,7 +12,9 @@ from django.db.models import Q
 
 from accounts.models import Account
 from audit.models import AuditRecord
-from tests.commands.conftest import build_ledger, run, sql
+from harness.commands import run
+from tests.commands.helpers import sql
+from tests.ledgers import build_ledger
 from transactions.engine.locking import lock_accounts
 
 pytestmark = pytest.mark.postgres
@@ -83,7 +85,7 @@ def test_one_account_only(ledger):
 
 def test_refuses_when_a_customers_postings_sum_below_zero(ledger):
     """No stored balance can fix postings that overdraw a customer: nothing changes, exit 1."""
-    from tests.commands.conftest import bypass_triggers
+    from tests.commands.helpers import bypass_triggers
 
     bypass_triggers()
     sql("UPDATE transactions_posting SET amount_minor = -5000 WHERE account_id = %s", [ledger.carol.pk])

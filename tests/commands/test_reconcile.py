@@ -14,10 +14,12 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Account
+from harness.commands import run
 from ledger.money import format_minor
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import since_margin
-from tests.commands.conftest import bypass_triggers, findings, posting, run, run_deferred_checks, sql
+from tests.commands.helpers import bypass_triggers, findings, run_deferred_checks, sql
+from tests.ledgers import posting
 from transactions.models import Posting, Transaction
 
 pytestmark = pytest.mark.postgres

@@ -7,20 +7,17 @@ On SQLite the same commands run end to end in a subprocess.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.db.models import Count, Min
 
 from accounts.models import Account
-from tests.books import assert_books_balance
-from tests.commands.conftest import run
+from harness import commands
+from harness.books import assert_books_balance
+from harness.commands import run
+from harness.environment import production_env
 from transactions.models import Posting, Transaction
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.postgres
@@ -66,15 +63,10 @@ def test_usage_errors_exit_with_status_2(db):
 
 
 def test_seed_reconcile_and_statement_on_the_sqlite_default(tmp_path):
-    env = {
-        **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL"} and not k.startswith("LEDGER_")},
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    }
+    env = production_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
 
     def manage(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-        )
+        return commands.manage(env, *args, timeout=300, check=False)
 
     assert manage("migrate", "-v0").returncode == 0
     seeded = manage("seed_demo", "--accounts", "12", "--transactions", "600", "--chunk", "250", "--seed", "3")

@@ -16,7 +16,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Account
-from tests.commands.conftest import bypass_triggers, run, sql
+from harness.commands import run
+from tests.commands.helpers import bypass_triggers, sql
 from tests.factories import AccountFactory, UserFactory
 from transactions.services import deposit_create, transfer_create, withdrawal_create
 

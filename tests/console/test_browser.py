@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.console.conftest import OPERATORS, PASSWORD, make_user
+from tests.console.helpers import OPERATORS, PASSWORD, make_user
 from tests.factories import AccountFactory, UserFactory
 from transactions import services
 from transactions.models import Transaction

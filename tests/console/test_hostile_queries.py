@@ -25,7 +25,7 @@ from rest_framework.authtoken.models import Token
 
 from audit.services import audit_record_create
 from console.tools import MAX_BIGINT, positive_int
-from tests.console.conftest import AUDITORS, OPERATORS, admin_url, logged_in, make_user
+from tests.console.helpers import AUDITORS, OPERATORS, admin_url, logged_in, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 from accounts.models import Account
 from accounts.services import account_status_change
 from console.transactions import PostingAdmin, TransactionAdmin
-from tests.conftest import client_for
-from tests.console.conftest import admin_url, logged_in
+from tests.clients import client_for
+from tests.console.helpers import admin_url, logged_in
 from tests.factories import AccountFactory, UserFactory
 from transactions import services
 from transactions.models import Posting, Transaction

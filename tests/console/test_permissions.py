@@ -18,7 +18,7 @@ from django.db.migrations.executor import MigrationExecutor
 from accounts.models import Account
 from audit.models import AuditRecord
 from audit.services import audit_record_create
-from tests.console.conftest import (
+from tests.console.helpers import (
     AUDITORS,
     GROUPS_MIGRATION,
     OPERATORS,

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.services import account_status_change
 from audit.services import audit_record_create
-from tests.console.conftest import admin_url, logged_in, make_user
+from tests.console.helpers import admin_url, logged_in, make_user
 from tests.factories import AccountFactory, UserFactory
 from transactions import services
 

@@ -6,8 +6,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from harness.commands import run
 from reconciliation.models import ReconciliationRun
-from tests.commands.conftest import run, sql
+from tests.commands.helpers import sql
 
 pytestmark = pytest.mark.postgres
 

@@ -18,9 +18,9 @@ from django.db import connection
 from accounts.models import Account
 from accounts.services import account_status_change
 from audit.models import AuditRecord
-from tests.books import assert_books_balance
-from tests.conftest import client_for
-from tests.console.conftest import admin_url, logged_in, make_user, messages_of
+from harness.books import assert_books_balance
+from tests.clients import client_for
+from tests.console.helpers import admin_url, logged_in, make_user, messages_of
 from tests.factories import AccountFactory
 from transactions import services
 from transactions.models import Transaction

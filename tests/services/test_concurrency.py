@@ -24,8 +24,8 @@ import pytest
 from django.db import connection
 
 from accounts.models import Account
-from tests.books import assert_books_balance
-from tests.conftest import client_for
+from harness.books import assert_books_balance
+from tests.clients import client_for
 from tests.factories import AccountFactory
 from transactions.models import IdempotencyRecord, Transaction
 

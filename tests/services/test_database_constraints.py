@@ -27,7 +27,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account
-from tests.books import assert_books_balance
+from harness.books import assert_books_balance
 from tests.factories import AccountFactory
 from transactions.models import IdempotencyRecord, Posting, Transaction
 from transactions.services import deposit_create, transaction_reverse, transfer_create, withdrawal_create

@@ -5,7 +5,7 @@ their running balances and per-account sequence numbers, the stored balances, an
 transaction record itself. Every refusal must raise its exact error class and leave the
 books exactly as they were (balances, sequences, and the number of transactions, postings
 and idempotency records). Positive tests end with the accounting equation
-(:func:`tests.books.assert_books_balance`). On PostgreSQL, Django's test teardown also runs
+(:func:`harness.books.assert_books_balance`). On PostgreSQL, Django's test teardown also runs
 the deferred commit-time balance triggers over everything these tests wrote.
 """
 
@@ -19,6 +19,7 @@ from django.db.models import Sum
 
 from accounts.models import Account
 from accounts.selectors import with_balances
+from harness.books import assert_books_balance
 from ledger.errors import (
     AccountInactive,
     AlreadyReversed,
@@ -31,7 +32,6 @@ from ledger.errors import (
     ValidationFailed,
 )
 from ledger.money import BALANCE_LIMIT, format_minor, from_minor, to_minor
-from tests.books import assert_books_balance
 from tests.factories import AccountFactory
 from transactions.engine.idempotency import IdempotencyClaim
 from transactions.models import IdempotencyRecord, Posting, Transaction

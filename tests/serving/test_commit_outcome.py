@@ -18,9 +18,11 @@ import uuid
 import pytest
 from django.db import connection
 
-from tests.books import assert_books_balance
+from harness.books import assert_books_balance
+from harness.ports import free_port
+from harness.servers import gunicorn_command, http, serve
 from tests.factories import AccountFactory, UserFactory
-from tests.servers import free_port, gunicorn, http, production_env, serve
+from tests.serving.helpers import production_env
 from tests.serving.pgproxy import AFTER_COMMIT, INSTEAD_OF_COMMIT, Fault, postgres_proxy
 from transactions.models import IdempotencyRecord, Transaction
 
@@ -46,7 +48,7 @@ def test_a_commit_whose_answer_is_lost_says_outcome_unknown_and_the_retry_replay
     with postgres_proxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)) as proxy:
         env = production_env(DATABASE_URL=_proxied_url(proxy.port), WEB_CONCURRENCY="1", GUNICORN_THREADS="1")
         port = free_port()
-        with serve(gunicorn(port), env, port, tmp_path / "server.log") as base:
+        with serve(gunicorn_command(port), env, port, tmp_path / "server.log") as base:
 
             def deposit(key: str, amount: str = "5.00"):
                 body = {"account_id": str(account.public_id), "amount": amount}

@@ -21,7 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import REPO, START_TIMEOUT, free_port, gunicorn, http, production_env, serve
+from harness.commands import REPO
+from harness.ports import free_port
+from harness.servers import START_TIMEOUT, gunicorn_command, http, serve
+from tests.serving.helpers import production_env
 
 # The servers use the test database; the tests themselves only talk HTTP.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -62,7 +65,7 @@ def get(port: int, path: str, *headers: str) -> RawAnswer:
 def gunicorn_process(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen]:
     """gunicorn until ``/healthz`` answers (never redirected to HTTPS); then SIGTERM, and a clean exit."""
     with log.open("wb") as output:
-        process = subprocess.Popen(gunicorn(port), cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(gunicorn_command(port), cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + START_TIMEOUT
             while True:
@@ -180,7 +183,7 @@ def test_the_metrics_listener_is_held_by_the_master_alone_and_stops_with_it(tmp_
 def edge_server(django_db_setup, tmp_path_factory) -> Iterator[tuple[str, int, Path]]:
     """One gunicorn for the refusal tests: its base URL, port and log."""
     port, log = free_port(), tmp_path_factory.mktemp("edge") / "gunicorn.log"
-    with serve(gunicorn(port), production_env(LEDGER_METRICS_BIND=""), port, log) as base:
+    with serve(gunicorn_command(port), production_env(LEDGER_METRICS_BIND=""), port, log) as base:
         yield base, port, log
 
 

@@ -18,9 +18,11 @@ from decimal import Decimal
 
 import pytest
 
-from tests.books import assert_books_balance
+from harness.books import assert_books_balance
+from harness.ports import free_port
+from harness.servers import gunicorn_command, http, serve
 from tests.factories import AccountFactory, UserFactory
-from tests.servers import free_port, gunicorn, http, production_env, serve
+from tests.serving.helpers import production_env
 from transactions.models import Transaction
 from transactions.services import deposit_create
 
@@ -48,7 +50,7 @@ def test_a_flood_of_slow_to_parse_bodies_never_holds_another_clients_lock(tmp_pa
 
     env = production_env(LEDGER_LOCK_TIMEOUT_MS=str(LOCK_TIMEOUT_MS), LEDGER_THROTTLE_RATE="", LOG_LEVEL="WARNING")
     port = free_port()
-    with serve(gunicorn(port), env, port, tmp_path / "server.log") as base:
+    with serve(gunicorn_command(port), env, port, tmp_path / "server.log") as base:
         stop = threading.Event()
         hostile_answers: list[int] = []
 

@@ -10,26 +10,18 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
-import sys
 import uuid
 from contextlib import ExitStack
 
 import pytest
 import redis
 
+from harness.commands import manage
+from harness.environment import database_url, project_env
+from harness.ports import free_port
+from harness.servers import gunicorn_command, http, serve
 from tests.factories import AccountFactory, UserFactory
-from tests.servers import (
-    METRICS_TOKEN,
-    REPO,
-    database_url,
-    free_port,
-    gunicorn,
-    http,
-    production_env,
-    project_env,
-    serve,
-)
+from tests.serving.helpers import METRICS_TOKEN, production_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -41,9 +33,7 @@ def static_root(tmp_path_factory) -> str:
     """collectstatic's output, as `make serve` and the Dockerfile produce it before gunicorn starts."""
     root = tmp_path_factory.mktemp("static")
     env = project_env(DJANGO_DEBUG="False", DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_STATIC_ROOT=str(root))
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=REPO, env=env, check=True, timeout=120
-    )
+    manage(env, "collectstatic", "--noinput", "-v0")
     return str(root)
 
 
@@ -65,7 +55,7 @@ def test_gunicorn_serves_the_api_health_and_metrics_with_json_logs(tmp_path, sta
     env = production_env(DJANGO_STATIC_ROOT=static_root, LEDGER_METRICS_BIND=f"127.0.0.1:{metrics_port}")
     del env["LEDGER_METRICS_ALLOWED_NETWORKS"]  # the default: behind a proxy on this host, loopback is anyone
 
-    with serve(gunicorn(port), env, port, log) as base:
+    with serve(gunicorn_command(port), env, port, log) as base:
         assert http(base, "GET", "/healthz").body == {"status": "ok"}
         ready = http(base, "GET", "/readyz")
         assert (ready.status, ready.body["checks"]) == (200, {"database": "ok", "cache": "ok"})
@@ -118,7 +108,7 @@ def test_gunicorn_serves_the_api_health_and_metrics_with_json_logs(tmp_path, sta
 def test_readyz_names_the_failing_part(tmp_path):
     port = free_port()
     env = production_env(REDIS_URL="redis://127.0.0.1:1/0", LEDGER_METRICS_BIND="")  # nothing listens on port 1
-    with serve(gunicorn(port), env, port, tmp_path / "gunicorn.log") as base:
+    with serve(gunicorn_command(port), env, port, tmp_path / "gunicorn.log") as base:
         answer = http(base, "GET", "/readyz")
         assert answer.status == 503
         assert answer.header("Content-Type") == "application/problem+json"
@@ -139,7 +129,7 @@ def test_two_instances_share_one_throttle_through_redis(tmp_path):
     )
     with ExitStack() as stack:
         ports = [free_port(), free_port()]
-        bases = [stack.enter_context(serve(gunicorn(p), env, p, tmp_path / f"g{p}.log")) for p in ports]
+        bases = [stack.enter_context(serve(gunicorn_command(p), env, p, tmp_path / f"g{p}.log")) for p in ports]
         statuses = [http(bases[i % 2], "GET", "/api/v1/accounts/", token=client.auth_token.key) for i in range(6)]
     # Four requests in all, wherever they landed, then both instances refuse.
     assert [a.status for a in statuses] == [200, 200, 200, 200, 429, 429]
@@ -159,7 +149,7 @@ def test_two_instances_count_failed_authentications_together_through_redis(tmp_p
     )
     with ExitStack() as stack:
         ports = [free_port(), free_port()]
-        bases = [stack.enter_context(serve(gunicorn(p), env, p, tmp_path / f"g{p}.log")) for p in ports]
+        bases = [stack.enter_context(serve(gunicorn_command(p), env, p, tmp_path / f"g{p}.log")) for p in ports]
         guesses = [http(bases[i % 2], "GET", "/api/v1/accounts/", token="0" * 40) for i in range(5)]
         right = http(bases[1], "GET", "/api/v1/accounts/", token=client.auth_token.key)
     assert [a.status for a in guesses] == [401, 401, 401, 429, 429]
@@ -177,15 +167,7 @@ def test_check_deploy_is_clean_under_the_documented_production_environment():
         DJANGO_CSRF_TRUSTED_ORIGINS="https://ledger.internal",
         DJANGO_TRUST_X_FORWARDED_PROTO="True",
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = manage(env, "check", "--deploy", "--fail-level", "WARNING", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -197,8 +179,6 @@ def test_check_deploy_is_clean_under_the_documented_production_environment():
 )
 def test_the_app_refuses_to_start_without_a_strong_secret_key_outside_debug(key):
     env = project_env(DJANGO_DEBUG="False", DJANGO_SECRET_KEY=key)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
-    )
+    result = manage(env, "check", timeout=60, check=False)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr

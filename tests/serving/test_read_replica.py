@@ -7,16 +7,18 @@ balance, the account and the posting itself go to the primary.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 
 import psycopg
 import pytest
 from django.db import connection
 
+from harness.commands import manage
+from harness.environment import database_url, project_env
+from harness.ports import free_port
+from harness.servers import gunicorn_command, http, serve
 from tests.factories import AccountFactory, UserFactory
-from tests.servers import REPO, database_url, free_port, gunicorn, http, production_env, project_env, serve
+from tests.serving.helpers import production_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +32,7 @@ def lagging_replica():
         conn.execute(f'CREATE DATABASE "{name}"')
     url = database_url().rsplit("/", 1)[0] + f"/{name}"
     env = project_env(DATABASE_URL=url, DJANGO_DEBUG="True", LEDGER_CURRENCIES="USD")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True, timeout=120)
+    manage(env, "migrate", "-v0")
     try:
         yield url
     finally:
@@ -43,7 +45,7 @@ def test_history_reads_the_replica_and_everything_else_the_primary(tmp_path, lag
     account = AccountFactory(owner=client)
     port = free_port()
     env = production_env(DATABASE_REPLICA_URL=lagging_replica)
-    with serve(gunicorn(port), env, port, tmp_path / "gunicorn.log") as base:
+    with serve(gunicorn_command(port), env, port, tmp_path / "gunicorn.log") as base:
         token = client.auth_token.key
         deposit = http(
             base, "POST", "/api/v1/deposits/", {"account_id": str(account.public_id), "amount": "5.00"},

@@ -17,7 +17,10 @@ from __future__ import annotations
 import re
 import subprocess
 
-from tests.servers import REPO, free_port, project_env, serve
+from harness.commands import REPO
+from harness.environment import project_env
+from harness.ports import free_port
+from harness.servers import serve
 
 README = REPO / "README.md"
 LEDGER = str(REPO / "bin" / "ledger")

@@ -20,7 +20,11 @@ from typing import Any
 
 import pytest
 
-from tests.servers import REQUEST_TIMEOUT, Answer, free_port, http, manage, project_env, serve, server_command
+from harness.books import assert_books_balance
+from harness.commands import manage
+from harness.environment import project_env
+from harness.ports import free_port
+from harness.servers import REQUEST_TIMEOUT, Answer, http, serve, server_command
 
 
 def key() -> str:
@@ -123,16 +127,5 @@ def test_the_embedded_sqlite_default_serves_the_api(tmp_path, server):
     # The books, read straight from the file the server wrote.
     with contextlib.closing(sqlite3.connect(database)) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert db.execute("SELECT COALESCE(SUM(amount_minor), 0) FROM transactions_posting").fetchone()[0] == 0
-        mismatched = db.execute(
-            "SELECT a.id FROM accounts_account a LEFT JOIN transactions_posting p ON p.account_id = a.id "
-            "WHERE NOT a.is_system GROUP BY a.id HAVING a.balance_minor != COALESCE(SUM(p.amount_minor), 0)"
-        ).fetchall()
-        assert mismatched == []
-        # The outside world keeps no stored balance and numbers none of its postings.
-        assert db.execute(
-            "SELECT SUM(balance_minor), SUM(last_sequence) FROM accounts_account WHERE is_system"
-        ).fetchone() == (0, 0)
-        numbered = "SELECT COUNT(*) FROM transactions_posting p JOIN accounts_account a ON a.id = p.account_id "
-        assert db.execute(numbered + "WHERE a.is_system AND p.sequence IS NOT NULL").fetchone() == (0,)
+        assert_books_balance(db)
         assert db.execute("SELECT COUNT(*) FROM transactions_transaction").fetchone()[0] == 14  # 3 + 1 + 10

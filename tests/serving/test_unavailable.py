@@ -8,14 +8,15 @@ accepts TCP connections but never says a word (only the connect timeout ends the
 from __future__ import annotations
 
 import contextlib
-import secrets
 import socket
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from tests.servers import free_port, http, project_env, serve, server_command
+from harness.environment import production_env
+from harness.ports import free_port
+from harness.servers import http, serve, server_command
 
 CONNECT_TIMEOUT = 2  # seconds, DB_CONNECT_TIMEOUT
 ANSWER_WITHIN = 10  # seconds a client may wait for the 503
@@ -42,11 +43,8 @@ def unreachable_database(kind: str) -> Iterator[int]:
 @pytest.mark.parametrize("database", ["refused", "silent"])
 def test_an_unreachable_database_answers_503_unavailable(tmp_path, database):
     with unreachable_database(database) as db_port:
-        env = project_env(
+        env = production_env(
             DATABASE_URL=f"postgres://postgres@127.0.0.1:{db_port}/ledger",
-            DJANGO_DEBUG="False",
-            DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-            DJANGO_SECURE_SSL_REDIRECT="False",
             DB_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
             LOG_LEVEL="ERROR",
         )
