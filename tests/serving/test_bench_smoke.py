@@ -19,8 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.runner import SCENARIOS, Database, maintenance_database, missing_tools
-from tests.servers import REPO, database_url, project_env
+from bench.database import Database, maintenance_database
+from bench.run import missing_tools
+from bench.scenarios import SCENARIOS
+from harness.commands import REPO
+from harness.environment import database_url, project_env
 
 pytestmark = pytest.mark.postgres
 
