@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,8 @@ def one_line(r: dict | Any) -> str:
         f"{_statuses(r)}, reconcile {'clean' if r['reconcile'].get('clean') else 'NOT CLEAN'} "
         f"({r['reconcile'].get('seconds')} s)"
     )
+
+
+def say(message: str) -> None:
+    """Show a line of progress on stderr."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)

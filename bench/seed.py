@@ -32,10 +32,6 @@ _ACCOUNT_COLUMNS = (
     "public_id, owner_id, name, currency, is_system, status, balance_minor, last_sequence, metadata, "
     "created_at, updated_at"
 )
-_TXN_COLUMNS = (
-    "public_id, kind, status, amount_minor, currency, source_account_id, destination_account_id, description, "
-    "reference, metadata, posted_by_id, reverses_id, batch_id, created_at"
-)
 
 
 @dataclass
@@ -89,7 +85,17 @@ def _triggers_on(cur: psycopg.Cursor) -> None:
 
 
 def seed(dsn: str, *, client_pk: int, customers: int, history: int) -> Seeded:
-    """Open and fund the accounts; write the history account's ``history`` postings."""
+    """Open and fund the accounts; write the history account's ``history`` postings.
+
+    Django must be set up (``bench.database.manage`` has migrated the database): the rows are
+    written in the columns of the posting engine's writes (:mod:`transactions.engine.bulk`).
+    """
+    from transactions.engine.bulk import BALANCE_COLUMNS, POSTING_COLUMNS, TRANSACTION_COLUMNS
+
+    transaction_columns, posting_columns = ", ".join(TRANSACTION_COLUMNS), ", ".join(POSTING_COLUMNS)
+    balances = ", ".join(
+        f"{column} = {value}" for column, value in zip(BALANCE_COLUMNS, ("p.balance", "p.legs", "now()"), strict=True)
+    )
     with psycopg.connect(dsn, autocommit=False) as conn, conn.cursor() as cur:
         cur.execute("SET statement_timeout = 0")
         usd = _system_account(cur, "USD")
@@ -116,7 +122,7 @@ def seed(dsn: str, *, client_pk: int, customers: int, history: int) -> Seeded:
         _triggers_off(cur)
         # One deposit into every USD customer account and the hot account.
         cur.execute(
-            f"INSERT INTO transactions_transaction ({_TXN_COLUMNS}) "
+            f"INSERT INTO transactions_transaction ({transaction_columns}) "
             "SELECT gen_random_uuid(), 'deposit', 'posted', CASE WHEN a.id = %(hot)s THEN %(hot_funds)s "
             "ELSE %(funds)s END, 'USD', NULL, a.id, 'bench funding', '', '{}', %(client)s, NULL, NULL, "
             "now() - interval '1 day' FROM accounts_account a "
@@ -125,7 +131,7 @@ def seed(dsn: str, *, client_pk: int, customers: int, history: int) -> Seeded:
         )
         # History: deposits of 10.00 and withdrawals of 5.00 in turn, oldest first.
         cur.execute(
-            f"INSERT INTO transactions_transaction ({_TXN_COLUMNS}) "
+            f"INSERT INTO transactions_transaction ({transaction_columns}) "
             "SELECT gen_random_uuid(), CASE WHEN g %% 2 = 1 THEN 'deposit' ELSE 'withdrawal' END, 'posted', "
             "CASE WHEN g %% 2 = 1 THEN 1000 ELSE 500 END, 'EUR', "
             "CASE WHEN g %% 2 = 1 THEN NULL ELSE %(hist)s END, CASE WHEN g %% 2 = 1 THEN %(hist)s END, "
@@ -136,9 +142,8 @@ def seed(dsn: str, *, client_pk: int, customers: int, history: int) -> Seeded:
         # Two legs per transaction: the system account (no running balance: accounts.models) and the
         # customer, with its running balance and sequence.
         cur.execute(
-            """
-            INSERT INTO transactions_posting (transaction_id, account_id, amount_minor, balance_after_minor,
-                                              sequence, created_at)
+            f"""
+            INSERT INTO transactions_posting ({posting_columns})
             SELECT txn, account, amount, CASE WHEN leg = 1 THEN sum(amount) OVER w END,
                    CASE WHEN leg = 1 THEN row_number() OVER w END, created_at
               FROM (SELECT t.id AS txn, CASE t.currency WHEN 'USD' THEN %(usd)s ELSE %(eur)s END AS account,
@@ -157,7 +162,7 @@ def seed(dsn: str, *, client_pk: int, customers: int, history: int) -> Seeded:
         )
         _triggers_on(cur)
         cur.execute(
-            "UPDATE accounts_account a SET balance_minor = p.balance, last_sequence = p.legs "
+            f"UPDATE accounts_account a SET {balances} "
             "FROM (SELECT account_id, sum(amount_minor) AS balance, count(*) AS legs "
             "FROM transactions_posting GROUP BY account_id) p WHERE p.account_id = a.id AND NOT a.is_system"
         )

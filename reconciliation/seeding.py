@@ -15,7 +15,8 @@ Work is committed in chunks (``chunk`` transactions per database transaction). E
 first locks every customer account it writes, ``ORDER BY id FOR NO KEY UPDATE`` as the posting service does,
 and re-reads their balances, so seeding can run beside live writers. The database's own
 guards stay on: the deferred zero-sum trigger checks every row at each chunk's commit.
-On PostgreSQL the rows go in with ``COPY``; elsewhere with ``bulk_create``.
+The locks, the rows and the balances are written by the engine's bulk path
+(:mod:`transactions.engine.bulk`): on PostgreSQL with ``COPY``, elsewhere with ``bulk_create``.
 
 Timestamps are spread over the ``days`` before the run (backdated), after the latest existing
 posting of every account involved, so each account's ``created_at`` order follows its
@@ -26,7 +27,6 @@ seeded database with a full ``reconcile``.
 from __future__ import annotations
 
 import functools
-import io
 import random
 import threading
 import uuid
@@ -42,7 +42,9 @@ from django.utils import timezone
 from accounts.models import Account
 from accounts.services import client_user_ensure, system_account_ensure
 from ledger.money import currencies
-from transactions.models import Posting, Transaction
+from transactions.engine import bulk
+from transactions.engine.bulk import PostingRow, TransactionRow
+from transactions.models import Posting
 
 DEMO_CLIENT = "demo-client"
 MICROSECOND = timedelta(microseconds=1)
@@ -50,12 +52,6 @@ MICROSECOND = timedelta(microseconds=1)
 # Share of each kind once every account has had its first deposit.
 _DEPOSIT, _WITHDRAWAL, _TRANSFER, _REVERSAL = "deposit", "withdrawal", "transfer", "reversal"
 _MIX = ((_TRANSFER, 0.58), (_DEPOSIT, 0.25), (_WITHDRAWAL, 0.16), (_REVERSAL, 0.01))
-
-_TRANSACTION_COLUMNS = (
-    "id, public_id, kind, status, amount_minor, currency, source_account_id, destination_account_id, "
-    "description, reference, metadata, posted_by_id, reverses_id, created_at"
-)
-_POSTING_COLUMNS = "transaction_id, account_id, amount_minor, balance_after_minor, sequence, created_at"
 
 
 @dataclass
@@ -85,8 +81,8 @@ class _Book:
 
 @dataclass
 class _Chunk:
-    transactions: list[list] = field(default_factory=list)
-    postings: list[tuple] = field(default_factory=list)
+    transactions: list[TransactionRow] = field(default_factory=list)
+    postings: list[PostingRow] = field(default_factory=list)
     touched: set[int] = field(default_factory=set)
     reversals: int = 0
 
@@ -212,7 +208,7 @@ def _seed_share(
     """Write ``transactions`` transactions among ``book``'s accounts, ``chunk`` per database transaction."""
     result = SeedResult()
     step = (end - start) / max(transactions, 1)
-    recent: list[tuple[int, list]] = []  # (index in chunk, transaction row) that may still be reversed
+    recent: list[int] = []  # indexes in the chunk of transactions that may still be reversed
     done = 0
     while done < transactions:
         size = min(chunk, transactions - done)
@@ -220,15 +216,15 @@ def _seed_share(
             _prepare_session()
             _lock_and_refresh(book)
             floor = _latest_posting_time(list(book.system.values())) + MICROSECOND
-            ids = _reserve_transaction_ids(size)
+            ids = bulk.reserve_transaction_ids(size)
             data = _Chunk()
             recent.clear()
             for offset in range(size):
                 index = done + offset
                 created = max(start + step * index, floor + MICROSECOND * offset)
                 _generate(rng, book, data, ids[offset], index, created, owner_pk, recent)
-            _write(data)
-            _store_balances(book, data.touched, end)
+            bulk.write_rows(data.transactions, data.postings)
+            bulk.store_balances({pk: (book.balance[pk], book.sequence[pk]) for pk in data.touched}, end)
             if result.chunks & (result.chunks + 1) == 0:  # chunks 1, 2, 4, 8...: while the tables grow fast
                 _analyze()
         done += size
@@ -294,17 +290,10 @@ def _prepare_session() -> None:
 def _lock_and_refresh(book: _Book) -> None:
     """Lock the chunk's customer accounts as the posting service does (ascending id) and read their state."""
     systems = book.systems
-    customers = [pk for pk in book.ids if pk not in systems]
-    with connection.cursor() as cursor:
-        for start in range(0, len(customers), 10_000):
-            batch = customers[start : start + 10_000]
-            marks = ", ".join(["%s"] * len(batch))
-            suffix = " FOR NO KEY UPDATE" if connection.features.has_select_for_update else ""
-            query = f"SELECT id, balance_minor, last_sequence FROM accounts_account WHERE id IN ({marks}) ORDER BY id"  # noqa: S608
-            cursor.execute(query + suffix, batch)
-            for pk, balance, sequence in cursor.fetchall():
-                book.balance[pk] = balance
-                book.sequence[pk] = sequence
+    locked = bulk.lock_customer_accounts(pk for pk in book.ids if pk not in systems)
+    for pk, (balance, sequence) in locked.items():
+        book.balance[pk] = balance
+        book.sequence[pk] = sequence
 
 
 def _latest_posting_time(account_ids: list[int]) -> datetime:
@@ -315,21 +304,6 @@ def _latest_posting_time(account_ids: list[int]) -> datetime:
         if found is not None and found > latest:
             latest = found
     return latest
-
-
-def _reserve_transaction_ids(count: int) -> list[int]:
-    """Primary keys for ``count`` new transactions, so that postings can reference them before insert."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence('transactions_transaction', 'id')) FROM generate_series(1, %s)",
-                [count],
-            )
-            return [row[0] for row in cursor.fetchall()]
-        # Elsewhere (SQLite) this transaction holds the database's write lock: max(id) is stable.
-        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM transactions_transaction")
-        first = cursor.fetchone()[0] + 1
-        return list(range(first, first + count))
 
 
 def _amount(rng: random.Random, currency: str, ceiling: int | None = None) -> int:
@@ -346,7 +320,7 @@ def _generate(
     index: int,
     created: datetime,
     posted_by: int,
-    recent: list[tuple[int, list]],
+    recent: list[int],
 ) -> None:
     """Append one transaction and its two postings to ``data``, updating ``book``'s balances."""
     codes = list(book.customers)
@@ -382,9 +356,25 @@ def _generate(
     else:
         amount = _amount(rng, code, balance)
         legs, source, target = [(account, -amount), (destination, amount)], account, destination
-    row = [txn_id, uuid.uuid4(), kind, "posted", amount, code, source, target, f"demo {kind}", "", posted_by, None]
-    _append(book, data, row, legs, created)
-    recent.append((len(data.transactions) - 1, row))
+    row = TransactionRow(
+        id=txn_id,
+        public_id=uuid.uuid4(),
+        kind=kind,
+        status="posted",
+        amount_minor=amount,
+        currency=code,
+        source_account_id=source,
+        destination_account_id=target,
+        description=f"demo {kind}",
+        reference="",
+        metadata={},
+        posted_by_id=posted_by,
+        reverses_id=None,
+        batch_id=None,
+        created_at=created,
+    )
+    _append(book, data, row, legs)
+    recent.append(len(data.transactions) - 1)
     if len(recent) > 64:
         del recent[0]
 
@@ -396,123 +386,51 @@ def _reverse_recent(
     txn_id: int,
     created: datetime,
     posted_by: int,
-    recent: list[tuple[int, list]],
+    recent: list[int],
 ) -> bool:
     """Reverse a recent transaction of this chunk whose credited customer still holds the money."""
     if not recent:
         return False
     position = rng.randrange(len(recent))
-    index, original = recent[position]
-    legs = [(account, -amount) for _, account, amount, *_ in data.postings[2 * index : 2 * index + 2]]
+    index = recent[position]
+    original = data.transactions[index]
+    legs = [(leg.account_id, -leg.amount_minor) for leg in data.postings[2 * index : 2 * index + 2]]
     for account, amount in legs:
         if account not in book.systems and book.balance[account] + amount < 0:
             return False
     del recent[position]
-    original[3] = "reversed"
-    _, _, _, _, amount, code, source, target, *_ = original
-    row = [txn_id, uuid.uuid4(), _REVERSAL, "posted", amount, code, target, source, "demo reversal", "", posted_by]
-    row.append(original[0])
-    _append(book, data, row, legs, created)
+    data.transactions[index] = original._replace(status="reversed")
+    row = TransactionRow(
+        id=txn_id,
+        public_id=uuid.uuid4(),
+        kind=_REVERSAL,
+        status="posted",
+        amount_minor=original.amount_minor,
+        currency=original.currency,
+        source_account_id=original.destination_account_id,
+        destination_account_id=original.source_account_id,
+        description="demo reversal",
+        reference="",
+        metadata={},
+        posted_by_id=posted_by,
+        reverses_id=original.id,
+        batch_id=None,
+        created_at=created,
+    )
+    _append(book, data, row, legs)
     data.reversals += 1
     return True
 
 
-def _append(book: _Book, data: _Chunk, row: list, legs: list[tuple[int, int]], created: datetime) -> None:
-    row.append(created)
+def _append(book: _Book, data: _Chunk, row: TransactionRow, legs: list[tuple[int, int]]) -> None:
     data.transactions.append(row)
     for account, amount in legs:
         if account in book.systems:  # The outside world keeps no running balance (accounts.models).
-            data.postings.append((row[0], account, amount, None, None, created))
+            data.postings.append(PostingRow(row.id, account, amount, None, None, row.created_at))
             continue
         book.balance[account] += amount
         book.sequence[account] += 1
-        data.postings.append((row[0], account, amount, book.balance[account], book.sequence[account], created))
+        data.postings.append(
+            PostingRow(row.id, account, amount, book.balance[account], book.sequence[account], row.created_at)
+        )
         data.touched.add(account)
-
-
-def _write(data: _Chunk) -> None:
-    if connection.vendor == "postgresql":
-        _copy(data)
-    else:
-        _bulk_create(data)
-
-
-def _copy(data: _Chunk) -> None:
-    def text(value: object) -> str:
-        if value is None:
-            return "\\N"
-        if isinstance(value, datetime):
-            return value.isoformat()
-        return str(value)
-
-    transactions = io.StringIO()
-    for row in data.transactions:
-        values = [*row[:10], "{}", *row[10:]]
-        transactions.write("\t".join(map(text, values)))
-        transactions.write("\n")
-    postings = io.StringIO()
-    for row in data.postings:
-        postings.write("\t".join(map(text, row)))
-        postings.write("\n")
-    with connection.cursor() as cursor:
-        with cursor.copy(f"COPY transactions_transaction ({_TRANSACTION_COLUMNS}) FROM STDIN") as copy:
-            copy.write(transactions.getvalue())
-        with cursor.copy(f"COPY transactions_posting ({_POSTING_COLUMNS}) FROM STDIN") as copy:
-            copy.write(postings.getvalue())
-
-
-def _bulk_create(data: _Chunk) -> None:
-    Transaction.objects.bulk_create(
-        [
-            Transaction(
-                id=row[0],
-                public_id=row[1],
-                kind=row[2],
-                status=row[3],
-                amount_minor=row[4],
-                currency=row[5],
-                source_account_id=row[6],
-                destination_account_id=row[7],
-                description=row[8],
-                reference=row[9],
-                metadata={},
-                posted_by_id=row[10],
-                reverses_id=row[11],
-                created_at=row[12],
-            )
-            for row in data.transactions
-        ],
-        batch_size=2000,
-    )
-    Posting.objects.bulk_create(
-        [
-            Posting(
-                transaction_id=txn,
-                account_id=account,
-                amount_minor=amount,
-                balance_after_minor=balance,
-                sequence=sequence,
-                created_at=created,
-            )
-            for txn, account, amount, balance, sequence, created in data.postings
-        ],
-        batch_size=2000,
-    )
-
-
-def _store_balances(book: _Book, touched: set[int], now: datetime) -> None:
-    """Write the touched accounts' new balances and sequence numbers (their rows are locked)."""
-    ids = sorted(touched)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE accounts_account AS a SET balance_minor = v.balance, last_sequence = v.sequence, "
-                "updated_at = %s FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, balance, sequence) "
-                "WHERE a.id = v.id",
-                [now, ids, [book.balance[i] for i in ids], [book.sequence[i] for i in ids]],
-            )
-        return
-    accounts = [
-        Account(pk=i, balance_minor=book.balance[i], last_sequence=book.sequence[i], updated_at=now) for i in ids
-    ]
-    Account.objects.bulk_update(accounts, ["balance_minor", "last_sequence", "updated_at"], batch_size=500)

@@ -1,11 +1,13 @@
-"""Shared fixtures: API clients authenticated by token, and the accounting-equation check."""
+"""Fixtures of every test: users, API clients authenticated by token, an account, and a small ledger."""
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
+from tests.clients import client_for
 from tests.factories import AccountFactory, StaffFactory, UserFactory
+from tests.ledgers import Ledger, build_ledger
 
 
 def pytest_collection_modifyitems(config, items):
@@ -21,12 +23,6 @@ def _fresh_throttle_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-def client_for(user) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
-    return api
 
 
 @pytest.fixture
@@ -64,3 +60,9 @@ def staff_api(staff) -> APIClient:
 def account(user):
     """A USD account of ``user``, empty."""
     return AccountFactory(owner=user, currency="USD")
+
+
+@pytest.fixture
+def ledger(db) -> Ledger:
+    """The small ledger of :mod:`tests.ledgers`, written through the posting service."""
+    return build_ledger()

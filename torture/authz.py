@@ -29,9 +29,10 @@ import uuid
 from collections import Counter
 from typing import Any
 
+from harness.books import check_at
 from torture.client import Connection, Reply, api_headers, call, open_accounts
 from torture.infra import Context, Instance, create_clients, instances
-from torture.invariants import books_at, connect, reconcile
+from torture.invariants import connect, reconcile
 from torture.report import Result
 
 PRINCIPALS = ("anonymous", "wrong token", "A", "B", "staff")
@@ -293,7 +294,7 @@ def run(ctx: Context) -> Result:
     with connect(url) as db:
         stored = db.execute("SELECT COUNT(*) FROM transactions_transaction").fetchone()[0]
     result.expect(stored == world.posted, f"{stored} transactions stored, {world.posted} answered 201")
-    result.take(books_at(url), "books: ")
+    result.take(check_at(url), "books: ")
     reconciled, line = reconcile(url)
     result.take(reconciled)
     by_principal: dict[str, Counter] = {p: Counter() for p in PRINCIPALS}

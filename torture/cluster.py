@@ -26,7 +26,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from torture.infra import free_port
+from harness.ports import free_port
 
 
 def find_bindir() -> str | None:

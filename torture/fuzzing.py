@@ -26,9 +26,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.books import check_at
+from harness.commands import REPO
 from torture.client import Connection, call, open_accounts
-from torture.infra import REPO, Context, Instance, create_clients, instances
-from torture.invariants import books_at, reconcile
+from torture.infra import Context, Instance, create_clients, instances
+from torture.invariants import reconcile
 from torture.known import known_bug
 from torture.report import Result
 
@@ -230,7 +232,7 @@ def run(ctx: Context, plan: FuzzPlan | None = None) -> Result:
             f"request {failure['method']} {failure['uri']} {failure['body'][:300]!r}; "
             f"answer {failure['status']} {failure['content_type']} {failure['response']!r}"
         )
-    result.take(books_at(url), "books: ")
+    result.take(check_at(url), "books: ")
     reconciled, line = reconcile(url)
     result.take(reconciled)
     result.expect(len(operations) >= 19, f"only {len(operations)} operations were exercised: {sorted(operations)}")

@@ -21,9 +21,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from harness.books import check_at
 from torture.client import Connection, Reply, api_headers, call, open_accounts
 from torture.infra import Context, Instance, create_clients, instances
-from torture.invariants import books_at, connect, reconcile
+from torture.invariants import connect, reconcile
 from torture.known import known_bug
 from torture.report import Result
 
@@ -462,7 +463,7 @@ def run(ctx: Context) -> Result:
             f"an account named {ODD_NAME!r}: {opened.describe()} / {read.describe()}",
         )
         conn.close()
-    result.take(books_at(url), "books: ")
+    result.take(check_at(url), "books: ")
     reconciled, line = reconcile(url)
     result.take(reconciled)
     statuses: dict[str, int] = {}

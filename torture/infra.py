@@ -15,10 +15,7 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,16 +25,15 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-REPO = Path(__file__).resolve().parent.parent
+from harness.commands import REPO, manage
+from harness.environment import production_env
+from harness.ports import free_port
+from harness.processes import children_of
+from harness.servers import ServerFailed, gunicorn_command, status_of, wait_until_ready
+
 START_TIMEOUT = 90.0  # seconds for an instance to answer /healthz (Django boots in every worker)
-_OWN_PREFIXES = ("DJANGO_", "LEDGER_", "DB_", "GUNICORN_", "CACHE_", "PROMETHEUS_")
 SECRET_KEY = secrets.token_urlsafe(50)  # one per run: every instance signs cursors alike
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+MANAGE_TIMEOUT = 300  # seconds for a manage.py command (migrate, reconcile)
 
 
 def with_database(url: str, name: str) -> str:
@@ -50,37 +46,10 @@ def database_name(url: str) -> str:
     return urlsplit(url).path.lstrip("/")
 
 
-def clean_env(**overrides: str) -> dict[str, str]:
-    """This process's environment without the project's own settings, plus ``overrides``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(_OWN_PREFIXES) and k not in {"DATABASE_URL", "REDIS_URL"}
-    }
-    env.update(
-        DJANGO_DEBUG="False",
-        DJANGO_SECRET_KEY=SECRET_KEY,
-        DJANGO_SECURE_SSL_REDIRECT="False",  # plain HTTP on loopback; TLS is a proxy's job
-        LOG_LEVEL="WARNING",
-    )
-    env.update(overrides)
-    return env
-
-
-def manage(database_url: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """``python manage.py ARGS`` against ``database_url``; raises with its output if it fails."""
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env=clean_env(DATABASE_URL=database_url),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
-    return result
+def ledger_env(database_url: str, **overrides: str) -> dict[str, str]:
+    """The environment of this run's ledger processes on ``database_url``: production settings, with the run's
+    one secret key and warnings only in the logs, plus ``overrides``."""
+    return production_env(secret_key=SECRET_KEY, **{"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", **overrides})
 
 
 _CLIENTS_SCRIPT = """
@@ -93,7 +62,7 @@ print(json.dumps({name: api_client_ensure(name=name, staff=staff)[0] for name, s
 def create_clients(database_url: str, clients: dict[str, bool]) -> dict[str, str]:
     """Create API clients ``{username: is_staff}`` in one process; returns ``{username: token}``."""
     pairs = sorted(clients.items())
-    result = manage(database_url, "shell", "-c", _CLIENTS_SCRIPT % repr(pairs))
+    result = manage(ledger_env(database_url), "shell", "-c", _CLIENTS_SCRIPT % repr(pairs), timeout=MANAGE_TIMEOUT)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -144,7 +113,7 @@ class Databases:
         if self.template is None:
             name = f"{self.prefix}_template"
             url = self.server.create(name)
-            manage(url, "migrate", "--noinput", "-v0")
+            manage(ledger_env(url), "migrate", "--noinput", "-v0", timeout=MANAGE_TIMEOUT)
             self.template = name
         return with_database(self.server.url, self.template)
 
@@ -161,36 +130,6 @@ class Databases:
 
     def close(self) -> None:
         self.server.drop_all()
-
-
-def children_of(pid: int) -> list[int]:
-    """The child processes of ``pid`` (gunicorn's workers, for its master)."""
-    found: set[int] = set()
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            with contextlib.suppress(OSError):
-                found.update(int(child) for child in (task / "children").read_text().split())
-        if found:
-            return sorted(found)
-    except OSError:
-        return []
-    for entry in Path("/proc").iterdir():  # Kernels without /proc/<pid>/task/<tid>/children.
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                stat = (entry / "stat").read_text()
-                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                    found.add(int(entry.name))
-    return sorted(found)
-
-
-def _answers_http(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-            sock.settimeout(5)
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            return sock.recv(64).startswith(b"HTTP/1.1 200")
-    except OSError:
-        return False
 
 
 class Instance:
@@ -233,30 +172,24 @@ class Instance:
     def start(self) -> Instance:
         metrics = self.workdir / f"{self.name}-metrics"
         metrics.mkdir(parents=True, exist_ok=True)
-        env = clean_env(DATABASE_URL=self.database_url, PROMETHEUS_MULTIPROC_DIR=str(metrics), **self.env)
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "ledger_project.wsgi",
-        ]
+        env = ledger_env(self.database_url, PROMETHEUS_MULTIPROC_DIR=str(metrics), **self.env)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+                gunicorn_command(self.port), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
         self.starts += 1
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _answers_http(self.port):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log}")
-            if time.monotonic() > deadline:
-                self.crash()
-                raise RuntimeError(f"{self.name} did not answer within {START_TIMEOUT:.0f}s; see {self.log}")
-            time.sleep(0.1)
+        try:
+            wait_until_ready(
+                self.process,
+                lambda: status_of(self.base, "/healthz") == 200,
+                name=self.name,
+                log=self.log,
+                timeout=START_TIMEOUT,
+            )
+        except ServerFailed:
+            self.crash()
+            raise
         return self
 
     def kill_worker(self, pick) -> int | None:

@@ -1,14 +1,12 @@
 """The books and the idempotency keys, checked in the database after (and during) a scenario.
 
-:func:`books` mirrors ``tests/books.py`` in set-based SQL, so it can run in one snapshot while
-the load goes on: every stored balance is the sum of its postings, each account's postings
-are numbered 1..n with a chained ``balance_after``, no customer balance is below zero, every
-transaction has at least two postings on accounts of its currency that sum to zero (and move
-its amount), and every currency's balances sum to zero. :func:`reconcile` runs the project's
-``manage.py reconcile`` as an operator would. :func:`keys` holds the clients' records of every
-idempotency key against the database: each key that was answered 201 is bound to exactly the
-one transaction that every 201 for it named, a refused key bound nothing, no transaction of
-those clients exists without its key, and each account holds what the clients' answers say.
+The books are checked by :func:`harness.books.check` in set-based SQL, so it can run in one
+snapshot while the load goes on (:func:`harness.books.check_at`; :class:`Observer` takes one
+snapshot after another). :func:`reconcile` runs the project's ``manage.py reconcile`` as an
+operator would. :func:`keys` holds the clients' records of every idempotency key against the
+database: each key that was answered 201 is bound to exactly the one transaction that every 201
+for it named, a refused key bound nothing, no transaction of those clients exists without its
+key, and each account holds what the clients' answers say.
 
 Each check counts the objects it looked at (``checked``) and lists what it found wrong.
 """
@@ -16,7 +14,6 @@ Each check counts the objects it looked at (``checked``) and lists what it found
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 from collections import defaultdict
@@ -25,124 +22,14 @@ from typing import Any
 
 import psycopg
 
+from harness.books import MAX_LISTED, Findings, check_at
+from harness.commands import REPO, manage
 from torture.client import Movement
-
-MAX_LISTED = 20  # violations listed per check; the count is always complete
-
-
-@dataclass
-class Findings:
-    checked: int = 0
-    violations: list[str] = field(default_factory=list)
-
-    def expect(self, ok: bool, message: str) -> bool:
-        self.checked += 1
-        if not ok:
-            self.violations.append(message)
-        return ok
-
-    def add(self, other: Findings) -> Findings:
-        self.checked += other.checked
-        self.violations.extend(other.violations)
-        return self
+from torture.infra import MANAGE_TIMEOUT, ledger_env
 
 
 def connect(url: str, **kwargs: Any) -> psycopg.Connection:
     return psycopg.connect(url, connect_timeout=5, **kwargs)
-
-
-def books(conn: psycopg.Connection) -> Findings:
-    """The accounting equation, on whatever ``conn`` sees (call it inside one snapshot)."""
-    found = Findings()
-
-    accounts = conn.execute(
-        """
-        SELECT a.public_id::text, a.is_system, a.balance_minor, a.last_sequence,
-               COALESCE(SUM(p.amount_minor), 0), COUNT(p.id)
-        FROM accounts_account a LEFT JOIN transactions_posting p ON p.account_id = a.id
-        GROUP BY a.id
-        """
-    ).fetchall()
-    for public_id, is_system, balance, last_sequence, total, count in accounts:
-        if is_system:  # The outside world keeps no stored balance (accounts.models).
-            found.expect((balance, last_sequence) == (0, 0), f"system account {public_id} stores a balance")
-            continue
-        found.expect(balance == total, f"account {public_id}: stored balance {balance}, postings sum to {total}")
-        found.expect(last_sequence == count, f"account {public_id}: last_sequence {last_sequence}, {count} postings")
-        found.expect(balance >= 0, f"customer account {public_id} is below zero: {balance}")
-
-    postings = conn.execute("SELECT COUNT(*) FROM transactions_posting").fetchone()[0]
-    broken = conn.execute(
-        """
-        SELECT a.public_id::text, c.sequence, c.position, c.balance_after_minor, c.running
-        FROM (
-            SELECT account_id, sequence, balance_after_minor,
-                   ROW_NUMBER() OVER w AS position, SUM(amount_minor) OVER w AS running
-            FROM transactions_posting
-            WHERE account_id NOT IN (SELECT id FROM accounts_account WHERE is_system)
-            WINDOW w AS (PARTITION BY account_id ORDER BY sequence ROWS UNBOUNDED PRECEDING)
-        ) c JOIN accounts_account a ON a.id = c.account_id
-        WHERE c.sequence <> c.position OR c.balance_after_minor <> c.running
-        ORDER BY a.public_id, c.sequence
-        """
-    ).fetchall()
-    found.checked += 2 * postings
-    for public_id, sequence, position, after, running in broken[:MAX_LISTED]:
-        found.violations.append(
-            f"account {public_id}: posting #{sequence} at position {position} has balance_after {after}, "
-            f"the running sum is {running}"
-        )
-    if len(broken) > MAX_LISTED:
-        found.violations.append(f"... and {len(broken) - MAX_LISTED} more broken posting chains")
-
-    transactions = conn.execute("SELECT COUNT(*) FROM transactions_transaction").fetchone()[0]
-    partial = conn.execute(
-        """
-        SELECT t.public_id::text, t.kind, COUNT(p.id), COALESCE(SUM(p.amount_minor), 0),
-               COALESCE(SUM(p.amount_minor) FILTER (WHERE p.amount_minor > 0), 0), t.amount_minor,
-               COUNT(p.id) FILTER (WHERE a.currency <> t.currency)
-        FROM transactions_transaction t
-        LEFT JOIN transactions_posting p ON p.transaction_id = t.id
-        LEFT JOIN accounts_account a ON a.id = p.account_id
-        GROUP BY t.id
-        HAVING COUNT(p.id) < 2 OR COALESCE(SUM(p.amount_minor), 0) <> 0
-            OR COALESCE(SUM(p.amount_minor) FILTER (WHERE p.amount_minor > 0), 0) <> t.amount_minor
-            OR COUNT(p.id) FILTER (WHERE a.currency <> t.currency) > 0
-        """
-    ).fetchall()
-    found.checked += 4 * transactions
-    for public_id, kind, legs, total, credited, amount, foreign in partial[:MAX_LISTED]:
-        found.violations.append(
-            f"partial or unbalanced {kind} {public_id}: {legs} postings summing to {total}, "
-            f"crediting {credited} of its amount {amount}, {foreign} on accounts of another currency"
-        )
-    if len(partial) > MAX_LISTED:
-        found.violations.append(f"... and {len(partial) - MAX_LISTED} more partial or unbalanced transactions")
-
-    # The customers' stored balances and the system account's postings (it stores no balance).
-    currencies = conn.execute(
-        """
-        SELECT a.currency,
-               COALESCE(SUM(a.balance_minor) FILTER (WHERE NOT a.is_system), 0) + COALESCE(SUM(w.total), 0)
-        FROM accounts_account a
-        LEFT JOIN (SELECT account_id, SUM(amount_minor) AS total FROM transactions_posting
-                    WHERE account_id IN (SELECT id FROM accounts_account WHERE is_system) GROUP BY account_id) w
-               ON w.account_id = a.id
-        GROUP BY a.currency ORDER BY a.currency
-        """
-    ).fetchall()
-    for currency, total in currencies:
-        found.expect(total == 0, f"the {currency} books sum to {total}, not zero: money appeared or vanished")
-    return found
-
-
-def books_at(url: str) -> Findings:
-    """:func:`books` in one read-only, repeatable-read snapshot of ``url``."""
-    with connect(url) as conn:
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        found = books(conn)
-        conn.rollback()
-    return found
 
 
 class Observer:
@@ -164,7 +51,7 @@ class Observer:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                found = books_at(self.url)
+                found = check_at(self.url)
             except psycopg.Error:
                 self.failed += 1
                 continue
@@ -182,23 +69,11 @@ class Observer:
 
 def reconcile(database_url: str) -> tuple[Findings, str]:
     """``manage.py reconcile --format json``: (findings, one line to show)."""
-    from torture.infra import REPO, clean_env
-
     found = Findings()
     command = REPO / "reconciliation" / "management" / "commands" / "reconcile.py"
     if not command.exists():
         return found, "not available in this tree (SQL checks only)"
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "manage.py", "reconcile", "--format", "json"],
-        cwd=REPO,
-        env=clean_env(DATABASE_URL=database_url),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = manage(ledger_env(database_url), "reconcile", "--format", "json", timeout=MANAGE_TIMEOUT, check=False)
     try:
         report = json.loads(result.stdout)
     except ValueError:

@@ -21,9 +21,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from harness.commands import manage
 from torture.client import Connection, Load, LoadPlan, Movement, Reply, api_headers, open_accounts
 from torture.cluster import Cluster, find_bindir
-from torture.infra import Context, Instance, create_clients, instances, manage
+from torture.infra import MANAGE_TIMEOUT, Context, Instance, create_clients, instances, ledger_env
 from torture.invariants import Observer, connect
 from torture.racing import check_after_load
 from torture.report import Result
@@ -124,7 +125,7 @@ def run(ctx: Context, phases: Phases | None = None) -> Result:
         cluster.start()
         url = cluster.create_database("ledger")
         if not cluster.copy_from(ctx.databases.template_url(), url):
-            manage(url, "migrate", "--noinput", "-v0")
+            manage(ledger_env(url), "migrate", "--noinput", "-v0", timeout=MANAGE_TIMEOUT)
         tokens = create_clients(url, {"outage-a": False, "outage-b": False})
         instance = Instance(
             "outage", url, ctx.workdir, DB_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT), LEDGER_LOCK_TIMEOUT_MS="5000"

@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from harness.books import Findings, check_at
 from torture.client import Load, LoadPlan, open_accounts
 from torture.infra import Context, Instance, create_clients, instances
-from torture.invariants import Findings, KeyFigures, Observer, books_at, keys, reconcile
+from torture.invariants import KeyFigures, Observer, keys, reconcile
 from torture.report import Result
 
 FULL = LoadPlan(duration=40, threads=16, timeout=5.0, impatient=0.05, max_requests=200_000)
@@ -34,7 +35,7 @@ def check_after_load(result: Result, url: str, load: Load, observer: Observer) -
     answers = Findings(checked=sum(load.stats.statuses.values()), violations=list(load.stats.bad_answers))
     result.take(answers, "answer: ")
     result.take(observer.findings, "during the load: ")
-    result.take(books_at(url), "books: ")
+    result.take(check_at(url), "books: ")
     reconciled, line = reconcile(url)
     result.take(reconciled)
     key_findings, figures = keys(url, load.movements)

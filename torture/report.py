@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from torture.invariants import Findings
+from harness.books import Findings
 
 
 @dataclass

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account
+from harness.books import assert_books_balance
 from tests.api.helpers import (
     assert_json,
     assert_problem,
@@ -20,8 +21,7 @@ from tests.api.helpers import (
     ledger_snapshot,
     new_key,
 )
-from tests.books import assert_books_balance
-from tests.conftest import client_for
+from tests.clients import client_for
 from tests.factories import AccountFactory
 from transactions.models import Batch, Transaction
 

@@ -3,6 +3,7 @@
 import pytest
 
 from accounts.models import Account
+from harness.books import assert_books_balance
 from tests.api.helpers import (
     assert_json,
     assert_problem,
@@ -16,7 +17,6 @@ from tests.api.helpers import (
     transfer,
     withdraw,
 )
-from tests.books import assert_books_balance
 from tests.factories import AccountFactory
 from transactions.models import Transaction
 

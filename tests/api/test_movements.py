@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from accounts.models import Account
+from harness.books import assert_books_balance
 from tests.api.helpers import (
     LEG_KEYS,
     TRANSACTION_KEYS,
@@ -22,7 +23,6 @@ from tests.api.helpers import (
     transfer,
     withdraw,
 )
-from tests.books import assert_books_balance
 from tests.factories import AccountFactory
 from transactions.services import deposit_create
 

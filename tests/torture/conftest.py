@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from tests.servers import database_url
+from harness.environment import database_url
 from torture.infra import Context, Databases, Server
 
 

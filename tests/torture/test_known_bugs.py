@@ -17,9 +17,9 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from tests.books import assert_books_balance
+from harness.books import assert_books_balance
+from harness.environment import database_url
 from tests.factories import AccountFactory, StaffFactory, UserFactory
-from tests.servers import database_url
 from transactions.models import IdempotencyRecord, Transaction
 
 

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from ledger import metrics
-from transactions.engine import orm, rules
+from transactions.engine import bulk, orm, rules
 from transactions.models import Posting, Transaction
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class Journal:
         else:
             Transaction.objects.bulk_create(transactions)
             Posting.objects.bulk_create([posting for _, postings in self._entries for posting in postings])
-            Account.objects.bulk_update(self._touched.values(), ["balance_minor", "last_sequence", "updated_at"])
+            Account.objects.bulk_update(self._touched.values(), list(bulk.BALANCE_COLUMNS))
             if bind is not None:
                 bind.bind(transactions[0])
         db_transaction.on_commit(lambda: _posted(transactions))
@@ -220,9 +220,7 @@ _METADATA_ENCODER = Transaction._meta.get_field("metadata").encoder
 # on the order of RETURNING.
 _WRITE_SQL = """
 WITH txn AS (
-    INSERT INTO transactions_transaction ({id_column}public_id, kind, status, amount_minor, currency,
-                                          source_account_id, destination_account_id, description, reference,
-                                          metadata, posted_by_id, reverses_id, batch_id, created_at)
+    INSERT INTO transactions_transaction ({id_column}{transaction_columns})
     SELECT {id_value}v.public_id, v.kind, v.status, v.amount, v.currency, v.source, v.destination, v.description,
            v.reference, v.metadata, v.posted_by, v.reverses, v.batch, %(now)s
       FROM jsonb_to_recordset(%(txns)s::jsonb)
@@ -232,8 +230,7 @@ WITH txn AS (
      ORDER BY v.n
     RETURNING id, public_id
 ), legs AS (
-    INSERT INTO transactions_posting (transaction_id, account_id, amount_minor, balance_after_minor, sequence,
-                                      created_at)
+    INSERT INTO transactions_posting ({posting_columns})
     SELECT txn.id, l.account, l.amount, l.balance, l.sequence, %(now)s
       FROM jsonb_to_recordset(%(legs)s::jsonb)
            AS l(n integer, txn uuid, account bigint, amount bigint, balance bigint, sequence bigint)
@@ -242,7 +239,7 @@ WITH txn AS (
     RETURNING id, transaction_id, account_id
 ), balances AS (
     UPDATE accounts_account AS a
-       SET balance_minor = b.balance, last_sequence = b.sequence, updated_at = %(now)s
+       SET {balances}
       FROM jsonb_to_recordset(%(accounts)s::jsonb) AS b(id bigint, balance bigint, sequence bigint)
      WHERE a.id = b.id
     RETURNING a.id
@@ -263,11 +260,18 @@ _RECORD_SQL = """, record AS (
 )"""
 
 
+# The values each account's new state is set to, column by column (bulk.BALANCE_COLUMNS).
+_BALANCE_VALUES = ("b.balance", "b.sequence", "%(now)s")
+
+
 @functools.cache
 def _write_sql(*, explicit_ids: bool, record: bool) -> str:
     return _WRITE_SQL.format(
         id_column="id, " if explicit_ids else "",
         id_value="v.id, " if explicit_ids else "",
+        transaction_columns=", ".join(bulk.TRANSACTION_COLUMNS),
+        posting_columns=", ".join(bulk.POSTING_COLUMNS),
+        balances=", ".join(f"{c} = {v}" for c, v in zip(bulk.BALANCE_COLUMNS, _BALANCE_VALUES, strict=True)),
         record=_RECORD_SQL if record else "",
     )
 

@@ -1,0 +1,60 @@
+"""What a benchmark run does (its scenarios and :class:`Config`) and what each scenario measured (:class:`Result`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+BATCH_SIZE = 100
+
+# name -> its scenario in bench/load.lua, a title, the pgbench script of its limit, whether it only
+# reads, and a concurrency of its own (else --connections).
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "1-transfers": {"wrk": "transfer", "title": "transfers, random accounts", "pgbench": "pgbench_transfer.sql"},
+    "2-hot-account": {"wrk": "hot", "title": "transfers, one hot account", "pgbench": "pgbench_hot.sql"},
+    "3-deposits": {"wrk": "deposit", "title": "deposits"},
+    "4a-history-page": {"wrk": "history", "title": "history page, 1M postings", "read": True},
+    "4b-balance": {"wrk": "balance", "title": "balance read", "read": True},
+    # The page's own latency, without queueing behind 15 other clients on 2 cores.
+    "4c-history-1-connection": {
+        "wrk": "history",
+        "title": "history page, 1 connection",
+        "read": True,
+        "connections": 1,
+    },
+    "5-batches": {"wrk": "batch", "title": f"batches of {BATCH_SIZE} transfers"},
+}
+
+
+@dataclass
+class Config:
+    duration: float
+    connections: int
+    customers: int
+    history: int
+    warmup: float
+    scenarios: list[str]
+    smoke: bool
+    server_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    name: str
+    title: str
+    kind: str  # "service" or "pgbench"
+    connections: int
+    duration_s: float
+    requests: int = 0
+    applied: int = 0
+    applied_per_s: float = 0.0
+    requests_per_s: float = 0.0
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
+    socket_errors: dict[str, int] = field(default_factory=dict)
+    peak_rss_mib: list[float] = field(default_factory=list)
+    reconcile: dict[str, Any] = field(default_factory=dict)
+    conservation: list[str] = field(default_factory=list)
+    by_kind: dict[str, int] = field(default_factory=dict)
+    worker_cpu_ms_per_request: float | None = None
+    machine_cpu_busy_pct: float | None = None

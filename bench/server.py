@@ -1,0 +1,83 @@
+"""The service under load: gunicorn with ``gunicorn.conf.py``, as ``make serve`` runs it, and what its workers use."""
+
+# ruff: noqa: S603 -- the command is this interpreter and gunicorn, with arguments built here.
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from bench.errors import BenchFailure
+from harness.commands import REPO
+from harness.ports import free_port
+from harness.processes import children_of, terminate
+from harness.servers import ServerFailed, gunicorn_command, status_of, wait_until_ready
+
+
+class Server:
+    """gunicorn with ``gunicorn.conf.py``, as ``make serve`` runs it."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = env
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        with self.log.open("wb") as output:
+            self.process = subprocess.Popen(
+                gunicorn_command(self.port), cwd=REPO, env=self.env, stdout=output, stderr=subprocess.STDOUT
+            )
+        try:
+            wait_until_ready(self.process, self._ready, name="gunicorn", log=self.log, timeout=timeout)
+        except ServerFailed as exc:
+            raise BenchFailure(str(exc)) from exc
+
+    def _ready(self) -> bool:
+        """Whether ``/readyz`` answers 200 and every worker has started."""
+        return status_of(self.base, "/readyz") == 200 and len(self.workers()) >= self.expected_workers()
+
+    def expected_workers(self) -> int:
+        return int(self.env.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1))
+
+    def workers(self) -> list[int]:
+        """gunicorn's worker processes: the master's children."""
+        assert self.process is not None
+        return children_of(self.process.pid)
+
+    def reset_peak_memory(self) -> None:
+        """Start each worker's ``VmHWM`` (peak resident memory) afresh (Linux >= 4.0)."""
+        for pid in self.workers():
+            # Where not permitted, the peak counts from the worker's start.
+            with contextlib.suppress(OSError):
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+    def peak_memory_mib(self) -> list[float]:
+        peaks = []
+        for pid in self.workers():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+            if match:
+                peaks.append(round(int(match[1]) / 1024, 1))
+        return peaks
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the workers have used so far."""
+        ticks = 0
+        for pid in self.workers():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            terminate(self.process, timeout=30)

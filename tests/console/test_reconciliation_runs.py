@@ -1,0 +1,70 @@
+"""The admin shows reconciliation runs and their findings, and nobody can add, change or delete them there."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from harness.commands import run
+from reconciliation.models import ReconciliationRun
+from tests.commands.helpers import sql
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def admin_client(db) -> Client:
+    browser = Client()
+    browser.force_login(get_user_model().objects.create_superuser("auditor", password="not-used-here-1"))
+    return browser
+
+
+def _get(browser: Client, url: str):
+    return browser.get(url, secure=True)  # production settings redirect plain HTTP
+
+
+def test_the_list_shows_each_run_with_its_scope_result_and_count(ledger, admin_client):
+    run("reconcile")
+    sql("UPDATE accounts_account SET balance_minor = balance_minor + 1 WHERE id = %s", [ledger.bob.pk])
+    run("reconcile", "--account", str(ledger.bob.public_id))
+
+    page = _get(admin_client, "/admin/reconciliation/reconciliationrun/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "All accounts" in html
+    assert f"account {ledger.bob.public_id}" in html
+    assert "Discrepancies found" in html
+    assert "Clean" in html
+
+
+def test_a_runs_page_lists_its_findings(ledger, admin_client):
+    sql("UPDATE accounts_account SET balance_minor = balance_minor + 1 WHERE id = %s", [ledger.bob.pk])
+    run("reconcile")
+    dirty = ReconciliationRun.objects.get()
+
+    page = _get(admin_client, f"/admin/reconciliation/reconciliationrun/{dirty.pk}/change/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert str(ledger.bob.public_id) in html
+    assert "stored balance differs from the sum of its postings" in html
+    assert "<td>45.25</td><td>45.26</td>" in html  # expected, found
+    assert "<td>balances</td><td>1</td>" in html  # the checks table
+    assert 'name="_save"' not in html  # read-only
+
+
+def test_runs_cannot_be_added_changed_or_deleted(ledger, admin_client):
+    run("reconcile")
+    recorded = ReconciliationRun.objects.get()
+    base = "/admin/reconciliation/reconciliationrun"
+
+    assert _get(admin_client, f"{base}/add/").status_code == 403
+    assert _get(admin_client, f"{base}/{recorded.pk}/delete/").status_code == 403
+    changed = admin_client.post(
+        f"{base}/{recorded.pk}/change/", {"result": "error", "discrepancy_count": "7"}, secure=True
+    )
+    assert changed.status_code == 403
+    assert ReconciliationRun.objects.get().result == "clean"
+    assert ReconciliationRun.objects.count() == 1

@@ -1,0 +1,184 @@
+"""The production configuration, as `make serve` and the Dockerfile run it.
+
+gunicorn starts with ``gunicorn.conf.py`` (several workers, threads, JSON logs, Prometheus
+multiprocess metrics) and production settings (debug off, a strong secret key) on the test
+PostgreSQL database; Redis, where it is reachable, shares the throttle between instances.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import uuid
+from contextlib import ExitStack
+
+import pytest
+import redis
+
+from harness.commands import manage
+from harness.environment import database_url, project_env
+from harness.ports import free_port
+from harness.servers import gunicorn_command, http, serve
+from tests.factories import AccountFactory, UserFactory
+from tests.serving.helpers import METRICS_TOKEN, production_env
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+REDIS_URL = os.environ.get("LEDGER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="module")
+def static_root(tmp_path_factory) -> str:
+    """collectstatic's output, as `make serve` and the Dockerfile produce it before gunicorn starts."""
+    root = tmp_path_factory.mktemp("static")
+    env = project_env(DJANGO_DEBUG="False", DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_STATIC_ROOT=str(root))
+    manage(env, "collectstatic", "--noinput", "-v0")
+    return str(root)
+
+
+def _redis_or_skip() -> None:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {REDIS_URL} (CI starts one; locally: redis-server --daemonize yes)")
+
+
+def test_gunicorn_serves_the_api_health_and_metrics_with_json_logs(tmp_path, static_root):
+    client = UserFactory()
+    token = client.auth_token.key
+    account = AccountFactory(owner=client)
+    port, metrics_port, log = free_port(), free_port(), tmp_path / "gunicorn.log"
+    request_id = f"prod-{uuid.uuid4().hex}"
+    env = production_env(DJANGO_STATIC_ROOT=static_root, LEDGER_METRICS_BIND=f"127.0.0.1:{metrics_port}")
+    del env["LEDGER_METRICS_ALLOWED_NETWORKS"]  # the default: behind a proxy on this host, loopback is anyone
+
+    with serve(gunicorn_command(port), env, port, log) as base:
+        assert http(base, "GET", "/healthz").body == {"status": "ok"}
+        ready = http(base, "GET", "/readyz")
+        assert (ready.status, ready.body["checks"]) == (200, {"database": "ok", "cache": "ok"})
+
+        deposit = http(
+            base,
+            "POST",
+            "/api/v1/deposits/",
+            {"account_id": str(account.public_id), "amount": "12.34"},
+            token=token,
+            key="prod-1",
+            headers={"X-Request-ID": request_id},
+        )
+        assert deposit.status == 201, deposit.body
+        assert deposit.header("X-Request-ID") == request_id
+        assert http(base, "GET", f"/api/v1/accounts/{account.public_id}/balance/", token=token).body["balance"] == (
+            "12.34"
+        )
+        assert http(base, "GET", "/static/admin/css/base.css").status == 200  # WhiteNoise
+
+        # The app's /metrics, from 127.0.0.1 like every caller behind a proxy on this host: the token only.
+        assert http(base, "GET", "/metrics").status == 403
+        assert http(base, "GET", "/metrics", headers={"Authorization": "Bearer wrong"}).status == 403
+        scrapes = [http(base, "GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})]
+        # The master's listener, on a port the public proxy does not reach: no token.
+        scrapes.append(http(f"http://127.0.0.1:{metrics_port}", "GET", "/metrics"))
+        for scrape in scrapes:
+            assert scrape.status == 200
+            assert scrape.header("Content-Type").startswith("text/plain")
+            exposition = scrape.body if isinstance(scrape.body, str) else json.dumps(scrape.body)
+            assert 'ledger_transactions_posted_total{currency="USD",kind="deposit"} 1.0' in exposition
+            assert 'ledger_http_requests_total{method="POST",route="deposit-list",status="201"} 1.0' in exposition
+            assert "ledger_http_request_duration_seconds_bucket" in exposition
+
+    lines = log.read_text().splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]  # every line is one JSON object
+    ours = [r for r in records if r.get("request_id") == request_id]
+    request_line = next(r for r in ours if r["logger"] == "ledger.request")
+    assert request_line["status"] == 201
+    assert request_line["route"] == "deposit-list"
+    assert request_line["client"] == client.username
+    assert request_line["duration_ms"] > 0
+    assert {"time", "level", "message"} <= request_line.keys()
+    posted = next(r for r in ours if r["logger"] == "transactions.services")
+    assert posted["transaction_id"] == deposit.body["id"]
+    assert token not in log.read_text()  # no secrets in the logs
+    assert not [r for r in records if r["logger"] == "gunicorn.access"]  # one line a request: ledger.request
+
+
+def test_readyz_names_the_failing_part(tmp_path):
+    port = free_port()
+    env = production_env(REDIS_URL="redis://127.0.0.1:1/0", LEDGER_METRICS_BIND="")  # nothing listens on port 1
+    with serve(gunicorn_command(port), env, port, tmp_path / "gunicorn.log") as base:
+        answer = http(base, "GET", "/readyz")
+        assert answer.status == 503
+        assert answer.header("Content-Type") == "application/problem+json"
+        assert answer.body["code"] == "unavailable"
+        assert answer.body["checks"]["database"] == "ok"
+        assert answer.body["checks"]["cache"].startswith("unreachable")
+        assert http(base, "GET", "/healthz").status == 200  # alive, only not ready
+
+
+def test_two_instances_share_one_throttle_through_redis(tmp_path):
+    _redis_or_skip()
+    client = UserFactory()
+    env = production_env(
+        REDIS_URL=REDIS_URL,
+        CACHE_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
+        LEDGER_THROTTLE_RATE="4/min",
+        LEDGER_METRICS_BIND="",  # two instances on one host: one metrics port would be taken twice
+    )
+    with ExitStack() as stack:
+        ports = [free_port(), free_port()]
+        bases = [stack.enter_context(serve(gunicorn_command(p), env, p, tmp_path / f"g{p}.log")) for p in ports]
+        statuses = [http(bases[i % 2], "GET", "/api/v1/accounts/", token=client.auth_token.key) for i in range(6)]
+    # Four requests in all, wherever they landed, then both instances refuse.
+    assert [a.status for a in statuses] == [200, 200, 200, 200, 429, 429]
+    assert statuses[4].body["code"] == "throttled"
+    assert int(statuses[4].header("Retry-After")) > 0
+
+
+def test_two_instances_count_failed_authentications_together_through_redis(tmp_path):
+    """A guesser cannot spread its wrong tokens over instances: the count is shared."""
+    _redis_or_skip()
+    client = UserFactory()
+    env = production_env(
+        REDIS_URL=REDIS_URL,
+        CACHE_KEY_PREFIX=f"test-{uuid.uuid4().hex}",
+        LEDGER_AUTH_FAILURE_RATE="3/min",
+        LEDGER_METRICS_BIND="",
+    )
+    with ExitStack() as stack:
+        ports = [free_port(), free_port()]
+        bases = [stack.enter_context(serve(gunicorn_command(p), env, p, tmp_path / f"g{p}.log")) for p in ports]
+        guesses = [http(bases[i % 2], "GET", "/api/v1/accounts/", token="0" * 40) for i in range(5)]
+        right = http(bases[1], "GET", "/api/v1/accounts/", token=client.auth_token.key)
+    assert [a.status for a in guesses] == [401, 401, 401, 429, 429]
+    assert guesses[3].body["code"] == "throttled"
+    assert int(guesses[3].header("Retry-After")) > 0
+    assert right.status == 429, "past the limit the address is refused even with a good token"
+
+
+def test_check_deploy_is_clean_under_the_documented_production_environment():
+    env = project_env(
+        DATABASE_URL=database_url(),
+        DJANGO_DEBUG="False",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="ledger.internal",
+        DJANGO_CSRF_TRUSTED_ORIGINS="https://ledger.internal",
+        DJANGO_TRUST_X_FORWARDED_PROTO="True",
+    )
+    result = manage(env, "check", "--deploy", "--fail-level", "WARNING", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["", "short-key", "a" * 60, "django-insecure-" + secrets.token_urlsafe(50)],
+    ids=["empty", "short", "one-character", "django-insecure-prefix"],
+)
+def test_the_app_refuses_to_start_without_a_strong_secret_key_outside_debug(key):
+    env = project_env(DJANGO_DEBUG="False", DJANGO_SECRET_KEY=key)
+    result = manage(env, "check", timeout=60, check=False)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
