@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, When
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account
 from ledger.errors import NotFound
+
+if TYPE_CHECKING:
+    from ledger.users import User
 
 
 def system_balance_minor(currency: str) -> int:
@@ -36,7 +39,7 @@ def with_balances(accounts: QuerySet[Account]) -> QuerySet[Account]:
     return accounts.annotate(system_balance_minor=Case(When(is_system=True, then=negated), default=F("balance_minor")))
 
 
-def accounts_visible_to(user: AbstractBaseUser) -> QuerySet[Account]:
+def accounts_visible_to(user: User) -> QuerySet[Account]:
     """Staff see every account, system accounts included (with their derived balance); a client
     sees the accounts it owns."""
     if user.is_staff:
@@ -44,7 +47,7 @@ def accounts_visible_to(user: AbstractBaseUser) -> QuerySet[Account]:
     return Account.objects.filter(owner=user)
 
 
-def account_get(*, user: AbstractBaseUser, account_id: UUID | str) -> Account:
+def account_get(*, user: User, account_id: UUID | str) -> Account:
     """The account, or ``NotFound`` if it does not exist or is not the user's to see."""
     try:
         return accounts_visible_to(user).get(public_id=account_id)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 
 from audit.models import AuditRecord
+
+if TYPE_CHECKING:
+    from ledger.users import User
 
 
 def audit_record_create(
@@ -16,7 +18,7 @@ def audit_record_create(
     target_type: str,
     target_id: object,
     reason: str,
-    operator: AbstractBaseUser | None = None,
+    operator: User | None = None,
     operator_label: str = "",
     ip_address: str | None = None,
     details: dict[str, Any] | None = None,

@@ -126,7 +126,8 @@ def to_minor(amount: Decimal, currency: str, *, field: str = "amount") -> int:
         plural = "s" if digits != 1 else ""
         raise ValidationFailed(errors={field: [f"{currency} amounts have at most {digits} decimal place{plural}."]})
     # Below 10^15 with at most `digits` decimals: at most 18 digits, so int() is cheap and exact.
-    return int("".join(map(str, coefficient))) * 10 ** (power + digits)
+    scale: int = 10 ** (power + digits)  # power >= -digits (checked above): a whole power of ten
+    return int("".join(map(str, coefficient))) * scale
 
 
 _NOT_POSITIVE = "The amount must be greater than zero."
