@@ -19,9 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
@@ -30,6 +29,9 @@ from api.fields import MetadataField, MinorUnitsField
 from ledger.money import format_minor
 from transactions.models import Batch, Transaction
 from transactions.selectors import legs_visible_to
+
+if TYPE_CHECKING:
+    from ledger.users import User
 
 _DATETIME = serializers.DateTimeField()
 
@@ -93,10 +95,10 @@ class Document:
     props: list[Prop]
     _renderer: JSONRenderer = field(default_factory=JSONRenderer, repr=False)
 
-    def render(self, obj: Any, viewer: AbstractBaseUser | None = None) -> dict[str, Any]:
+    def render(self, obj: Any, viewer: User | None = None) -> dict[str, Any]:
         return {prop.name: prop.get(obj, viewer) for prop in self.props}
 
-    def render_bytes(self, obj: Any, viewer: AbstractBaseUser | None = None) -> bytes:
+    def render_bytes(self, obj: Any, viewer: User | None = None) -> bytes:
         """The answer's exact bytes (what an idempotent replay repeats)."""
         return self._renderer.render(self.render(obj, viewer))
 
@@ -174,7 +176,7 @@ LEG = Document(
 )
 
 
-def _legs(txn: Transaction, viewer: AbstractBaseUser) -> list[dict[str, Any]]:
+def _legs(txn: Transaction, viewer: User) -> list[dict[str, Any]]:
     return [LEG.render(posting) for posting in legs_visible_to(txn, viewer)]
 
 
@@ -204,7 +206,7 @@ TRANSACTION = Document(
 )
 
 
-def _batch_transactions(batch: Batch, viewer: AbstractBaseUser) -> list[dict[str, Any]]:
+def _batch_transactions(batch: Batch, viewer: User) -> list[dict[str, Any]]:
     ordered = sorted(batch.transactions.all(), key=lambda txn: txn.pk)  # Request order: the order inserted.
     return [TRANSACTION.render(txn, viewer) for txn in ordered]
 
@@ -237,6 +239,6 @@ HISTORY_ENTRY = Document(
 )
 
 
-def posting_renderer(document: Document, viewer: AbstractBaseUser) -> Callable[[Any], bytes]:
+def posting_renderer(document: Document, viewer: User) -> Callable[[Any], bytes]:
     """The port the posting service asks for a write's answer: ``document`` as ``viewer`` sees it."""
     return lambda answer: document.render_bytes(answer, viewer)

@@ -2,8 +2,8 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _ensure_system_accounts(sender, using: str = "default", **kwargs) -> None:
-    """Every configured currency has its system account once the schema is in place."""
+def _ensure_system_accounts(sender: AppConfig, using: str = "default", **kwargs: object) -> None:
+    """Ensure every configured currency has its system account, once the schema is in place (``post_migrate``)."""
     from django.conf import settings
     from django.db import connections
 

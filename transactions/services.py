@@ -20,22 +20,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 
+from accounts.models import Account
 from audit.services import audit_record_create
 from ledger.atomic import run_atomically_with_retries
 from ledger.errors import LedgerError, NotFound, ValidationFailed
 from ledger.money import amount_from, to_minor
 from transactions.engine import orm, rules
 from transactions.engine.idempotency import IdempotencyClaim
-from transactions.engine.journal import Journal
+from transactions.engine.journal import Journal, Leg
 from transactions.engine.locking import lock_accounts, lock_accounts_by_public_id, reserved_transaction_id
 from transactions.engine.rules import LockedAccounts
 from transactions.models import Batch, Posting, Transaction
+
+if TYPE_CHECKING:
+    from ledger.users import User
 
 MAX_BATCH_OPERATIONS = 1000
 
@@ -101,7 +104,7 @@ _ACCOUNT_FIELDS = ("account_id", "source_account_id", "destination_account_id")
 
 
 def _post_one(
-    actor: AbstractBaseUser,
+    actor: User,
     kind: str,
     movement: dict[str, Any],
     idempotency: IdempotencyClaim | None,
@@ -125,7 +128,7 @@ def _post_one(
 
 def deposit_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     account_id: UUID,
     amount: Decimal,
     description: str = "",
@@ -140,7 +143,7 @@ def deposit_create(
 
 def withdrawal_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     account_id: UUID,
     amount: Decimal,
     description: str = "",
@@ -155,7 +158,7 @@ def withdrawal_create(
 
 def transfer_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     source_account_id: UUID,
     destination_account_id: UUID,
     amount: Decimal,
@@ -177,19 +180,25 @@ def transfer_create(
     return _post_one(actor, Transaction.Kind.TRANSFER, movement, idempotency)
 
 
-def _reversal_legs(original: Transaction, locked: dict[int, Any]) -> list[tuple[Any, int]]:
-    """The mirror image of ``original``'s postings: each account (locked, or a system account's
-    row, which is never locked) with the opposite amount."""
+def _reversal_legs(original: Transaction, locked: Mapping[int, Account]) -> list[Leg]:
+    """Return the mirror image of ``original``'s postings: each account (locked, or a system
+    account's row, which is never locked) with the opposite amount."""
     return [(locked.get(leg.account_id, leg.account), -leg.amount_minor) for leg in original.postings.all()]
 
 
-def _with_legs() -> Prefetch:
+def _locked_or_none(locked: Mapping[int, Account], pk: int | None) -> Account | None:
+    """Return the locked account ``pk``, or ``None`` for no account or one not locked (a system account)."""
+    return None if pk is None else locked.get(pk)
+
+
+def _with_legs() -> Prefetch[str, QuerySet[Posting], str]:
+    """Return the prefetch of a transaction's legs with their accounts, in the order they were written."""
     return Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("pk"))
 
 
 def transaction_reverse(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     transaction_id: UUID,
     reason: str,
     idempotency: IdempotencyClaim | None = None,
@@ -225,8 +234,8 @@ def transaction_reverse(
             currency=original.currency,
             amount_minor=original.amount_minor,
             legs=legs,
-            source=accounts.get(original.destination_account_id),
-            destination=accounts.get(original.source_account_id),
+            source=_locked_or_none(accounts, original.destination_account_id),
+            destination=_locked_or_none(accounts, original.source_account_id),
             description=reason,
             reverses=original,
         )
@@ -277,7 +286,7 @@ def _named(refusal: LedgerError, index: int) -> LedgerError:
 
 def batch_post(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     operations: Sequence[dict[str, Any]],
     idempotency: IdempotencyClaim | None = None,
 ) -> Batch:

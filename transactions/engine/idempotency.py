@@ -22,14 +22,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection
 
 from ledger import metrics
 from ledger.errors import IdempotencyKeyRequired, IdempotencyKeyReused, LedgerError
 from transactions.models import Batch, IdempotencyRecord, Transaction
+
+if TYPE_CHECKING:
+    from ledger.users import User
 
 _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 
@@ -65,7 +67,7 @@ def fingerprint(operation: str, payload: Any) -> str:
 class IdempotencyClaim:
     """A key not yet bound, carried into the write's database transaction."""
 
-    client: AbstractBaseUser
+    client: User
     key: str
     fingerprint: str
     render: AnswerRenderer
@@ -106,7 +108,7 @@ class StoredAnswer:
 _LOOKUP_SQL = "SELECT fingerprint, response_status, response_body FROM {table} WHERE client_id = %s AND {key} = %s"
 
 
-def stored_answer(client: AbstractBaseUser, key: str, expected_fingerprint: str) -> StoredAnswer | None:
+def stored_answer(client: User, key: str, expected_fingerprint: str) -> StoredAnswer | None:
     """The answer ``key`` is bound to for ``client``, or ``None``; ``idempotency_key_reused`` if it
     answered another request."""
     # On every money movement, so plain SQL: building the ORM query cost more than running it.

@@ -23,7 +23,6 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
@@ -34,6 +33,7 @@ from transactions.engine import orm, rules
 from transactions.models import Posting, Transaction
 
 if TYPE_CHECKING:
+    from ledger.users import User
     from transactions.engine.idempotency import IdempotencyClaim
 
 logger = logging.getLogger("transactions.services")
@@ -44,7 +44,7 @@ Leg = tuple[Account, int]  # (a locked account, signed amount in minor units)
 class Journal:
     """Entries of one database transaction, by one actor, at one instant."""
 
-    def __init__(self, actor: AbstractBaseUser, *, transaction_id: int | None = None) -> None:
+    def __init__(self, actor: User, *, transaction_id: int | None = None) -> None:
         """``transaction_id``: an id already drawn from the sequence for the first transaction
         added (see :func:`transactions.engine.locking.lock_accounts`)."""
         self.actor = actor

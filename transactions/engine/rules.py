@@ -9,9 +9,8 @@ of every transaction). Each rule raises its :mod:`ledger.errors` refusal.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 from uuid import UUID
-
-from django.contrib.auth.models import AbstractBaseUser
 
 from accounts.models import Account
 from ledger.errors import (
@@ -30,15 +29,19 @@ from ledger.money import BALANCE_LIMIT
 from transactions.engine.locking import system_account_of
 from transactions.models import Transaction
 
+if TYPE_CHECKING:
+    from ledger.users import User
+    from transactions.engine.locking import LockedAccount
+
 
 class LockedAccounts:
     """The customer accounts a write has locked, by public id, and their system accounts by currency."""
 
-    def __init__(self, accounts: Sequence[Account]) -> None:
+    def __init__(self, accounts: Sequence[LockedAccount]) -> None:
         self.by_id = {account.public_id: account for account in accounts}
         self.system = {account.currency: system_account_of(account) for account in accounts}
 
-    def customer(self, account_id: UUID, actor: AbstractBaseUser, *, field: str, owned: bool = True) -> Account:
+    def customer(self, account_id: UUID, actor: User, *, field: str, owned: bool = True) -> Account:
         """The customer account ``account_id``; ``NotFound`` unless the actor may act on it.
 
         ``owned``: the actor must own it (a source); a payee need not be the actor's. A system
@@ -57,7 +60,7 @@ class LockedAccounts:
 
     def system_of(self, currency: str) -> Account:
         account = self.system.get(currency)
-        if account is None or account.pk is None:  # Not once accounts.services opened the account.
+        if account is None:  # Not once accounts.services opened an account of the currency.
             raise NotFound(f"The ledger has no system account for {currency}.")
         return account
 
