@@ -21,11 +21,19 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.db import connection
 
 from ledger.money import format_minor
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
+
+ScopeKind = Literal["all", "account", "since"]
+# A parameter of these statements: an id, a timestamp or JSON text, a list of ids, or NULL.
+SQLParam = int | str | list[int] | None
 
 
 @dataclass(frozen=True)
@@ -40,14 +48,14 @@ class Scope:
       currency totals (check 5) are global; they cost one pass over the accounts.
     """
 
-    kind: str = "all"
+    kind: ScopeKind = "all"
     account_pk: int | None = None
     currency: str | None = None
     cutoff: datetime | None = None
     moved: tuple[int, ...] | None = None  # for ``since``: the accounts it covers, see :meth:`resolve`
     all_accounts: int | None = None
 
-    def resolve(self, cursor: Any) -> Scope:
+    def resolve(self, cursor: CursorWrapper) -> Scope:
         """For ``since``, find once (in the snapshot) the accounts with a posting at or after the cutoff."""
         if self.kind != "since" or self.moved is not None:
             return self
@@ -65,7 +73,7 @@ class Scope:
             return len(self.moved or ()) * 10 >= (self.all_accounts or 0)
         return self.kind == "all"
 
-    def accounts(self, column: str) -> tuple[str, list[Any]]:
+    def accounts(self, column: str) -> tuple[str, list[SQLParam]]:
         """An SQL condition that ``column`` (an account id) is in scope, and its parameters."""
         if self.kind == "account":
             return f"{column} = %s", [self.account_pk]
@@ -79,7 +87,7 @@ class Scope:
             return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(self.moved)]
         return "1 = 1", []
 
-    def transactions(self, alias: str) -> tuple[str, list[Any]]:
+    def transactions(self, alias: str) -> tuple[str, list[SQLParam]]:
         """An SQL condition that the transaction row ``alias`` is in scope, and its parameters."""
         if self.kind == "account":
             return (
@@ -133,24 +141,24 @@ class Check:
     number: int
     name: str
     title: str
-    run: Callable[[Any, Scope, int], CheckResult]
+    run: Callable[[CursorWrapper, Scope, int], CheckResult]
 
 
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _timestamp(value: datetime | None) -> Any:
+def _timestamp(value: datetime | None) -> str | None:
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def uuid_text(value: Any) -> str | None:
+def uuid_text(value: object) -> str | None:
     """A public id as text, whether the driver returns a UUID (PostgreSQL) or hex (SQLite)."""
     if value is None:
         return None
     return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
 
 
-def _money(minor: Any, currency: str | None) -> str:
+def _money(minor: int | Decimal | None, currency: str | None) -> str:
     if minor is None:
         return "none"
     try:
@@ -160,8 +168,8 @@ def _money(minor: Any, currency: str | None) -> str:
 
 
 def _capped(
-    cursor: Any, sql: str, params: Sequence[Any], *, order_by: str, limit: int, problems: str = "1"
-) -> tuple[list[dict], int]:
+    cursor: CursorWrapper, sql: str, params: Sequence[SQLParam], *, order_by: str, limit: int, problems: str = "1"
+) -> tuple[list[dict[str, Any]], int]:
     """The first ``limit`` rows of ``sql`` in ``order_by`` order, as dicts, and how many problems all its rows hold.
 
     ``problems`` is an SQL expression over a row's columns: how many discrepancies that row
@@ -177,7 +185,7 @@ def _capped(
 
 
 @contextmanager
-def sequential_plans(cursor: Any, *, sequential: bool) -> Iterator[None]:
+def sequential_plans(cursor: CursorWrapper, *, sequential: bool) -> Iterator[None]:
     """With ``sequential`` on PostgreSQL, keep the planner off index scans for the statements inside."""
     if not (sequential and connection.vendor == "postgresql"):
         yield
@@ -198,7 +206,7 @@ def _flags(*conditions: str) -> str:
     return "(" + " + ".join(f"(CASE WHEN {condition} THEN 1 ELSE 0 END)" for condition in conditions) + ")"
 
 
-def _transaction_ids(cursor: Any, pks: set[int]) -> dict[int, str]:
+def _transaction_ids(cursor: CursorWrapper, pks: set[int]) -> dict[int, str | None]:
     """Public ids of the given transactions (at most ``limit`` of them, so one small query)."""
     if not pks:
         return {}
@@ -213,7 +221,7 @@ def _transaction_ids(cursor: Any, pks: set[int]) -> dict[int, str]:
 _SYSTEM_IDS = "(SELECT system.id FROM accounts_account system WHERE system.is_system)"
 
 
-def check_balances(cursor: Any, scope: Scope, limit: int) -> CheckResult:
+def check_balances(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
     """1. Every customer account's stored ``balance_minor`` equals the sum of its postings' amounts (0 if
     none); a system account stores none (0: its balance is derived, and check 5 proves it).
 
@@ -265,7 +273,7 @@ def check_balances(cursor: Any, scope: Scope, limit: int) -> CheckResult:
     )
 
 
-def check_transactions(cursor: Any, scope: Scope, limit: int) -> CheckResult:
+def check_transactions(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
     """2. Every transaction has at least two postings, they sum to zero, and all are on accounts of its currency.
 
     One merge of the transactions (primary key order) with their postings (``transaction_id``
@@ -319,7 +327,7 @@ def check_transactions(cursor: Any, scope: Scope, limit: int) -> CheckResult:
     return CheckResult("transactions", total, found)
 
 
-def check_chains(cursor: Any, scope: Scope, limit: int) -> CheckResult:
+def check_chains(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
     """3. Each customer account's postings are numbered 1, 2, 3... with no gap or repeat; each
     ``balance_after`` is the previous one (0 before the first) plus the amount; the last
     ``balance_after`` equals the stored balance and the last sequence the stored ``last_sequence``.
@@ -433,7 +441,7 @@ def check_chains(cursor: Any, scope: Scope, limit: int) -> CheckResult:
     return CheckResult("chains", link_total + end_total, found)
 
 
-def _accounts(cursor: Any, pks: set[int]) -> dict[int, tuple[str | None, str]]:
+def _accounts(cursor: CursorWrapper, pks: set[int]) -> dict[int, tuple[str | None, str]]:
     if not pks:
         return {}
     marks = ", ".join(["%s"] * len(pks))
@@ -441,7 +449,7 @@ def _accounts(cursor: Any, pks: set[int]) -> dict[int, tuple[str | None, str]]:
     return {pk: (uuid_text(public_id), currency) for pk, public_id, currency in cursor.fetchall()}
 
 
-def check_non_negative(cursor: Any, scope: Scope, limit: int) -> CheckResult:
+def check_non_negative(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
     """4. No customer account's stored balance is below zero (system accounts stand for the outside world and may)."""
     condition, params = scope.accounts("a.id")
     rows, total = _capped(
@@ -472,7 +480,7 @@ def check_non_negative(cursor: Any, scope: Scope, limit: int) -> CheckResult:
     )
 
 
-def check_currency_totals(cursor: Any, scope: Scope, limit: int) -> CheckResult:
+def check_currency_totals(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
     """5. Per currency, what its customer accounts store plus the sum of its system account's postings
     is zero: money came in from, or went out to, the outside world, and none appeared or vanished.
 
@@ -520,7 +528,7 @@ def check_currency_totals(cursor: Any, scope: Scope, limit: int) -> CheckResult:
     )
 
 
-def check_reversals(cursor: Any, scope: Scope, limit: int) -> CheckResult:
+def check_reversals(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
     """6. Reversal links agree both ways: a reversal names an original, which is marked ``reversed``, is
     not itself a reversal, and has the reversal's currency and amount; and every transaction marked
     ``reversed`` has exactly one reversal.

@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict
+from uuid import UUID
 
-from django.db.models import BigIntegerField, Count, F, Q, Sum, Value, Window
+from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import Coalesce, Lag
 
 from accounts.models import Account
@@ -47,7 +49,36 @@ class StatementSummary:
         return self.opening + self.net == self.closing
 
 
-def _period(account: Account, start: datetime, end: datetime):
+class _PostingValues(TypedDict):
+    """A posting as the statement reads it, with its transaction (a system account's carries no
+    sequence and no balance after it)."""
+
+    sequence: int | None
+    created_at: datetime
+    amount_minor: int
+    balance_after_minor: int | None
+    transaction__public_id: UUID
+    transaction__kind: str
+    transaction__description: str
+    transaction__reference: str
+
+
+class StatementRow(TypedDict):
+    """One posting of a statement, as :func:`statement_postings` streams it: always with the balance
+    after it (a customer posting's own; a system account's counted as the rows stream)."""
+
+    sequence: int | None
+    created_at: datetime
+    amount_minor: int
+    balance_after_minor: int
+    transaction__public_id: UUID
+    transaction__kind: str
+    transaction__description: str
+    transaction__reference: str
+
+
+def _period(account: Account, start: datetime, end: datetime) -> QuerySet[Posting]:
+    """Return the account's postings over ``[start, end)``."""
     return Posting.objects.filter(account=account, created_at__gte=start, created_at__lt=end)
 
 
@@ -81,19 +112,22 @@ def statement_summary(*, account: Account, start: datetime, end: datetime) -> St
         )
     last = _period(account, start, end).order_by("-sequence").values("sequence", "balance_after_minor").first()
     first = _period(account, start, end).order_by("sequence").values_list("sequence", flat=True).first()
+    closing = opening if last is None else last["balance_after_minor"]
+    if closing is None:  # The database refuses a customer leg without one (migration 0006's trigger).
+        raise ValueError(f"a posting of customer account {account.public_id} carries no balance_after")
     return StatementSummary(
         opening=int(opening),
         credits=int(totals["credits"]),
         debits=int(totals["debits"]),
         credit_count=totals["credit_count"],
         debit_count=totals["debit_count"],
-        closing=int(last["balance_after_minor"]) if last else int(opening),
+        closing=int(closing),
         first_sequence=first,
         last_sequence=last["sequence"] if last else None,
     )
 
 
-def statement_breaks(*, account: Account, start: datetime, end: datetime, opening: int) -> list[int]:
+def statement_breaks(*, account: Account, start: datetime, end: datetime, opening: int) -> list[int | None]:
     """Sequences of the period's postings whose ``balance_after`` is not the previous balance plus the amount.
 
     The first posting follows from ``opening``. One window query over the period; empty when
@@ -116,7 +150,7 @@ def statement_breaks(*, account: Account, start: datetime, end: datetime, openin
     )
 
 
-def statement_postings(*, account: Account, start: datetime, end: datetime, opening: int = 0) -> Iterator[dict]:
+def statement_postings(*, account: Account, start: datetime, end: datetime, opening: int = 0) -> Iterator[StatementRow]:
     """The postings of ``account`` over ``[start, end)`` in sequence order, with their transactions, streamed.
 
     A system account's come in id order, each with the balance after it counted from ``opening``.
@@ -124,24 +158,18 @@ def statement_postings(*, account: Account, start: datetime, end: datetime, open
     rows = (
         _period(account, start, end)
         .order_by("id" if account.is_system else "sequence")
-        .values(
-            "sequence",
-            "created_at",
-            "amount_minor",
-            "balance_after_minor",
-            "transaction__public_id",
-            "transaction__kind",
-            "transaction__description",
-            "transaction__reference",
-        )
+        .values(*_PostingValues.__annotations__)
         .iterator(chunk_size=5000)
     )
     if not account.is_system:
-        return rows
+        # A customer posting always carries its balance after (a CHECK constraint and the ledger's triggers).
+        customer_rows: Iterator[StatementRow] = rows
+        return customer_rows
     return _running(rows, opening)
 
 
-def _running(rows: Iterator[dict], balance: int) -> Iterator[dict]:
+def _running(rows: Iterator[_PostingValues], balance: int) -> Iterator[StatementRow]:
+    """Yield a system account's ``rows`` with the balance after each one, counted from ``balance``."""
     for row in rows:
         balance += row["amount_minor"]
         yield {**row, "sequence": None, "balance_after_minor": balance}

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -29,9 +29,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import audit_record_create
-from reconciliation.checks import CHECKS, Check, CheckResult, Scope, sequential_plans, uuid_text
+from reconciliation.checks import CHECKS, Check, CheckResult, Scope, SQLParam, sequential_plans, uuid_text
 from reconciliation.models import ReconciliationRun
 from transactions.engine.locking import lock_accounts
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
 
 # How many postings statements a posting transaction runs after taking its timestamp, at most
 # (insert the transaction, its postings, update the balances, bind the idempotency key, mark
@@ -67,7 +70,7 @@ def command_operator_label(command: str) -> str:
 
 
 @contextmanager
-def read_snapshot(*, work_mem: str = "256MB") -> Iterator[Any]:
+def read_snapshot(*, work_mem: str = "256MB") -> Iterator[CursorWrapper]:
     """A cursor in one consistent, read-only snapshot of the database that blocks no writer.
 
     PostgreSQL: a ``REPEATABLE READ, READ ONLY`` transaction. It takes only the ``ACCESS
@@ -161,7 +164,7 @@ def _record(
     else:
         outcome = ReconciliationRun.Result.DISCREPANCIES if count else ReconciliationRun.Result.CLEAN
     account = ""
-    if scope.kind == "account":
+    if scope.kind == "account" and scope.account_pk is not None:
         account = str(Account.objects.filter(pk=scope.account_pk).values_list("public_id", flat=True).first() or "")
     return ReconciliationRun.objects.create(
         started_at=started,
@@ -206,7 +209,8 @@ def balance_drifts(*, account_pks: list[int] | None = None) -> list[BalanceDrift
     """Customer accounts whose stored balance differs from the sum of their postings, or whose
     ``last_sequence`` differs from their highest posting sequence. One set-based query. (System
     accounts store no balance: theirs is derived, see ``accounts.models``.)"""
-    condition, params = "1 = 1", []
+    condition = "1 = 1"
+    params: list[SQLParam] = []
     if account_pks is not None:
         if not account_pks:
             return []

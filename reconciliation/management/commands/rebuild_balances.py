@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--apply", action="store_true", help="change the balances (default: dry run)")
         parser.add_argument("--reason", default="", help="why, for the audit trail (required with --apply)")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: str, **options: Any) -> None:
         if options["apply"] and not options["reason"].strip():
             raise CommandError("--apply needs --reason: it is written to the audit trail.", returncode=EXIT_USAGE)
         only = None

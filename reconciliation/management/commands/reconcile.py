@@ -7,6 +7,7 @@ import re
 import sys
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
@@ -70,7 +71,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--format", choices=["text", "json"], default="text", help="output format (default text)")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: str, **options: Any) -> None:
         scope = self._scope(options)
         show_progress = options["verbosity"] > 0 and sys.stderr.isatty()
         try:
@@ -89,7 +90,7 @@ class Command(BaseCommand):
             sys.stdout.flush()
             raise SystemExit(EXIT_DISCREPANCIES)
 
-    def _scope(self, options: dict) -> Scope:
+    def _scope(self, options: dict[str, Any]) -> Scope:
         if options["account"]:
             try:
                 public_id = uuid.UUID(options["account"])
@@ -139,7 +140,7 @@ class Command(BaseCommand):
             write(f"Result: clean ({run.duration_seconds:.1f}s).")
 
 
-def _as_json(outcome: RunOutcome) -> dict:
+def _as_json(outcome: RunOutcome) -> dict[str, Any]:
     run = outcome.run
     listed = [d.as_dict() for result in outcome.results for d in result.discrepancies][: len(run.discrepancies)]
     return {

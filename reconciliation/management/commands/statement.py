@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -16,10 +17,12 @@ from django.utils import timezone
 from accounts.models import Account
 from ledger.instants import parse_day, parse_instant
 from ledger.money import format_minor
-from reconciliation.selectors import statement_breaks, statement_postings, statement_summary
+from reconciliation.selectors import StatementSummary, statement_breaks, statement_postings, statement_summary
 from reconciliation.services import read_snapshot
 
 EXIT_DOES_NOT_TIE_OUT, EXIT_USAGE = 1, 2
+Money = Callable[[int], str]  # minor units -> the account's currency, formatted
+OutputRow = dict[str, str | int | None]  # a posting as a line of the statement (COLUMNS but "type")
 COLUMNS = [
     "type",
     "created_at",
@@ -70,7 +73,7 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="end", required=True, metavar="DATE", help="last day (or instant), inclusive")
         parser.add_argument("--format", choices=["csv", "json"], default="csv", help="output format (default csv)")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: str, **options: Any) -> None:
         start = parse_bound(options["start"], option="--from", end=False)
         end = parse_bound(options["end"], option="--to", end=True)
         if end <= start:
@@ -111,7 +114,9 @@ class Command(BaseCommand):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 raise SystemExit(1) from None
 
-    def _rows(self, account: Account, start: datetime, end: datetime, opening: int, money) -> Any:
+    def _rows(
+        self, account: Account, start: datetime, end: datetime, opening: int, money: Money
+    ) -> Iterator[OutputRow]:
         """The postings as output rows (already checked to tie out, in this snapshot)."""
         for posting in statement_postings(account=account, start=start, end=end, opening=opening):
             yield {
@@ -125,7 +130,9 @@ class Command(BaseCommand):
                 "balance_after": money(posting["balance_after_minor"]),
             }
 
-    def _write_csv(self, start: datetime, end: datetime, summary, rows, money) -> None:
+    def _write_csv(
+        self, start: datetime, end: datetime, summary: StatementSummary, rows: Iterable[OutputRow], money: Money
+    ) -> None:
         writer = csv.DictWriter(self.stdout, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerow(
@@ -162,7 +169,15 @@ class Command(BaseCommand):
             }
         )
 
-    def _write_json(self, account: Account, start: datetime, end: datetime, summary, rows, money) -> None:
+    def _write_json(
+        self,
+        account: Account,
+        start: datetime,
+        end: datetime,
+        summary: StatementSummary,
+        rows: Iterable[OutputRow],
+        money: Money,
+    ) -> None:
         head = {
             "account": str(account.public_id),
             "name": account.name,
