@@ -107,7 +107,7 @@ def _post_one(
     actor: User,
     kind: str,
     movement: dict[str, Any],
-    idempotency: IdempotencyClaim | None,
+    idempotency: IdempotencyClaim[Transaction] | None,
 ) -> Transaction:
     """Lock the movement's accounts, plan it, write it, bind the idempotency key; retried on lost races.
 
@@ -134,7 +134,7 @@ def deposit_create(
     description: str = "",
     reference: str = "",
     metadata: dict[str, Any] | None = None,
-    idempotency: IdempotencyClaim | None = None,
+    idempotency: IdempotencyClaim[Transaction] | None = None,
 ) -> Transaction:
     """Credit ``account_id`` with money from outside (debiting its currency's system account)."""
     movement = {"account_id": account_id, "amount": amount, "description": description, "reference": reference}
@@ -149,7 +149,7 @@ def withdrawal_create(
     description: str = "",
     reference: str = "",
     metadata: dict[str, Any] | None = None,
-    idempotency: IdempotencyClaim | None = None,
+    idempotency: IdempotencyClaim[Transaction] | None = None,
 ) -> Transaction:
     """Debit ``account_id`` for money leaving the ledger (crediting its currency's system account)."""
     movement = {"account_id": account_id, "amount": amount, "description": description, "reference": reference}
@@ -165,7 +165,7 @@ def transfer_create(
     description: str = "",
     reference: str = "",
     metadata: dict[str, Any] | None = None,
-    idempotency: IdempotencyClaim | None = None,
+    idempotency: IdempotencyClaim[Transaction] | None = None,
 ) -> Transaction:
     """Move money from an account the actor owns to any active account of the same currency."""
     rules.require_distinct(source_account_id, destination_account_id)  # Before locking anything.
@@ -201,7 +201,7 @@ def transaction_reverse(
     actor: User,
     transaction_id: UUID,
     reason: str,
-    idempotency: IdempotencyClaim | None = None,
+    idempotency: IdempotencyClaim[Transaction] | None = None,
     ip_address: str | None = None,
     via: str = "api",
 ) -> Transaction:
@@ -288,7 +288,7 @@ def batch_post(
     *,
     actor: User,
     operations: Sequence[dict[str, Any]],
-    idempotency: IdempotencyClaim | None = None,
+    idempotency: IdempotencyClaim[Batch] | None = None,
 ) -> Batch:
     """Post up to 1000 deposits, withdrawals and transfers in one database transaction.
 

@@ -114,7 +114,9 @@ class Journal:
         self._entries.append((txn, postings))
         return txn
 
-    def write(self, *, bind: IdempotencyClaim | None = None, **transaction_fields: Any) -> list[Transaction]:
+    def write(
+        self, *, bind: IdempotencyClaim[Transaction] | None = None, **transaction_fields: object
+    ) -> list[Transaction]:
         """Store every staged entry; ``transaction_fields`` apply to each.
 
         With ``bind``, the idempotency key is bound to the answer, the single transaction
@@ -141,7 +143,7 @@ class Journal:
         db_transaction.on_commit(lambda: _posted(transactions))
         return transactions
 
-    def _write_postgresql(self, bind: IdempotencyClaim | None) -> None:
+    def _write_postgresql(self, bind: IdempotencyClaim[Transaction] | None) -> None:
         """One statement: every transaction, posting and balance, and the idempotency record
         when the transaction's id was reserved (the answer, which needs it, is rendered first);
         without a reserved id, the record follows in a second statement."""
