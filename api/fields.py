@@ -40,6 +40,8 @@ class AmountField(serializers.Field):
         try:
             return amount_from(data)
         except ValidationFailed as refusal:
+            if not refusal.errors or "amount" not in refusal.errors:  # amount_from names the field it refuses.
+                raise
             raise serializers.ValidationError(refusal.errors["amount"]) from None
 
     def to_representation(self, value: Any) -> str:
@@ -116,7 +118,7 @@ class MinorUnitsField(serializers.Field):
         super().__init__(**kwargs)
         self.currency_from = currency_from.split(".")
 
-    def get_attribute(self, instance: Any) -> tuple[int, str]:
+    def get_attribute(self, instance: Any) -> tuple[int | None, str]:
         return super().get_attribute(instance), get_attribute(instance, self.currency_from)
 
     def to_representation(self, value: tuple[int | None, str]) -> str | None:

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from django.http import HttpResponse
 from rest_framework.request import Request
 
+from api.clients import client_of
 from transactions.engine.idempotency import (
-    Answer,
     AnswerRenderer,
+    AnswerT,
     IdempotencyClaim,
     StoredAnswer,
     fingerprint,
@@ -25,10 +26,10 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def claim_for(request: Request, render: AnswerRenderer) -> IdempotencyClaim:
+def claim_for(request: Request, render: AnswerRenderer[AnswerT]) -> IdempotencyClaim[AnswerT]:
     """The request's key (``idempotency_key_required`` unless valid) and fingerprint, not yet bound."""
     return IdempotencyClaim(
-        client=request.user,
+        client=client_of(request),
         key=valid_key(request.headers.get(HEADER)),
         fingerprint=fingerprint(f"{request.method} {request.path}", request.data),
         render=render,
@@ -43,7 +44,7 @@ def response_of(answer: StoredAnswer) -> HttpResponse:
 
 
 def idempotent_post(
-    request: Request, *, render: AnswerRenderer, perform: Callable[[IdempotencyClaim], Answer]
+    request: Request, *, render: AnswerRenderer[AnswerT], perform: Callable[[IdempotencyClaim[AnswerT]], AnswerT]
 ) -> HttpResponse:
     """Answer a money movement exactly once per ``(client, Idempotency-Key)``.
 

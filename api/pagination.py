@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from django.core import signing
 from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import APIView
 
 from ledger.errors import InvalidCursor, InvalidPageSize
 
@@ -27,8 +30,9 @@ class SignedCursorPagination(CursorPagination):
     max_page_size = 200
     page_size_query_param = "page_size"
     ordering = "-id"
+    request: Request  # Set by paginate_queryset, before any cursor is encoded or decoded.
 
-    def get_page_size(self, request) -> int:
+    def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
@@ -41,12 +45,17 @@ class SignedCursorPagination(CursorPagination):
         return hashlib.sha256(f"{self.request.path}|{','.join(self.ordering)}".encode()).hexdigest()[:16]
 
     def encode_cursor(self, cursor: Cursor) -> str:
+        """Return the link to the page at ``cursor``: a signed token naming this list."""
+        if self.base_url is None:
+            raise RuntimeError("a cursor is encoded only once paginate_queryset has set the page's base URL")
         token = signing.dumps(
             [cursor.offset, int(cursor.reverse), cursor.position, self._list_tag()], salt=_SALT, compress=True
         )
         return replace_query_param(self.base_url, self.cursor_query_param, token)
 
-    def decode_cursor(self, request) -> Cursor | None:
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """Return the cursor the request carries, ``None`` without one; ``invalid_cursor`` unless this
+        service signed it for this list."""
         token = request.query_params.get(self.cursor_query_param)
         if token is None:
             return None
@@ -58,7 +67,7 @@ class SignedCursorPagination(CursorPagination):
             raise InvalidCursor()
         return Cursor(offset=offset, reverse=bool(reverse), position=position)
 
-    def get_schema_operation_parameters(self, view) -> list[dict]:
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import codecs
 import json
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 from django.conf import settings
 from rest_framework import exceptions, status
@@ -23,12 +24,18 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-def _refuse_constant(name: str) -> Any:
+T = TypeVar("T")
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    """Refuse ``NaN``, ``Infinity`` and ``-Infinity``, which JSON does not have."""
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _bounded(convert: Any) -> Any:
-    def parse(token: str) -> Any:
+def _bounded(convert: Callable[[str], T]) -> Callable[[str], T]:
+    """Return ``convert`` refusing a number token longer than ``MAX_NUMBER_CHARS``."""
+
+    def parse(token: str) -> T:
         if len(token) > MAX_NUMBER_CHARS:
             raise ValueError(f"numbers have at most {MAX_NUMBER_CHARS} characters")
         return convert(token)
@@ -40,11 +47,14 @@ _PARSE_INT, _PARSE_DECIMAL = _bounded(int), _bounded(Decimal)
 
 
 def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Return the object of ``pairs``, refusing the first key that appears twice."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise ValueError(f"duplicate key {duplicate!r}")
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
     return obj
 
 

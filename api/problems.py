@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
@@ -143,6 +143,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None  # Unexpected: Django's 500 handler answers (see server_error below).
 
+    if not isinstance(exc, exceptions.APIException):  # REST framework answers nothing else (Http404: above).
+        raise TypeError(f"REST framework answered {type(exc).__name__}, which is not one of its exceptions")
     if isinstance(exc, exceptions.ValidationError):
         code, detail = ValidationFailed.code, ValidationFailed.default_detail
         errors = flatten_errors(exc.detail)
@@ -162,7 +164,7 @@ def _problem_response(
     return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
-def page_not_found(request: HttpRequest, exception: Exception | None = None):
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """``handler404``: a problem document under ``/api/``, Django's page elsewhere."""
     if request.path.startswith("/api/"):
         return _problem_response(request, 404, "not_found", "No such resource.")
@@ -171,7 +173,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None):
     return default(request, exception)
 
 
-def server_error(request: HttpRequest):
+def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: never an HTML page or a stack trace for API clients."""
     if request.path.startswith("/api/"):
         return _problem_response(request, 500, "server_error", "An unexpected error occurred; it has been logged.")
@@ -180,7 +182,7 @@ def server_error(request: HttpRequest):
     return default(request)
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None):
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """``handler400``: a malformed request Django refused before any view ran (an unknown ``Host``
     among them: ``DJANGO_ALLOWED_HOSTS``)."""
     if request.path.startswith("/api/"):

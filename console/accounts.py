@@ -32,6 +32,7 @@ from console.tools import (
     admin_link,
     flat_fields,
     money,
+    operator_of,
     positive_int,
 )
 from ledger.errors import LedgerError
@@ -202,7 +203,7 @@ class AccountAdmin(LedgerModelAdmin):
             reason = form.cleaned_data["reason"].strip()
             try:
                 account_status_change(
-                    operator=request.user,
+                    operator=operator_of(request),
                     account_id=account.public_id,
                     action=action,
                     reason=reason,

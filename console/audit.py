@@ -58,7 +58,7 @@ class AuditRecordAdmin(LedgerModelAdmin):
     search_help_text = "The id of an account or a transaction (exact)."
     sortable_by = ()
     ordering = ["-created_at"]
-    fields = [
+    fields = (
         "created_at",
         "operator",
         "operator_label",
@@ -68,7 +68,7 @@ class AuditRecordAdmin(LedgerModelAdmin):
         "reason",
         "ip_address",
         "details",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description="target")

@@ -24,16 +24,17 @@ from __future__ import annotations
 import datetime
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
-from django.core.exceptions import BadRequest, EmptyResultSet
-from django.core.paginator import Paginator
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import BadRequest, EmptyResultSet, PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db import connection, models
 from django.db.models.constants import LOOKUP_SEP
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
@@ -41,6 +42,19 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from ledger.money import currencies, format_minor
+
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable
+    from django_stubs_ext import FieldsetSpec
+
+    from ledger.users import User
+
+    # GuardedAdmin is mixed into model admins: for the type checker, it is one.
+    _ModelAdminBase = admin.ModelAdmin[Any]
+else:
+    _ModelAdminBase = object
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 MAX_BIGINT = 2**63 - 1
 # Lookups no query string can give a valid value: the database refuses a regular expression
@@ -61,6 +75,18 @@ def positive_int(value: str, maximum: int = MAX_BIGINT) -> int | None:
         return None
     number = int(value)
     return number if 1 <= number <= maximum else None
+
+
+def operator_of(request: HttpRequest) -> User:
+    """Return the operator the admin request is logged in as; ``PermissionDenied`` if it is anonymous.
+
+    Every admin view requires a staff login first (``AdminSite.admin_view``), so this only makes
+    that explicit where the core is called.
+    """
+    user = request.user
+    if isinstance(user, AnonymousUser):
+        raise PermissionDenied
+    return user
 
 
 def refuse_nul(request: HttpRequest) -> None:
@@ -115,11 +141,13 @@ class UncountedPaginator(Paginator):
     def has_next(self) -> bool:
         return self.count > self.page_number * self.per_page
 
-    def page(self, number: Any):
+    def page(self, number: Any) -> Page:
         number = self.validate_number(number)
         if number == self.page_number:
             self.count  # noqa: B018 (reads this page's rows)
-            return self._get_page(self._rows[: self.per_page], number, self)
+            if self._rows is None:
+                raise RuntimeError("count read no rows")  # It always does: count sets them.
+            return Page(self._rows[: self.per_page], number, self)
         return super().page(number)
 
 
@@ -292,7 +320,7 @@ class LedgerChangeList(GuardedChangeList):
 AUTO_FIELDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
 
 
-class GuardedAdmin:
+class GuardedAdmin(_ModelAdminBase):
     """A model admin mix-in that guards its change list and its object URLs.
 
     The change list is a :class:`GuardedChangeList`; an object URL names a row of an
@@ -300,7 +328,8 @@ class GuardedAdmin:
     """
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
-        return guarded_changelist(super().get_changelist(request, **kwargs))
+        # A class hashes by identity; mypy checks it against Hashable through its instances' __hash__.
+        return guarded_changelist(super().get_changelist(request, **kwargs))  # type: ignore[arg-type]
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
         """Return the object the URL names, or ``None``.
@@ -321,15 +350,15 @@ class LedgerAdminSite(admin.AdminSite):
     same guards as the ledger's.
     """
 
-    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Callable[..., HttpResponse]:
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         protected = super().admin_view(view, cacheable)
 
         @functools.wraps(protected)
-        def refusing_nul(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def refusing_nul(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             refuse_nul(request)
             return protected(request, *args, **kwargs)
 
-        return refusing_nul
+        return cast("_View", refusing_nul)  # Called as the view is, and wrapped to look like it.
 
     def register(self, model_or_iterable: Any, admin_class: type | None = None, **options: Any) -> None:
         admin_class = admin_class or admin.ModelAdmin
@@ -367,7 +396,7 @@ class LedgerModelAdmin(GuardedAdmin, admin.ModelAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return LedgerChangeList
 
-    def get_ordering(self, request: HttpRequest) -> list[str]:
+    def get_ordering(self, request: HttpRequest) -> list[str | Combinable] | tuple[str | Combinable, ...]:
         """Within a period of the date hierarchy, newest first along the date's index.
 
         Ordering such a page by id would walk the primary key back to the period: the planner
@@ -439,7 +468,7 @@ def account_label(account: Any) -> str:
     return f"{name} · {str(account.public_id)[:8]}"
 
 
-def flat_fields(fieldsets: list[tuple[Any, dict[str, Any]]]) -> list[str]:
+def flat_fields(fieldsets: FieldsetSpec) -> list[str]:
     """Every field named in ``fieldsets``, for ``readonly_fields``."""
     return [
         name

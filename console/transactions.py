@@ -31,6 +31,7 @@ from console.tools import (
     admin_link,
     flat_fields,
     money,
+    operator_of,
     positive_int,
 )
 from ledger.errors import AccountInactive, IdempotencyKeyReused, LedgerError
@@ -75,7 +76,7 @@ class PostingInline(_PostingColumns, admin.TabularInline):
     """Every leg of the transaction with the account's balance once it applied."""
 
     model = Posting
-    fields = ["account_link", "amount", "balance_after", "sequence", "created_at"]
+    fields = ("account_link", "amount", "balance_after", "sequence", "created_at")
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -290,8 +291,9 @@ class TransactionAdmin(LedgerModelAdmin):
     def _reverse(self, request: HttpRequest, txn: Transaction, *, reason: str, token: uuid.UUID) -> HttpResponse:
         """Post the reversal once per confirmation: the form's one-time token is its idempotency key."""
         change_url = reverse("admin:transactions_transaction_change", args=[txn.pk])
-        claim = IdempotencyClaim(
-            client=request.user,
+        operator = operator_of(request)
+        claim: IdempotencyClaim[Transaction] = IdempotencyClaim(
+            client=operator,
             key=f"{REVERSE_KEY_PREFIX}{token}",
             fingerprint=fingerprint(f"admin-reverse {txn.public_id}", reason),
             render=lambda reversal: str(reversal.public_id).encode(),
@@ -300,7 +302,7 @@ class TransactionAdmin(LedgerModelAdmin):
             answer = write_once(
                 claim,
                 lambda claim: transaction_reverse(
-                    actor=request.user,
+                    actor=operator,
                     transaction_id=txn.public_id,
                     reason=reason,
                     idempotency=claim,
@@ -375,7 +377,12 @@ class PostingAdmin(_PostingColumns, LedgerModelAdmin):
         if not value and term is None:
             return ["-id"]
         pk = positive_int(value)
-        account = Account.objects.filter(pk=pk) if pk is not None else Account.objects.filter(public_id=term)
+        if pk is not None:
+            account = Account.objects.filter(pk=pk)
+        elif term is not None:
+            account = Account.objects.filter(public_id=term)
+        else:  # An account id that is no id: AccountFilter refuses the list.
+            return ["account", "-sequence"]
         return ["-id"] if account.filter(is_system=True).exists() else ["account", "-sequence"]
 
     def get_search_results(self, request, queryset, search_term):
