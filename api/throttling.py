@@ -8,7 +8,9 @@ protects the ledger, it must not take it down.
 import logging
 
 from django.conf import settings
+from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +19,7 @@ class _FailOpen(SimpleRateThrottle):
     def get_rate(self) -> str | None:
         return settings.LEDGER_THROTTLE_RATE
 
-    def allow_request(self, request, view) -> bool:
+    def allow_request(self, request: Request, view: APIView) -> bool:
         try:
             return super().allow_request(request, view)
         except Exception as exc:  # The cache backend's connection errors vary by backend.

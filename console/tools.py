@@ -47,7 +47,10 @@ if TYPE_CHECKING:
     from django.db.models.expressions import Combinable
     from django_stubs_ext import FieldsetSpec
 
+    from accounts.models import Account
     from ledger.users import User
+
+    Ordering = list[str | Combinable] | tuple[str | Combinable, ...]  # What ModelAdmin.get_ordering answers
 
     # GuardedAdmin is mixed into model admins: for the type checker, it is one.
     _ModelAdminBase = admin.ModelAdmin[Any]
@@ -388,7 +391,14 @@ class LedgerModelAdmin(GuardedAdmin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: models.QuerySet[Any],
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> UncountedPaginator:
         # The change list refused a wrong ?p= already; other callers (autocomplete) page otherwise.
         number = positive_int(request.GET.get(PAGE_VAR, "1"), MAX_BIGINT // per_page) or 1
         return self.paginator(queryset, per_page, orphans, allow_empty_first_page, page_number=number)
@@ -396,7 +406,7 @@ class LedgerModelAdmin(GuardedAdmin, admin.ModelAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return LedgerChangeList
 
-    def get_ordering(self, request: HttpRequest) -> list[str | Combinable] | tuple[str | Combinable, ...]:
+    def get_ordering(self, request: HttpRequest) -> Ordering:
         """Within a period of the date hierarchy, newest first along the date's index.
 
         Ordering such a page by id would walk the primary key back to the period: the planner
@@ -438,10 +448,10 @@ class CurrencyFilter(ChoicesListFilter):
     title = "currency"
     parameter_name = "currency"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         return [(code, code) for code in currencies()]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
         if self.value():
             return queryset.filter(currency=self.value())
         return queryset
@@ -462,7 +472,7 @@ def money(minor: int | None, currency: str) -> str:
     return "-" if minor is None else f"{format_minor(minor, currency)} {currency}"
 
 
-def account_label(account: Any) -> str:
+def account_label(account: Account) -> str:
     """A short label for lists: the account's name (or 'system') and the start of its id."""
     name = account.name or ("system" if account.is_system else "account")
     return f"{name} · {str(account.public_id)[:8]}"

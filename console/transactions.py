@@ -11,15 +11,16 @@ same reversal again.
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, Q
+from django.db.models import Model, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from accounts.models import Account
@@ -41,6 +42,9 @@ from transactions.engine.rules import reversal_refusal
 from transactions.models import IdempotencyRecord, Posting, Transaction
 from transactions.selectors import reversal_preview
 from transactions.services import transaction_reverse
+
+if TYPE_CHECKING:
+    from console.tools import Ordering
 
 REVERSE_KEY_PREFIX = "admin-reverse:"
 
@@ -82,16 +86,16 @@ class PostingInline(_PostingColumns, admin.TabularInline):
     max_num = 0
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Posting]:
         return super().get_queryset(request).select_related("account").order_by("pk")
 
 
@@ -201,7 +205,7 @@ class TransactionAdmin(LedgerModelAdmin):
         reversal = getattr(obj, "reversed_by", None)
         return admin_link(reversal, reversal and str(reversal.public_id))
 
-    def get_object(self, request, object_id, from_field=None):
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Transaction | None:
         """Return the transaction with everything its page shows, or ``None`` for an id that is no id.
 
         One query (the postings: one more).
@@ -214,7 +218,9 @@ class TransactionAdmin(LedgerModelAdmin):
         )
         return queryset.filter(pk=pk).first()
 
-    def get_search_results(self, request, queryset, search_term):
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Transaction], search_term: str
+    ) -> tuple[QuerySet[Transaction], bool]:
         """Index-backed search: an id (transaction or account), a reference, an idempotency key."""
         term = search_term.strip()
         if not term:
@@ -239,7 +245,7 @@ class TransactionAdmin(LedgerModelAdmin):
     def has_reverse_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("transactions.reverse_transaction")
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         urls = [
             path(
                 "<path:object_id>/reverse/",
@@ -249,7 +255,15 @@ class TransactionAdmin(LedgerModelAdmin):
         ]
         return urls + super().get_urls()
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Transaction | None = None,
+    ) -> HttpResponse:
         if obj is not None and self.has_reverse_permission(request) and refusal_of(obj) is None:
             context["reverse_url"] = reverse("admin:transactions_transaction_reverse", args=[obj.pk])
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -346,7 +360,7 @@ class AccountFilter(IdListFilter):
     title = "account"
     parameter_name = "account"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         pk = self.id_value()
         account = Account.objects.filter(pk=pk).first() if pk is not None else None
         return [(str(account.pk), account_label(account))] if account is not None else []
@@ -354,7 +368,7 @@ class AccountFilter(IdListFilter):
     def has_output(self) -> bool:
         return self.value() is not None
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Posting]) -> QuerySet[Posting]:
         pk = self.id_value()
         return queryset if pk is None else queryset.filter(account_id=pk)
 
@@ -369,7 +383,7 @@ class PostingAdmin(_PostingColumns, LedgerModelAdmin):
     search_help_text = "A transaction id or an account id (exact)."
     sortable_by = ()
 
-    def get_ordering(self, request):
+    def get_ordering(self, request: HttpRequest) -> Ordering:
         # One customer account's history (or one transaction's legs): newest first along the unique
         # (account, sequence) index, never a walk of the whole table in id order. A system account's
         # postings carry no sequence: newest first by id.
@@ -385,7 +399,9 @@ class PostingAdmin(_PostingColumns, LedgerModelAdmin):
             return ["account", "-sequence"]
         return ["-id"] if account.filter(is_system=True).exists() else ["account", "-sequence"]
 
-    def get_search_results(self, request, queryset, search_term):
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Posting], search_term: str
+    ) -> tuple[QuerySet[Posting], bool]:
         uid = _as_uuid(search_term.strip())
         if uid is None:
             return (queryset.none() if search_term.strip() else queryset), False
