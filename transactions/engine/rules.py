@@ -8,7 +8,7 @@ of every transaction). Each rule raises its :mod:`ledger.errors` refusal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -111,10 +111,10 @@ def reversal_refusal(txn: Transaction) -> LedgerError | None:
     return None
 
 
-def refusal_of(check: object, *args: object) -> LedgerError | None:
-    """The refusal ``check(*args)`` raises, or ``None`` (for previews, which show rather than raise)."""
+def refusal_of(check: Callable[..., None], *args: object) -> LedgerError | None:
+    """Return the refusal ``check(*args)`` raises, or ``None`` (for previews, which show rather than raise)."""
     try:
-        check(*args)  # type: ignore[operator]
+        check(*args)
     except LedgerError as refusal:
         return refusal
     return None
