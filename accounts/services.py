@@ -50,7 +50,7 @@ def account_open(*, owner: User, currency: str, name: str = "", metadata: dict[s
 
 
 def client_user_ensure(*, name: str, staff: bool = False) -> tuple[User, bool]:
-    """The user ``name`` owning accounts, created without a password if new: ``(user, created)``.
+    """Return the user ``name`` that owns accounts, created without a password if new: ``(user, created)``.
 
     ``staff=True`` promotes an existing user, it never demotes one. (Its API token is the API's:
     ``api.clients.api_client_ensure``.)

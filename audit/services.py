@@ -23,7 +23,10 @@ def audit_record_create(
     ip_address: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditRecord:
-    """Record an operator action. Refuses to run outside a transaction, where it could outlive a rollback."""
+    """Record an operator action, in the database transaction of the action itself.
+
+    Refuse (``RuntimeError``) outside a transaction, where the record could outlive a rollback.
+    """
     if not connection.in_atomic_block:
         raise RuntimeError("audit records are written inside the action's own database transaction")
     return AuditRecord.objects.create(

@@ -28,6 +28,7 @@ class AddCheckConstraintWithoutBlocking(migrations.AddConstraint):
     def database_forwards(
         self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
     ) -> None:
+        """Add the constraint ``NOT VALID``, then validate it (on PostgreSQL; elsewhere, add it)."""
         if schema_editor.connection.vendor != "postgresql":
             super().database_forwards(app_label, schema_editor, from_state, to_state)
             return

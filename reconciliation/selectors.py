@@ -42,16 +42,20 @@ class StatementSummary:
 
     @property
     def net(self) -> int:
+        """What the period changed: its credits plus its debits."""
         return self.credits + self.debits
 
     @property
     def ties_out(self) -> bool:
+        """Whether the opening balance plus what the period changed is the closing balance."""
         return self.opening + self.net == self.closing
 
 
 class _PostingValues(TypedDict):
-    """A posting as the statement reads it, with its transaction (a system account's carries no
-    sequence and no balance after it)."""
+    """A posting as the statement reads it, with its transaction.
+
+    A system account's posting carries no sequence and no balance after it.
+    """
 
     sequence: int | None
     created_at: datetime
@@ -64,8 +68,10 @@ class _PostingValues(TypedDict):
 
 
 class StatementRow(TypedDict):
-    """One posting of a statement, as :func:`statement_postings` streams it: always with the balance
-    after it (a customer posting's own; a system account's counted as the rows stream)."""
+    """One posting of a statement, as :func:`statement_postings` streams it: always with its balance after.
+
+    A customer posting's own; for a system account's, counted as the rows stream.
+    """
 
     sequence: int | None
     created_at: datetime
@@ -83,6 +89,7 @@ def _period(account: Account, start: datetime, end: datetime) -> QuerySet[Postin
 
 
 def _opening(account: Account, start: datetime) -> int:
+    """Return the account's balance at ``start``: its last ``balance_after`` before it (a system account's sum)."""
     before = Posting.objects.filter(account=account, created_at__lt=start)
     if account.is_system:
         return int(before.aggregate(total=Sum("amount_minor", default=0))["total"])
@@ -90,7 +97,7 @@ def _opening(account: Account, start: datetime) -> int:
 
 
 def statement_summary(*, account: Account, start: datetime, end: datetime) -> StatementSummary:
-    """Opening balance, credit and debit totals and closing balance of ``account`` over ``[start, end)``."""
+    """Return the opening balance, credit and debit totals and closing balance of ``account`` over ``[start, end)``."""
     opening = _opening(account, start)
     totals = _period(account, start, end).aggregate(
         credits=Sum("amount_minor", filter=Q(amount_minor__gt=0), default=0),
@@ -128,7 +135,7 @@ def statement_summary(*, account: Account, start: datetime, end: datetime) -> St
 
 
 def statement_breaks(*, account: Account, start: datetime, end: datetime, opening: int) -> list[int | None]:
-    """Sequences of the period's postings whose ``balance_after`` is not the previous balance plus the amount.
+    """Return the sequences of the period's postings whose ``balance_after`` is not the previous one plus the amount.
 
     The first posting follows from ``opening``. One window query over the period; empty when
     the statement ties out posting by posting (always for a system account: it stores no chain).
@@ -151,7 +158,7 @@ def statement_breaks(*, account: Account, start: datetime, end: datetime, openin
 
 
 def statement_postings(*, account: Account, start: datetime, end: datetime, opening: int = 0) -> Iterator[StatementRow]:
-    """The postings of ``account`` over ``[start, end)`` in sequence order, with their transactions, streamed.
+    """Stream the postings of ``account`` over ``[start, end)`` in sequence order, with their transactions.
 
     A system account's come in id order, each with the balance after it counted from ``opening``.
     """

@@ -21,6 +21,7 @@ class TransactionsConfig(AppConfig):
     verbose_name = "Ledger transactions"
 
     def ready(self) -> None:
+        """Check ``LEDGER_CURRENCIES`` now, and ensure the system accounts after every ``migrate``."""
         from ledger import money
 
         money.currencies()  # Fail at start-up, not at the first request, on a bad LEDGER_CURRENCIES.

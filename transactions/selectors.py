@@ -21,14 +21,14 @@ if TYPE_CHECKING:
 
 
 def _rendered(queryset: QuerySet[Transaction]) -> QuerySet[Transaction]:
-    """Loads what the API renders of a transaction, in a fixed number of queries."""
+    """Return ``queryset`` loading what the API renders of each transaction, in a fixed number of queries."""
     return queryset.select_related("source_account", "destination_account", "reverses", "reversed_by").prefetch_related(
         Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("pk"))
     )
 
 
 def transactions_visible_to(user: User, *, kind: str | None = None) -> QuerySet[Transaction]:
-    """Staff see every transaction; a client those touching one of its accounts.
+    """Return the transactions ``user`` may see: for a client those touching its accounts, for staff all.
 
     Every customer leg of a transaction is its source or its destination, so those two
     columns decide visibility. Loads what the API renders without further queries.
@@ -42,6 +42,7 @@ def transactions_visible_to(user: User, *, kind: str | None = None) -> QuerySet[
 
 
 def transaction_get(*, user: User, transaction_id: UUID | str, kind: str | None = None) -> Transaction:
+    """Return the transaction ``transaction_id`` (of ``kind``, if given); ``NotFound`` unless ``user`` may see it."""
     try:
         return transactions_visible_to(user, kind=kind).get(public_id=transaction_id)
     except (Transaction.DoesNotExist, ValueError):
@@ -49,7 +50,7 @@ def transaction_get(*, user: User, transaction_id: UUID | str, kind: str | None 
 
 
 def batch_get(*, user: User, batch_id: UUID | str) -> Batch:
-    """A batch, for the client that posted it or staff; ``NotFound`` otherwise."""
+    """Return the batch ``batch_id`` to the client that posted it, or to staff; ``NotFound`` otherwise."""
     batches = Batch.objects.prefetch_related(Prefetch("transactions", queryset=_rendered(Transaction.objects.all())))
     if not user.is_staff:
         batches = batches.filter(posted_by=user)
@@ -60,9 +61,11 @@ def batch_get(*, user: User, batch_id: UUID | str) -> Batch:
 
 
 class HistoryRow(TypedDict):
-    """One posting of an account's history, as :func:`account_history` reads it: its own fields and
-    its transaction's (what ``api.documents.HISTORY_ENTRY`` shows), and its cursor's key
-    (``sequence``; ``id`` for a system account, whose postings carry no sequence)."""
+    """One posting of an account's history, as :func:`account_history` reads it.
+
+    Its own fields and its transaction's (what ``api.documents.HISTORY_ENTRY`` shows), and its
+    cursor's key: ``sequence``, or ``id`` for a system account, whose postings carry no sequence.
+    """
 
     id: int
     sequence: int | None
@@ -86,10 +89,11 @@ def account_history(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
 ) -> QuerySet[Posting, HistoryRow]:
-    """Return the account's postings, each a :class:`HistoryRow`; paginate by ``-sequence`` for
-    newest first (a system account's by ``-id``).
+    """Return the account's postings as :class:`HistoryRow` rows, to be paginated newest first.
 
-    Rows rather than model instances: a page of 50 built 100 instances, a fifth of its time.
+    Newest first is by ``-sequence``; for a system account, whose postings carry no sequence, by
+    ``-id``. Rows rather than model instances: an entry needs ten values, and building a posting
+    and a transaction instance for each is work the page does not need (docs/benchmarks.md).
     ``created_after`` is inclusive, ``created_before`` exclusive. Read from the history
     database: the read replica when one is configured, which may lag the primary.
     """
@@ -105,7 +109,7 @@ def account_history(
 
 
 def account_balance_at(account: Account, at: datetime) -> int:
-    """The account's balance in minor units as it stood at ``at`` (0 before its first posting).
+    """Return the account's balance in minor units as it stood at ``at`` (0 before its first posting).
 
     Sequence numbers and timestamps are both assigned under the account's row lock, so the
     latest posting not after ``at`` carries the balance of that instant. A system account keeps
@@ -119,8 +123,10 @@ def account_balance_at(account: Account, at: datetime) -> int:
 
 
 def balance_as_of(account: Account, at: datetime | None = None) -> tuple[int, datetime]:
-    """The account's balance at ``at`` and the instant it is for: now, when ``at`` is omitted or in
-    the future (the books say nothing yet about a later instant)."""
+    """Return the account's balance at ``at`` and the instant it is for: now, if ``at`` is omitted or later.
+
+    The books say nothing yet about a later instant.
+    """
     now = timezone.now()
     if at is None or at >= now:
         return account.current_balance_minor, now
@@ -128,7 +134,7 @@ def balance_as_of(account: Account, at: datetime | None = None) -> tuple[int, da
 
 
 def legs_visible_to(txn: Transaction, viewer: User) -> list[Posting]:
-    """The legs of ``txn`` that ``viewer`` may see: every leg for staff, a client's own legs otherwise.
+    """Return the legs of ``txn`` that ``viewer`` may see: every leg for staff, a client's own legs otherwise.
 
     A client sees a transaction when it touches one of its accounts (:func:`transactions_visible_to`),
     but never the other side's leg: not the payee's balance after a transfer, nor the system account's.
@@ -158,8 +164,11 @@ class ReversalLeg:
 
 
 def reversal_preview(txn: Transaction) -> list[ReversalLeg]:
-    """The legs a reversal of ``txn`` (its postings loaded with their accounts) would post, checked
-    by the same rules as the reversal itself (:mod:`transactions.engine.rules`)."""
+    """Return the legs a reversal of ``txn`` would post, checked by the reversal's own rules.
+
+    ``txn``'s postings must be loaded with their accounts. The rules are those of
+    :mod:`transactions.engine.rules`, which the reversal itself is checked by.
+    """
     legs = []
     for posting in txn.postings.all():
         account, amount = posting.account, -posting.amount_minor

@@ -46,7 +46,7 @@ MAX_BATCH_OPERATIONS = 1000
 def _plan_external(
     journal: Journal, locked: LockedAccounts, *, kind: str, account_id: UUID, amount: Decimal, **details: Any
 ) -> Transaction:
-    """A deposit (money in from the outside world) or a withdrawal (money out to it)."""
+    """Plan a deposit (money in from the outside world) or a withdrawal (money out to it) in ``journal``."""
     account = locked.customer(account_id, journal.actor, field="account_id")
     system = locked.system_of(account.currency)
     minor = to_minor(amount, account.currency)
@@ -73,7 +73,7 @@ def _plan_transfer(
     amount: Decimal,
     **details: Any,
 ) -> Transaction:
-    """From an account the actor owns to any active customer account of the same currency."""
+    """Plan a transfer from an account the actor owns to any active customer account of its currency."""
     rules.require_distinct(source_account_id, destination_account_id)
     source = locked.customer(source_account_id, journal.actor, field="source_account_id")
     destination = locked.customer(destination_account_id, journal.actor, field="destination_account_id", owned=False)
@@ -181,8 +181,10 @@ def transfer_create(
 
 
 def _reversal_legs(original: Transaction, locked: Mapping[int, Account]) -> list[Leg]:
-    """Return the mirror image of ``original``'s postings: each account (locked, or a system
-    account's row, which is never locked) with the opposite amount."""
+    """Return the mirror image of ``original``'s postings: each account with the opposite amount.
+
+    A customer account is its locked row; a system account, which is never locked, the posting's own.
+    """
     return [(locked.get(leg.account_id, leg.account), -leg.amount_minor) for leg in original.postings.all()]
 
 
@@ -259,7 +261,7 @@ def transaction_reverse(
 
 
 def _checked_operations(operations: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """Each operation's kind and fields, amounts parsed and bounded: all before anything is locked."""
+    """Return each operation's kind and fields, amounts parsed and bounded: all before anything is locked."""
     if not 1 <= len(operations) <= MAX_BATCH_OPERATIONS:
         raise ValidationFailed(errors={"operations": [f"Send 1 to {MAX_BATCH_OPERATIONS} operations."]})
     checked = []
@@ -277,7 +279,7 @@ def _checked_operations(operations: Sequence[dict[str, Any]]) -> list[tuple[str,
 
 
 def _named(refusal: LedgerError, index: int) -> LedgerError:
-    """``refusal``, naming the batch operation it refuses (``operation``, and each field's path)."""
+    """Return ``refusal`` naming the batch operation it refuses (``operation``, and each field's path)."""
     refusal.extra["operation"] = index
     if refusal.errors:
         refusal.errors = {f"operations.{index}.{name}": errs for name, errs in refusal.errors.items()}

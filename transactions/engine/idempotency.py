@@ -125,10 +125,13 @@ _LOOKUP_SQL = "SELECT fingerprint, response_status, response_body FROM {table} W
 
 
 def stored_answer(client: User, key: str, expected_fingerprint: str) -> StoredAnswer | None:
-    """The answer ``key`` is bound to for ``client``, or ``None``; ``idempotency_key_reused`` if it
-    answered another request."""
-    # On every money movement, so plain SQL: building the ORM query cost more than running it.
-    # The unique (client, key) constraint's index answers it.
+    """Return the answer ``key`` is bound to for ``client``, or ``None``.
+
+    ``idempotency_key_reused`` if the key answered a request with another fingerprint.
+    """
+    # On every money movement, so fixed SQL text rather than an ORM query built anew each time
+    # (docs/benchmarks.md, "Why the code is written as it is"). The unique (client, key)
+    # constraint's index answers it.
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(

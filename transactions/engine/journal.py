@@ -45,8 +45,11 @@ class Journal:
     """Entries of one database transaction, by one actor, at one instant."""
 
     def __init__(self, actor: User, *, transaction_id: int | None = None) -> None:
-        """``transaction_id``: an id already drawn from the sequence for the first transaction
-        added (see :func:`transactions.engine.locking.lock_accounts`)."""
+        """Start the journal of ``actor``'s entries, all stamped with this instant.
+
+        ``transaction_id``: an id already drawn from the sequence for the first transaction
+        added (see :func:`transactions.engine.locking.lock_accounts`).
+        """
         self.actor = actor
         self.now = timezone.now()
         self._entries: list[tuple[Transaction, list[Posting]]] = []
@@ -144,15 +147,18 @@ class Journal:
         return transactions
 
     def _write_postgresql(self, bind: IdempotencyClaim[Transaction] | None) -> None:
-        """One statement: every transaction, posting and balance, and the idempotency record
-        when the transaction's id was reserved (the answer, which needs it, is rendered first);
-        without a reserved id, the record follows in a second statement."""
+        """Write every transaction, posting and balance in one statement.
+
+        The idempotency record goes in the same statement when the transaction's id was reserved
+        (the answer, which needs it, is rendered first); without a reserved id, it follows in a
+        second statement.
+        """
         transactions = [txn for txn, _ in self._entries]
         reserved = all(txn.pk is not None for txn in transactions)
         record = bind.record(transactions[0]) if bind is not None and reserved else None
         postings = [posting for _, legs in self._entries for posting in legs]
-        # Three JSON documents rather than twenty arrays: one parameter each to send, and
-        # PostgreSQL's JSON parser is faster than building the arrays' literals in Python.
+        # Three JSON documents rather than twenty arrays: one parameter each to send, parsed by
+        # PostgreSQL rather than built as array literals in Python (docs/benchmarks.md).
         params: dict[str, Any] = {
             "txns": json.dumps(
                 [
@@ -267,6 +273,7 @@ _RECORD_SQL = """, record AS (
 
 @functools.cache
 def _write_sql(*, explicit_ids: bool, record: bool) -> str:
+    """Return the write statement, with the reserved ids or without, with the record or without."""
     return _WRITE_SQL.format(
         id_column="id, " if explicit_ids else "",
         id_value="v.id, " if explicit_ids else "",
@@ -275,7 +282,7 @@ def _write_sql(*, explicit_ids: bool, record: bool) -> str:
 
 
 def _posted(transactions: list[Transaction]) -> None:
-    """After commit: count the transactions and log their ids (no owners, no secrets)."""
+    """Count the committed transactions and log their ids (no owners, no secrets); runs on commit."""
     for txn in transactions:
         metrics.TRANSACTIONS_POSTED.labels(txn.kind, txn.currency).inc()
         logger.info(

@@ -65,10 +65,10 @@ def lock_accounts(condition: Q, *, reserve_transaction_id: bool = False) -> list
 
 
 def system_account_of(account: LockedAccount) -> Account | None:
-    """Return the system account of a locked account's currency as :func:`lock_accounts_by_public_id`
-    found it, or ``None`` if the currency has none.
+    """Return the system account of a locked account's currency, or ``None`` if the currency has none.
 
-    Not locked, not loaded: a reference carrying its id, public id and currency.
+    As :func:`lock_accounts_by_public_id` found it: not locked, not loaded, a reference carrying
+    its id, public id and currency.
     """
     if account.system_account_id is None or account.system_public_id is None:
         return None
@@ -80,12 +80,13 @@ def system_account_of(account: LockedAccount) -> Account | None:
 def lock_accounts_by_public_id(
     public_ids: Sequence[UUID], *, reserve_transaction_id: bool = False
 ) -> list[LockedAccount]:
-    """:func:`lock_accounts` for the customer accounts ``public_ids``: one ``... ORDER BY id FOR NO
-    KEY UPDATE``, which also finds each account's system account (``system_account_of``).
+    """Lock and return the customer accounts ``public_ids``, each with its system account's columns.
 
-    Every deposit, withdrawal, transfer and batch locks this way, so on PostgreSQL the statement is
-    fixed text rather than an ORM query built anew for each posting (which cost more CPU than
-    PostgreSQL spends running it). An id that is not a customer account's is simply not returned.
+    One ``... ORDER BY id FOR NO KEY UPDATE``, like :func:`lock_accounts`, which also finds each
+    account's system account (:func:`system_account_of`). Every deposit, withdrawal, transfer and
+    batch locks this way, so on PostgreSQL the statement is fixed text rather than an ORM query
+    built anew for each posting (docs/benchmarks.md, "Why the code is written as it is"). An id
+    that is not a customer account's is simply not returned.
     """
     if connection.vendor != "postgresql":
         systems = Account.objects.filter(is_system=True, currency=OuterRef("currency"))
@@ -100,6 +101,7 @@ def lock_accounts_by_public_id(
 
 @functools.cache
 def _lock_sql(*, reserve_transaction_id: bool) -> str:
+    """Return the statement of :func:`lock_accounts_by_public_id`, drawing a transaction id or not."""
     table = Account._meta.db_table
     columns = ", ".join(f"a.{field.column}" for field in Account._meta.concrete_fields)
     reserve = f", {_NEXT_TRANSACTION_ID.sql} AS reserved_transaction_id" if reserve_transaction_id else ""
@@ -111,5 +113,5 @@ def _lock_sql(*, reserve_transaction_id: bool) -> str:
 
 
 def reserved_transaction_id(accounts: Sequence[Account]) -> int | None:
-    """The transaction id :func:`lock_accounts` drew with the locks, if it drew one."""
+    """Return the transaction id :func:`lock_accounts` drew with the locks, or ``None`` if it drew none."""
     return getattr(accounts[0], "reserved_transaction_id", None) if accounts else None

@@ -42,7 +42,7 @@ class LockedAccounts:
         self.system = {account.currency: system_account_of(account) for account in accounts}
 
     def customer(self, account_id: UUID, actor: User, *, field: str, owned: bool = True) -> Account:
-        """The customer account ``account_id``; ``NotFound`` unless the actor may act on it.
+        """Return the customer account ``account_id``; ``NotFound`` unless the actor may act on it.
 
         ``owned``: the actor must own it (a source); a payee need not be the actor's. A system
         account is never addressed directly (``ValidationFailed``), though only someone who may
@@ -59,6 +59,7 @@ class LockedAccounts:
         return account
 
     def system_of(self, currency: str) -> Account:
+        """Return the system account of ``currency``; ``NotFound`` if the ledger has none."""
         account = self.system.get(currency)
         if account is None:  # Not once accounts.services opened an account of the currency.
             raise NotFound(f"The ledger has no system account for {currency}.")
@@ -66,26 +67,29 @@ class LockedAccounts:
 
 
 def require_active(accounts: Iterable[Account]) -> None:
-    """Frozen and closed accounts take no posting (``account_inactive``)."""
+    """Refuse a frozen or closed account (``account_inactive``): only active accounts take postings."""
     for account in accounts:
         if not account.is_active:
             raise AccountInactive(f"Account {account.public_id} is {account.status}.")
 
 
 def require_distinct(source_id: UUID, destination_id: UUID) -> None:
-    """A transfer moves money between two accounts (``same_account``)."""
+    """Refuse a transfer from an account to itself (``same_account``)."""
     if source_id == destination_id:
         raise SameAccount()
 
 
 def require_same_currency(source: Account, destination: Account) -> None:
+    """Refuse a transfer between accounts of different currencies (``currency_mismatch``)."""
     if source.currency != destination.currency:
         raise CurrencyMismatch(f"The source holds {source.currency}, the destination {destination.currency}.")
 
 
 def require_balance_after(account: Account, amount_minor: int) -> None:
-    """A customer balance never goes below zero nor past what the ledger stores (system accounts
-    keep no balance: nothing to check)."""
+    """Refuse a leg that would take a customer balance below zero or past ``BALANCE_LIMIT``.
+
+    A system account keeps no balance: nothing to check.
+    """
     if account.is_system:
         return
     balance = account.balance_minor + amount_minor
@@ -96,14 +100,17 @@ def require_balance_after(account: Account, amount_minor: int) -> None:
 
 
 def require_balanced(legs: Iterable[tuple[Account, int]]) -> None:
-    """A transaction's legs sum to zero (the deferred trigger checks the same at commit)."""
+    """Refuse legs that do not sum to zero (``ValueError``, a programming error).
+
+    The deferred trigger checks the same at commit.
+    """
     total = sum(amount for _, amount in legs)
     if total != 0:
         raise ValueError(f"a transaction's postings must sum to zero, not {total}")
 
 
 def reversal_refusal(txn: Transaction) -> LedgerError | None:
-    """Why ``txn`` cannot be reversed at all (whatever the balances), or ``None``."""
+    """Return why ``txn`` cannot be reversed at all (whatever the balances), or ``None``."""
     if txn.kind == Transaction.Kind.REVERSAL:
         return ReversalNotAllowed()
     if txn.status == Transaction.Status.REVERSED:

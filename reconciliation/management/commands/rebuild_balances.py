@@ -15,6 +15,7 @@ EXIT_UNREPAIRABLE, EXIT_USAGE = 1, 2
 
 
 def _money(minor: int, currency: str) -> str:
+    """Return an amount with its currency (raw minor units for a currency no longer configured)."""
     try:
         return f"{format_minor(minor, currency)} {currency}"
     except KeyError:
@@ -78,6 +79,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Rebuilt {len(changed)} account(s); one audit record each (action rebuild_balance).")
 
     def _describe(self, drifts: list[BalanceDrift], verb: str) -> None:
+        """Write one line per drift: the account, and what ``verb`` (would change, changed) from and to."""
         for drift in drifts:
             parts = []
             if drift.stored_balance != drift.derived_balance:
@@ -90,6 +92,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{verb}: account {drift.public_id}: {', '.join(parts)}")
 
     def _refuse(self, drifts: list[BalanceDrift]) -> None:
+        """Stop (exit status 1, nothing changed): these customer accounts' postings sum below zero."""
         ids = ", ".join(drift.public_id for drift in drifts)
         raise CommandError(
             f"Cannot rebuild: the postings of customer account(s) {ids} sum below zero, which no stored balance "

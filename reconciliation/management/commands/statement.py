@@ -37,7 +37,9 @@ COLUMNS = [
 
 
 def parse_bound(value: str, *, option: str, end: bool) -> datetime:
-    """An ISO date or datetime; a date means the start of that day, or for ``--to`` the start of the next.
+    """Parse ``--from`` or ``--to`` (``end``): an ISO date or datetime.
+
+    A date means the start of that day, or for ``--to`` the start of the next.
 
     A ``--to`` in the future ends the statement now: the closing balance is the one of that instant.
     """
@@ -117,7 +119,7 @@ class Command(BaseCommand):
     def _rows(
         self, account: Account, start: datetime, end: datetime, opening: int, money: Money
     ) -> Iterator[OutputRow]:
-        """The postings as output rows (already checked to tie out, in this snapshot)."""
+        """Yield the postings as output rows (already checked to tie out, in this snapshot)."""
         for posting in statement_postings(account=account, start=start, end=end, opening=opening):
             yield {
                 "created_at": posting["created_at"].isoformat(),
@@ -133,6 +135,7 @@ class Command(BaseCommand):
     def _write_csv(
         self, start: datetime, end: datetime, summary: StatementSummary, rows: Iterable[OutputRow], money: Money
     ) -> None:
+        """Write the statement as CSV: the opening balance, each posting, the totals, the closing balance."""
         writer = csv.DictWriter(self.stdout, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerow(
@@ -178,6 +181,7 @@ class Command(BaseCommand):
         rows: Iterable[OutputRow],
         money: Money,
     ) -> None:
+        """Write the statement as one JSON document, streaming its postings."""
         head = {
             "account": str(account.public_id),
             "name": account.name,
