@@ -1,5 +1,7 @@
-"""The API's token authentication: REST framework's ``Authorization: Token <key>``, with a
-short per-process memory of the tokens that authenticated."""
+"""The API's token authentication: REST framework's ``Authorization: Token <key>``, remembered briefly.
+
+Each process keeps a short memory of the tokens that authenticated (:class:`CachedTokenAuthentication`).
+"""
 
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ class CachedTokenAuthentication(TokenAuthentication):
     """
 
     def authenticate(self, request: Request) -> tuple[User, Token] | None:
+        """Authenticate the request's token, unless its address is over the failure rate (429)."""
         if not request.META.get("HTTP_AUTHORIZATION"):
             return None  # No credentials: not an attempt (401 not_authenticated, or anonymous).
         address = auth_failures.client_address(request)
@@ -57,6 +60,7 @@ class CachedTokenAuthentication(TokenAuthentication):
             raise
 
     def authenticate_credentials(self, key: str) -> tuple[User, Token]:
+        """Return the user and token of ``key``, remembered for ``LEDGER_TOKEN_CACHE_SECONDS``."""
         ttl = settings.LEDGER_TOKEN_CACHE_SECONDS
         if ttl <= 0:
             return super().authenticate_credentials(key)

@@ -2,10 +2,11 @@
 
 A :class:`Document` is a list of :class:`Prop`, each a name, the type of its value (which says
 how the OpenAPI schema describes it) and how to read it from the object rendered. ``render``
-builds the answer with plain functions (REST framework's generic serializers copied and bound
-every field for every transaction, which cost more CPU than the database spent posting it, and
-a 201 is rendered while the accounts' row locks are held); ``serializer`` is a REST framework
-serializer generated from the same list, only for drf-spectacular to describe the schema. So
+builds the answer with plain functions: REST framework's generic serializers copy and bind
+every field for every transaction rendered, and a 201 is rendered while the accounts' row
+locks are held (docs/benchmarks.md, "Why the code is written as it is"); ``serializer`` is a
+REST framework serializer generated from the same list, only for drf-spectacular to describe
+the schema. So
 the answer and its schema cannot drift apart; ``tests/api/test_documents.py`` checks every
 rendered document against its schema.
 
@@ -111,7 +112,7 @@ class Document(Generic[T]):
 
     @cached_property
     def serializer(self) -> type[serializers.Serializer]:
-        """Return a serializer with the document's properties, for drf-spectacular only (never to render)."""
+        """A serializer with the document's properties, for drf-spectacular only (never to render)."""
         fields = {prop.name: prop.kind.schema_field(prop.help_text) for prop in self.props}
         return type(f"{self.name}Serializer", (serializers.Serializer,), {"__module__": __name__, **fields})
 

@@ -76,6 +76,7 @@ class MetadataField(serializers.Field):
         return cleaned
 
     def _clean(self, value: Any, depth: int) -> Any:
+        """Return ``value``, at nesting ``depth``, checked: whole decimals as integers, others as floats."""
         if depth > self.MAX_DEPTH:
             self.fail("too_deep")
         if isinstance(value, dict):
@@ -98,6 +99,7 @@ class MetadataField(serializers.Field):
         return value
 
     def _string(self, value: str) -> str:
+        """Return ``value`` if it is valid Unicode without NUL characters; ``bad_string`` otherwise."""
         if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
             self.fail("bad_string")
         return value

@@ -27,7 +27,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 def claim_for(request: Request, render: AnswerRenderer[AnswerT]) -> IdempotencyClaim[AnswerT]:
-    """The request's key (``idempotency_key_required`` unless valid) and fingerprint, not yet bound."""
+    """Return the request's claim: its key (``idempotency_key_required`` unless valid) and fingerprint."""
     return IdempotencyClaim(
         client=client_of(request),
         key=valid_key(request.headers.get(HEADER)),
@@ -37,6 +37,7 @@ def claim_for(request: Request, render: AnswerRenderer[AnswerT]) -> IdempotencyC
 
 
 def response_of(answer: StoredAnswer) -> HttpResponse:
+    """Return the stored answer as the HTTP response, marked ``Idempotent-Replayed`` if it repeats one."""
     response = HttpResponse(answer.body, status=answer.status, content_type="application/json")
     if answer.replayed:
         response[REPLAYED_HEADER] = "true"

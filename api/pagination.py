@@ -33,6 +33,7 @@ class SignedCursorPagination(CursorPagination):
     request: Request  # Set by paginate_queryset, before any cursor is encoded or decoded.
 
     def get_page_size(self, request: Request) -> int:
+        """Return ``?page_size=``, 1 to ``max_page_size`` (default ``page_size``); ``invalid_page_size`` otherwise."""
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
@@ -41,7 +42,7 @@ class SignedCursorPagination(CursorPagination):
         return int(raw)
 
     def _list_tag(self) -> str:
-        """A short digest naming the list (path and ordering) a cursor belongs to."""
+        """Return a short digest naming the list (path and ordering) a cursor belongs to."""
         return hashlib.sha256(f"{self.request.path}|{','.join(self.ordering)}".encode()).hexdigest()[:16]
 
     def encode_cursor(self, cursor: Cursor) -> str:
@@ -54,8 +55,7 @@ class SignedCursorPagination(CursorPagination):
         return replace_query_param(self.base_url, self.cursor_query_param, token)
 
     def decode_cursor(self, request: Request) -> Cursor | None:
-        """Return the cursor the request carries, ``None`` without one; ``invalid_cursor`` unless this
-        service signed it for this list."""
+        """Return the cursor the request carries, or ``None``; ``invalid_cursor`` unless signed for this list."""
         token = request.query_params.get(self.cursor_query_param)
         if token is None:
             return None
@@ -68,6 +68,7 @@ class SignedCursorPagination(CursorPagination):
         return Cursor(offset=offset, reverse=bool(reverse), position=position)
 
     def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        """Return the list's query parameters as the schema describes them, the page size bounded."""
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:

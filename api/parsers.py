@@ -36,6 +36,7 @@ def _bounded(convert: Callable[[str], T]) -> Callable[[str], T]:
     """Return ``convert`` refusing a number token longer than ``MAX_NUMBER_CHARS``."""
 
     def parse(token: str) -> T:
+        """Convert ``token``; ``ValueError`` if it is longer than ``MAX_NUMBER_CHARS``."""
         if len(token) > MAX_NUMBER_CHARS:
             raise ValueError(f"numbers have at most {MAX_NUMBER_CHARS} characters")
         return convert(token)
@@ -59,6 +60,7 @@ def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _depth(value: Any) -> int:
+    """Return how deeply ``value`` nests, looking no deeper than one level past ``MAX_DEPTH``."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, level = stack.pop()
@@ -82,6 +84,7 @@ class StrictJSONParser(JSONParser):
     def parse(
         self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
     ) -> Any:
+        """Return the body's JSON value, or refuse it (``parse_error``, ``payload_too_large``)."""
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -87,7 +87,7 @@ _DESCRIPTIONS = {
 
 
 def problems(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
-    """``responses`` entries for the given error statuses, as problem documents."""
+    """Return the ``responses`` entries of the given error statuses, as problem documents."""
     return {
         (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=_DESCRIPTIONS[status])
         for status in statuses

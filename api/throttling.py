@@ -16,6 +16,8 @@ logger = logging.getLogger(__name__)
 
 
 class _FailOpen(SimpleRateThrottle):
+    """A throttle at ``LEDGER_THROTTLE_RATE`` that lets requests through when its cache is unreachable."""
+
     def get_rate(self) -> str | None:
         return settings.LEDGER_THROTTLE_RATE
 

@@ -52,6 +52,8 @@ def _uuid_or_404(value: str) -> UUID:
 
 
 class IsStaff(permissions.BasePermission):
+    """Staff clients only (reversals)."""
+
     message = "Only staff clients may reverse transactions."
 
     def has_permission(self, request: Request, view: object) -> bool:

@@ -146,7 +146,7 @@ class AccountAdmin(LedgerModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Account], search_term: str
     ) -> tuple[QuerySet[Account], bool]:
-        """Exact id through its unique index, else a name prefix or an owner's username (both indexed)."""
+        """Search by exact id (its unique index), else by a name prefix or an owner's username (both indexed)."""
         term = search_term.strip()
         if not term:
             return queryset, False
@@ -160,6 +160,7 @@ class AccountAdmin(LedgerModelAdmin):
     # --- status changes -------------------------------------------------------------------
 
     def has_change_status_permission(self, request: HttpRequest) -> bool:
+        """Whether the user may freeze, unfreeze and close accounts (``accounts.change_account_status``)."""
         return request.user.has_perm("accounts.change_account_status")
 
     def get_urls(self) -> list[URLPattern]:
@@ -176,7 +177,7 @@ class AccountAdmin(LedgerModelAdmin):
         return urls + super().get_urls()
 
     def status_actions(self, request: HttpRequest, account: Account) -> list[dict[str, str]]:
-        """The status buttons this user may press on this account."""
+        """Return the status buttons this user may press on this account."""
         if account.is_system or not self.has_change_status_permission(request):
             return []
         return [

@@ -75,7 +75,7 @@ class AuditRecordAdmin(LedgerModelAdmin):
 
     @admin.display(description="target")
     def target(self, obj: AuditRecord) -> str:
-        """A search for the target in its own list (no query per row)."""
+        """Return a link to a search for the target in its own list (no query per row)."""
         changelist = _TARGET_LISTS.get(obj.target_type)
         if changelist is None:
             return f"{obj.target_type} {obj.target_id}"

@@ -136,15 +136,18 @@ class UncountedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
+        """A lower bound on the rows: those before this page and those read for it (one row more than it holds)."""
         start = (self.page_number - 1) * self.per_page
         self._rows = list(self.object_list[start : start + self.per_page + 1])
         return start + len(self._rows)
 
     @property
     def has_next(self) -> bool:
+        """Whether a page follows this one."""
         return self.count > self.page_number * self.per_page
 
     def page(self, number: Any) -> Page:
+        """Return page ``number``: this paginator's own page from the rows it read, any other as Django does."""
         number = self.validate_number(number)
         if number == self.page_number:
             self.count  # noqa: B018 (reads this page's rows)
@@ -179,7 +182,7 @@ class GuardedChangeList(ChangeList):
         return filters
 
     def lookup_accepted(self, key: str) -> bool:
-        """Whether to apply ``key``, a lookup of the query string that no list filter took."""
+        """Return whether to apply ``key``, a lookup of the query string that no list filter took."""
         return REFUSED_LOOKUPS.isdisjoint(key.split(LOOKUP_SEP))
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> models.QuerySet:
@@ -354,6 +357,7 @@ class LedgerAdminSite(admin.AdminSite):
     """
 
     def admin_view(self, view: _View, cacheable: bool = False) -> _View:
+        """Return ``view`` protected as Django's admin protects it, and refusing a NUL in the URL."""
         protected = super().admin_view(view, cacheable)
 
         @functools.wraps(protected)
@@ -364,6 +368,7 @@ class LedgerAdminSite(admin.AdminSite):
         return cast("_View", refusing_nul)  # Called as the view is, and wrapped to look like it.
 
     def register(self, model_or_iterable: Any, admin_class: type | None = None, **options: Any) -> None:
+        """Register the model(s) with ``admin_class`` (Django's ``ModelAdmin`` by default), guarded."""
         admin_class = admin_class or admin.ModelAdmin
         if not issubclass(admin_class, GuardedAdmin):
             name = f"Guarded{admin_class.__name__}"
@@ -407,7 +412,7 @@ class LedgerModelAdmin(GuardedAdmin, admin.ModelAdmin):
         return LedgerChangeList
 
     def get_ordering(self, request: HttpRequest) -> Ordering:
-        """Within a period of the date hierarchy, newest first along the date's index.
+        """Order a period of the date hierarchy newest first, along the date's index.
 
         Ordering such a page by id would walk the primary key back to the period: the planner
         does not know that ids and dates grow together.
@@ -458,7 +463,7 @@ class CurrencyFilter(ChoicesListFilter):
 
 
 def admin_link(obj: models.Model | None, label: object = None) -> str:
-    """A link to ``obj``'s admin page (``-`` for none)."""
+    """Return a link to ``obj``'s admin page (``-`` for none)."""
     if obj is None:
         return "-"
     opts = obj._meta
@@ -467,19 +472,21 @@ def admin_link(obj: models.Model | None, label: object = None) -> str:
 
 
 def money(minor: int | None, currency: str) -> str:
-    """``1050, "USD"`` -> ``"10.50 USD"``: exactly the currency's digits (``-`` for none: a system
-    account's posting carries no balance after it)."""
+    """Return minor units with exactly the currency's digits and its code: ``1050, "USD"`` -> ``"10.50 USD"``.
+
+    ``-`` for none: a system account's posting carries no balance after it.
+    """
     return "-" if minor is None else f"{format_minor(minor, currency)} {currency}"
 
 
 def account_label(account: Account) -> str:
-    """A short label for lists: the account's name (or 'system') and the start of its id."""
+    """Return a short label for lists: the account's name (or 'system') and the start of its id."""
     name = account.name or ("system" if account.is_system else "account")
     return f"{name} · {str(account.public_id)[:8]}"
 
 
 def flat_fields(fieldsets: FieldsetSpec) -> list[str]:
-    """Every field named in ``fieldsets``, for ``readonly_fields``."""
+    """Return every field named in ``fieldsets``, for ``readonly_fields``."""
     return [
         name
         for _, options in fieldsets

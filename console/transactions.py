@@ -109,7 +109,7 @@ class ReverseForm(forms.Form):
 
 
 def _preview_rows(txn: Transaction) -> list[dict[str, object]]:
-    """The postings the reversal would make (``transactions.selectors.reversal_preview``), as the page shows them."""
+    """Return the postings the reversal would make, as the page shows them (``reversal_preview``)."""
     rows = []
     for leg in reversal_preview(txn):
         account, problem = leg.account, ""
@@ -131,7 +131,7 @@ def _preview_rows(txn: Transaction) -> list[dict[str, object]]:
 
 
 def refusal_of(txn: Transaction) -> str | None:
-    """Why ``txn`` cannot be reversed at all, or ``None`` (the posting service's own rule)."""
+    """Return why ``txn`` cannot be reversed at all, or ``None`` (the posting service's own rule)."""
     refusal = reversal_refusal(txn)
     return None if refusal is None else refusal.detail
 
@@ -221,7 +221,7 @@ class TransactionAdmin(LedgerModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Transaction], search_term: str
     ) -> tuple[QuerySet[Transaction], bool]:
-        """Index-backed search: an id (transaction or account), a reference, an idempotency key."""
+        """Search through indexes only: an id (transaction or account), a reference, an idempotency key."""
         term = search_term.strip()
         if not term:
             return queryset, False
@@ -243,6 +243,7 @@ class TransactionAdmin(LedgerModelAdmin):
     # --- reversal -------------------------------------------------------------------------
 
     def has_reverse_permission(self, request: HttpRequest) -> bool:
+        """Whether the user may reverse transactions (``transactions.reverse_transaction``)."""
         return request.user.has_perm("transactions.reverse_transaction")
 
     def get_urls(self) -> list[URLPattern]:
@@ -269,7 +270,7 @@ class TransactionAdmin(LedgerModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def reverse_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """GET: the confirmation page. POST: post the reversal through the posting service."""
+        """Show the confirmation page (GET), or post the reversal through the posting service (POST)."""
         if not self.has_reverse_permission(request):
             raise PermissionDenied
         txn = self.get_object(request, object_id)
@@ -343,6 +344,7 @@ class TransactionAdmin(LedgerModelAdmin):
         return self._reversed(request, txn, reversal)
 
     def _reversed(self, request: HttpRequest, txn: Transaction, reversal: Transaction) -> HttpResponse:
+        """Say that ``txn`` was reversed by ``reversal``, and go back to ``txn``'s page."""
         url = reverse("admin:transactions_transaction_change", args=[reversal.pk])
         messages.success(
             request,

@@ -22,6 +22,7 @@ class RequestIDMiddleware(_LibraryRequestIDMiddleware):
     """django-log-request-id's middleware, refusing to echo oversized or odd caller ids."""
 
     def _get_request_id(self, request: HttpRequest) -> str:
+        """Return the caller's ``X-Request-ID`` if it is short and plain, else a new id."""
         request_id = super()._get_request_id(request)
         if not _ACCEPTABLE_ID.fullmatch(request_id):
             return self._generate_id()

@@ -8,6 +8,8 @@ from django.db.models import Model
 
 
 class PrimaryReplicaRouter:
+    """Every query and every migration on the primary; the replica is read only when a selector names it."""
+
     def db_for_read(self, model: type[Model], **hints: object) -> str:
         return "default"
 

@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 
 
 class SystemAccountColumns(TypedDict):
-    """What :func:`lock_accounts_by_public_id` adds to each account: its currency's system account
-    (``None`` for both if the currency has none)."""
+    """What :func:`lock_accounts_by_public_id` adds to each account: its currency's system account.
+
+    Both are ``None`` if the currency has no system account.
+    """
 
     system_account_id: int | None
     system_public_id: UUID | None
