@@ -14,12 +14,12 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
-from rest_framework.request import Request
 
 from api import auth_failures
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Not at run time: REST framework imports this module while defining APIView.
     from rest_framework.authtoken.models import Token
+    from rest_framework.request import Request
 
     from ledger.users import User
 

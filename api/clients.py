@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AnonymousUser
 from django.db import transaction as db_transaction
 from rest_framework import exceptions
 from rest_framework.authtoken.models import Token
@@ -23,7 +22,7 @@ def client_of(request: Request) -> User:
     explicit where the core is called.
     """
     user = request.user
-    if isinstance(user, AnonymousUser):
+    if not user.is_authenticated:
         raise exceptions.NotAuthenticated()
     return user
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core import signing
 from rest_framework.pagination import Cursor, CursorPagination
-from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
-from rest_framework.views import APIView
 
 from ledger.errors import InvalidCursor, InvalidPageSize
+
+if TYPE_CHECKING:  # Not at run time: REST framework's settings import this module.
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 _PAGE_SIZE = re.compile(r"[0-9]{1,3}")
 _SALT = "ledger.pagination.cursor"

@@ -5,12 +5,17 @@ them. If the cache cannot be reached, requests are let through (and logged): thr
 protects the ledger, it must not take it down.
 """
 
+from __future__ import annotations
+
 import logging
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
-from rest_framework.views import APIView
+
+if TYPE_CHECKING:  # Not at run time: REST framework imports this module while defining APIView.
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
 

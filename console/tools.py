@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import BadRequest, EmptyResultSet, PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db import connection, models
@@ -87,7 +86,7 @@ def operator_of(request: HttpRequest) -> User:
     that explicit where the core is called.
     """
     user = request.user
-    if isinstance(user, AnonymousUser):
+    if not user.is_authenticated:
         raise PermissionDenied
     return user
 
