@@ -103,7 +103,7 @@ _READ_DOCS = {
 
 
 def _create_docs(request: type[serializers.Serializer[Any]], summary: str) -> Callable[[_View], _View]:
-    """Return the schema of a movement's ``create``: ``request`` in, the transaction or a problem out."""
+    """Return the schema decorator of a movement's ``create``: ``request`` in, the transaction or a problem out."""
     return extend_schema(
         summary=summary,
         request=request,
