@@ -43,10 +43,13 @@ serve: $(VENV)/.runtime-installed
 
 test: lint check-migrations pytest pytest-sqlite
 
+# Types (pyproject.toml's [tool.mypy]): the Django plugin loads the settings, so mypy runs with
+# debug on (no secret key needed) and the in-memory database, whatever the shell exports.
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	DJANGO_DEBUG=True DATABASE_URL=sqlite://:memory: $(BIN)/mypy
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .

@@ -27,11 +27,18 @@ The worker class is gunicorn's gthread worker, answering the requests gunicorn i
 (``ledger_project/gunicorn_worker.py``).
 """
 
+from __future__ import annotations
+
 import os
 import shutil
 import tempfile
+from typing import TYPE_CHECKING
 
 import environ
+
+if TYPE_CHECKING:
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.workers.base import Worker
 
 # Before prometheus_client is imported anywhere (workers fork from this process): it picks its
 # multiprocess storage when first imported.
@@ -45,6 +52,7 @@ _django_env = environ.Env()
 
 
 def _env_bool(name: str, default: bool) -> bool:
+    """Return the variable ``name`` as a boolean (1, true, yes, on), ``default`` when unset."""
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -119,14 +127,14 @@ logconfig_dict = {
 }
 
 
-def on_starting(server) -> None:
+def on_starting(server: Arbiter) -> None:
     """Start every run with empty metric files."""
     folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder, exist_ok=True)
 
 
-def when_ready(server) -> None:
+def when_ready(server: Arbiter) -> None:
     """Serve the aggregate of every worker's metrics on LEDGER_METRICS_BIND, from the master.
 
     prometheus_client's multiprocess setup: a registry holding only a MultiProcessCollector,
@@ -147,7 +155,7 @@ def when_ready(server) -> None:
     server.log.info("Metrics listener at: http://%s/metrics", _metrics_bind)
 
 
-def post_fork(server, worker) -> None:
+def post_fork(server: Arbiter, worker: Worker) -> None:
     """Close the worker's copy of the metrics listener: only the master listens there.
 
     A forked worker inherits the socket but not the thread serving it; holding it open would
@@ -159,11 +167,12 @@ def post_fork(server, worker) -> None:
         listener.socket.close()
 
 
-def child_exit(server, worker) -> None:
+def child_exit(server: Arbiter, worker: Worker) -> None:
+    """Drop the metrics of a worker that exited (its live gauges stop counting)."""
     multiprocess.mark_process_dead(worker.pid)
 
 
-def on_exit(server) -> None:
+def on_exit(server: Arbiter) -> None:
     """Stop the metrics listener once the workers are gone."""
     listener = getattr(server, "ledger_metrics_listener", None)
     if listener is not None:

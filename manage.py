@@ -6,6 +6,7 @@ import sys
 
 
 def main() -> None:
+    """Run the management command named on the command line, its logs on standard error."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ledger_project.settings")
     # Commands keep stdout for their own output (e.g. `TOKEN=$(manage.py create_api_client x)`);
     # their logs go to stderr. The served app (gunicorn) logs to stdout.

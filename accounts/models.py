@@ -23,6 +23,8 @@ from django.db.models import Q
 
 
 class Account(models.Model):
+    """An account of one currency: a customer's (owned by an API client) or its currency's system account."""
+
     class Status(models.TextChoices):
         ACTIVE = "active"
         FROZEN = "frozen"
@@ -85,6 +87,7 @@ class Account(models.Model):
 
     @property
     def is_active(self) -> bool:
+        """Whether the account takes postings: neither frozen nor closed."""
         return self.status == self.Status.ACTIVE
 
     @property

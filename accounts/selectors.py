@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, When
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account
 from ledger.errors import NotFound
 
+if TYPE_CHECKING:
+    from ledger.users import User
+
 
 def system_balance_minor(currency: str) -> int:
-    """The balance of ``currency``'s system account: the negative of what its customer accounts hold.
+    """Return the balance of ``currency``'s system account: the negative of what its customer accounts hold.
 
     Every transaction sums to zero, so this equals the sum of the system account's postings
     (``reconcile`` proves it); reading the customers' stored balances costs one pass over the
@@ -24,7 +27,7 @@ def system_balance_minor(currency: str) -> int:
 
 
 def with_balances(accounts: QuerySet[Account]) -> QuerySet[Account]:
-    """``accounts`` with every system account's derived balance (``Account.current_balance_minor``)."""
+    """Return ``accounts`` with each system account's derived balance (``Account.current_balance_minor``)."""
     held = (
         Account.objects.filter(is_system=False, currency=OuterRef("currency"))
         .order_by()
@@ -36,16 +39,18 @@ def with_balances(accounts: QuerySet[Account]) -> QuerySet[Account]:
     return accounts.annotate(system_balance_minor=Case(When(is_system=True, then=negated), default=F("balance_minor")))
 
 
-def accounts_visible_to(user: AbstractBaseUser) -> QuerySet[Account]:
-    """Staff see every account, system accounts included (with their derived balance); a client
-    sees the accounts it owns."""
+def accounts_visible_to(user: User) -> QuerySet[Account]:
+    """Return the accounts ``user`` may see: the ones it owns, or for staff every account.
+
+    Staff see system accounts too, with their derived balance.
+    """
     if user.is_staff:
         return with_balances(Account.objects.all())
     return Account.objects.filter(owner=user)
 
 
-def account_get(*, user: AbstractBaseUser, account_id: UUID | str) -> Account:
-    """The account, or ``NotFound`` if it does not exist or is not the user's to see."""
+def account_get(*, user: User, account_id: UUID | str) -> Account:
+    """Return the account ``account_id``; ``NotFound`` if it does not exist or is not the user's to see."""
     try:
         return accounts_visible_to(user).get(public_id=account_id)
     except (Account.DoesNotExist, ValueError):

@@ -5,10 +5,10 @@ Balances and sequences are never written here; only ``transactions.services`` mo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError
 from django.db import transaction as db_transaction
 
@@ -17,6 +17,9 @@ from audit.services import audit_record_create
 from ledger.atomic import run_atomically_with_retries
 from ledger.errors import AccountNotEmpty, InvalidStatusChange, NotFound, ValidationFailed
 from ledger.money import validate_currency
+
+if TYPE_CHECKING:
+    from ledger.users import User
 
 
 def system_account_ensure(*, currency: str) -> Account:
@@ -31,9 +34,7 @@ def system_account_ensure(*, currency: str) -> Account:
         return Account.objects.get(is_system=True, currency=currency)
 
 
-def account_open(
-    *, owner: AbstractBaseUser, currency: str, name: str = "", metadata: dict[str, Any] | None = None
-) -> Account:
+def account_open(*, owner: User, currency: str, name: str = "", metadata: dict[str, Any] | None = None) -> Account:
     """Open an active customer account with a zero balance.
 
     The currency's system account is created first if needed, so every customer account
@@ -48,8 +49,8 @@ def account_open(
     return run_atomically_with_retries(work)
 
 
-def client_user_ensure(*, name: str, staff: bool = False) -> tuple[AbstractBaseUser, bool]:
-    """The user ``name`` owning accounts, created without a password if new: ``(user, created)``.
+def client_user_ensure(*, name: str, staff: bool = False) -> tuple[User, bool]:
+    """Return the user ``name`` that owns accounts, created without a password if new: ``(user, created)``.
 
     ``staff=True`` promotes an existing user, it never demotes one. (Its API token is the API's:
     ``api.clients.api_client_ensure``.)
@@ -75,8 +76,8 @@ _STATUS_CHANGES = {
 
 def account_status_change(
     *,
-    operator: AbstractBaseUser,
-    account_id: object,
+    operator: User,
+    account_id: UUID | str,
     action: str,
     reason: str,
     ip_address: str | None = None,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors, services
 from accounts.models import Account
+from api.clients import client_of
 from api.documents import ACCOUNT, BALANCE, HISTORY_ENTRY, BalanceAt
 from api.inputs import AccountOpenInputSerializer, BalanceQuerySerializer, HistoryQuerySerializer
 from api.pagination import SignedCursorPagination
@@ -36,7 +39,8 @@ class SystemHistoryPagination(SignedCursorPagination):
     ordering = "-id"
 
 
-def _query(serializer_class: type, request: Request) -> dict:
+def _query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
+    """Return the query parameters ``serializer_class`` validates; ``validation_error`` if any is invalid."""
     serializer = serializer_class(data=request.query_params)
     if not serializer.is_valid():
         raise ValidationFailed(errors={field: [str(m) for m in msgs] for field, msgs in serializer.errors.items()})
@@ -59,20 +63,20 @@ class AccountViewSet(viewsets.GenericViewSet):
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Account]:
         if getattr(self, "swagger_fake_view", False):  # Schema generation has no client.
             return Account.objects.none()
-        return selectors.accounts_visible_to(self.request.user)
+        return selectors.accounts_visible_to(client_of(self.request))
 
     def get_object(self) -> Account:
         try:
             account_id = UUID(self.kwargs["id"])
         except ValueError:
             raise NotFound("No such account.") from None
-        return selectors.account_get(user=self.request.user, account_id=account_id)
+        return selectors.account_get(user=client_of(self.request), account_id=account_id)
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.get_queryset()) or []  # Always a page: the view paginates.
         return self.get_paginated_response([ACCOUNT.render(account) for account in page])
 
     def retrieve(self, request: Request, id: str) -> Response:
@@ -81,7 +85,7 @@ class AccountViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         serializer = AccountOpenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        account = services.account_open(owner=request.user, **serializer.validated_data)
+        account = services.account_open(owner=client_of(request), **serializer.validated_data)
         return Response(ACCOUNT.render(account), status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -111,5 +115,5 @@ class AccountViewSet(viewsets.GenericViewSet):
         if account.is_system:
             self.pagination_class = SystemHistoryPagination
         postings = transaction_selectors.account_history(account, **_query(HistoryQuerySerializer, request))
-        page = self.paginate_queryset(postings)
+        page = self.paginate_queryset(postings) or []  # Always a page: the view paginates.
         return self.get_paginated_response([HISTORY_ENTRY.render(row) for row in page])

@@ -31,7 +31,7 @@ _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _rate() -> tuple[int, int] | None:
-    """``(failures allowed, window in seconds)``, or ``None`` when the throttle is off."""
+    """Return ``(failures allowed, window in seconds)``, or ``None`` when the throttle is off."""
     rate = settings.LEDGER_AUTH_FAILURE_RATE
     if not rate:
         return None
@@ -40,16 +40,17 @@ def _rate() -> tuple[int, int] | None:
 
 
 def client_address(request: Any) -> str:
-    """The address failures are counted against (the same as the request throttles')."""
+    """Return the address failures are counted against (the same as the request throttles')."""
     return BaseThrottle().get_ident(request)
 
 
 def _key(address: str, window: int, period: int) -> str:
+    """Return the cache key counting ``address``'s failures in one window."""
     return f"auth-failures:{period}:{window}:{address}"
 
 
 def retry_after(address: str) -> int | None:
-    """Seconds until ``address`` may authenticate again, or ``None`` if it may now."""
+    """Return the seconds until ``address`` may authenticate again, or ``None`` if it may now."""
     rate = _rate()
     if rate is None:
         return None
@@ -85,6 +86,7 @@ class ThrottledModelBackend(ModelBackend):
 
     def authenticate(self, request: HttpRequest | None, username: str | None = None, password: str | None = None,
                      **kwargs: Any) -> Any:  # fmt: skip
+        """Authenticate by username and password, unless the address is over the failure rate."""
         address = client_address(request) if request is not None else None
         if address is not None and retry_after(address) is not None:
             raise PermissionDenied("too many failed logins from this address")  # Stops every backend.

@@ -1,9 +1,14 @@
-"""The API's token authentication: REST framework's ``Authorization: Token <key>``, with a
-short per-process memory of the tokens that authenticated."""
+"""The API's token authentication: REST framework's ``Authorization: Token <key>``, remembered briefly.
+
+Each process keeps a short memory of the tokens that authenticated (:class:`CachedTokenAuthentication`).
+"""
+
+from __future__ import annotations
 
 import copy
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
@@ -12,7 +17,13 @@ from rest_framework.authentication import TokenAuthentication
 
 from api import auth_failures
 
-_TOKENS: dict[str, tuple[float, object, object]] = {}  # key -> (expires, user, token)
+if TYPE_CHECKING:  # Not at run time: REST framework imports this module while defining APIView.
+    from rest_framework.authtoken.models import Token
+    from rest_framework.request import Request
+
+    from ledger.users import User
+
+_TOKENS: dict[str, tuple[float, User, Token]] = {}  # key -> (expires, user, token)
 _TOKENS_LOCK = threading.Lock()
 _TOKENS_MAX = 10_000
 
@@ -32,7 +43,8 @@ class CachedTokenAuthentication(TokenAuthentication):
     token it sends.
     """
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[User, Token] | None:
+        """Authenticate the request's token, unless its address is over the failure rate (429)."""
         if not request.META.get("HTTP_AUTHORIZATION"):
             return None  # No credentials: not an attempt (401 not_authenticated, or anonymous).
         address = auth_failures.client_address(request)
@@ -47,7 +59,8 @@ class CachedTokenAuthentication(TokenAuthentication):
             auth_failures.record_failure(address)
             raise
 
-    def authenticate_credentials(self, key):
+    def authenticate_credentials(self, key: str) -> tuple[User, Token]:
+        """Return the user and token of ``key``, remembered for ``LEDGER_TOKEN_CACHE_SECONDS``."""
         ttl = settings.LEDGER_TOKEN_CACHE_SECONDS
         if ttl <= 0:
             return super().authenticate_credentials(key)
@@ -63,7 +76,8 @@ class CachedTokenAuthentication(TokenAuthentication):
         return copy.copy(hit[1]), hit[2]
 
 
-def forget_tokens(**kwargs) -> None:
+def forget_tokens(**kwargs: object) -> None:
+    """Forget every remembered token of this process (a token or a user was saved or deleted)."""
     with _TOKENS_LOCK:
         _TOKENS.clear()
 

@@ -2,10 +2,11 @@
 
 A :class:`Document` is a list of :class:`Prop`, each a name, the type of its value (which says
 how the OpenAPI schema describes it) and how to read it from the object rendered. ``render``
-builds the answer with plain functions (REST framework's generic serializers copied and bound
-every field for every transaction, which cost more CPU than the database spent posting it, and
-a 201 is rendered while the accounts' row locks are held); ``serializer`` is a REST framework
-serializer generated from the same list, only for drf-spectacular to describe the schema. So
+builds the answer with plain functions: REST framework's generic serializers copy and bind
+every field for every transaction rendered, and a 201 is rendered while the accounts' row
+locks are held (docs/benchmarks.md, "Why the code is written as it is"); ``serializer`` is a
+REST framework serializer generated from the same list, only for drf-spectacular to describe
+the schema. So
 the answer and its schema cannot drift apart; ``tests/api/test_documents.py`` checks every
 rendered document against its schema.
 
@@ -19,28 +20,33 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
 from accounts.models import Account
 from api.fields import MetadataField, MinorUnitsField
 from ledger.money import format_minor
-from transactions.models import Batch, Transaction
-from transactions.selectors import legs_visible_to
+from transactions.engine.idempotency import AnswerRenderer, AnswerT
+from transactions.models import Batch, Posting, Transaction
+from transactions.selectors import HistoryRow, legs_visible_to
+
+if TYPE_CHECKING:
+    from ledger.users import User
 
 _DATETIME = serializers.DateTimeField()
 
+T = TypeVar("T")  # What a document renders: an account, a transaction, a row of history...
+
 
 def instant(value: datetime) -> str:
-    """An instant as every document writes it (ISO 8601, UTC as ``Z``)."""
+    """Return an instant as every document writes it (ISO 8601, UTC as ``Z``)."""
     return _DATETIME.to_representation(value)
 
 
 def money(minor: int | None, currency: str) -> str | None:
-    """Minor units as a decimal string with the currency's digits; ``None`` stays ``None``."""
+    """Return minor units as a decimal string with the currency's digits; ``None`` stays ``None``."""
     return None if minor is None else format_minor(minor, currency)
 
 
@@ -54,6 +60,7 @@ class Kind:
     field: Callable[..., serializers.Field]
 
     def schema_field(self, help_text: str) -> serializers.Field:
+        """Return the read-only field that describes a property of this kind."""
         return self.field(read_only=True, **({"help_text": help_text} if help_text else {}))
 
 
@@ -68,36 +75,39 @@ INTEGER = Kind(serializers.IntegerField)
 
 
 def choice(choices: Sequence[tuple[str, str]]) -> Kind:
+    """Return the kind of a property that takes one of ``choices``."""
     return Kind(lambda **kw: serializers.ChoiceField(choices=choices, **kw))
 
 
-def nested(document: Document, *, many: bool = False) -> Kind:
+def nested(document: Document[T], *, many: bool = False) -> Kind:
+    """Return the kind of a property that is ``document`` (or, ``many``, a list of them)."""
     return Kind(lambda **kw: document.serializer(many=many, **kw))
 
 
 @dataclass(frozen=True)
-class Prop:
+class Prop(Generic[T]):
     """One property of a document: its name, its kind, how to read it, and what it means."""
 
     name: str
     kind: Kind
-    get: Callable[[Any, Any], Any]  # (the object rendered, the viewer) -> the value
+    get: Callable[[T, User | None], Any]  # (the object rendered, the viewer) -> the value, as JSON
     help_text: str = ""
 
 
 @dataclass
-class Document:
+class Document(Generic[T]):
     """A document of the API: the ordered properties that render it and describe its schema."""
 
     name: str
-    props: list[Prop]
+    props: list[Prop[T]]
     _renderer: JSONRenderer = field(default_factory=JSONRenderer, repr=False)
 
-    def render(self, obj: Any, viewer: AbstractBaseUser | None = None) -> dict[str, Any]:
+    def render(self, obj: T, viewer: User | None = None) -> dict[str, Any]:
+        """Return the document of ``obj`` as ``viewer`` may see it, ready for JSON."""
         return {prop.name: prop.get(obj, viewer) for prop in self.props}
 
-    def render_bytes(self, obj: Any, viewer: AbstractBaseUser | None = None) -> bytes:
-        """The answer's exact bytes (what an idempotent replay repeats)."""
+    def render_bytes(self, obj: T, viewer: User | None = None) -> bytes:
+        """Return the answer's exact bytes (what an idempotent replay repeats)."""
         return self._renderer.render(self.render(obj, viewer))
 
     @cached_property
@@ -107,11 +117,13 @@ class Document:
         return type(f"{self.name}Serializer", (serializers.Serializer,), {"__module__": __name__, **fields})
 
 
-def _public_id(related: Any) -> str | None:
+def _public_id(related: Account | Transaction | None) -> str | None:
+    """Return the public id of a related account or transaction, ``None`` for none."""
     return None if related is None else str(related.public_id)
 
 
 def _reversed_by(txn: Transaction) -> str | None:
+    """Return the public id of ``txn``'s reversal, ``None`` if it has none."""
     try:
         return _public_id(txn.reversed_by)
     except Transaction.reversed_by.RelatedObjectDoesNotExist:
@@ -120,7 +132,7 @@ def _reversed_by(txn: Transaction) -> str | None:
 
 # --- the documents ----------------------------------------------------------------------------
 
-ACCOUNT = Document(
+ACCOUNT: Document[Account] = Document(
     "Account",
     [
         Prop("id", UUID, lambda a, _: str(a.public_id)),
@@ -144,7 +156,7 @@ class BalanceAt:
     as_of: datetime
 
 
-BALANCE = Document(
+BALANCE: Document[BalanceAt] = Document(
     "Balance",
     [
         Prop("account_id", UUID, lambda b, _: str(b.account.public_id)),
@@ -159,7 +171,7 @@ BALANCE = Document(
     ],
 )
 
-LEG = Document(
+LEG: Document[Posting] = Document(
     "Leg",
     [
         Prop("account_id", UUID, lambda p, _: str(p.account.public_id)),
@@ -174,11 +186,14 @@ LEG = Document(
 )
 
 
-def _legs(txn: Transaction, viewer: AbstractBaseUser) -> list[dict[str, Any]]:
+def _legs(txn: Transaction, viewer: User | None) -> list[dict[str, Any]]:
+    """Return the legs of ``txn`` that ``viewer`` may see, rendered."""
+    if viewer is None:
+        raise ValueError("a transaction is rendered for a viewer: which of its legs it shows depends on who asks")
     return [LEG.render(posting) for posting in legs_visible_to(txn, viewer)]
 
 
-TRANSACTION = Document(
+TRANSACTION: Document[Transaction] = Document(
     "Transaction",
     [
         Prop("id", UUID, lambda t, _: str(t.public_id)),
@@ -204,12 +219,13 @@ TRANSACTION = Document(
 )
 
 
-def _batch_transactions(batch: Batch, viewer: AbstractBaseUser) -> list[dict[str, Any]]:
+def _batch_transactions(batch: Batch, viewer: User | None) -> list[dict[str, Any]]:
+    """Return the transactions of ``batch``, in the order of its operations, rendered for ``viewer``."""
     ordered = sorted(batch.transactions.all(), key=lambda txn: txn.pk)  # Request order: the order inserted.
     return [TRANSACTION.render(txn, viewer) for txn in ordered]
 
 
-BATCH = Document(
+BATCH: Document[Batch] = Document(
     "Batch",
     [
         Prop("id", UUID, lambda b, _: str(b.public_id)),
@@ -218,7 +234,7 @@ BATCH = Document(
 )
 
 # One posting of an account's history: a row of transactions.selectors.account_history.
-HISTORY_ENTRY = Document(
+HISTORY_ENTRY: Document[HistoryRow] = Document(
     "HistoryEntry",
     [
         Prop("transaction_id", UUID, lambda r, _: str(r["transaction__public_id"])),
@@ -237,6 +253,6 @@ HISTORY_ENTRY = Document(
 )
 
 
-def posting_renderer(document: Document, viewer: AbstractBaseUser) -> Callable[[Any], bytes]:
-    """The port the posting service asks for a write's answer: ``document`` as ``viewer`` sees it."""
+def posting_renderer(document: Document[AnswerT], viewer: User) -> AnswerRenderer[AnswerT]:
+    """Return the port the posting service asks for a write's answer: ``document`` as ``viewer`` sees it."""
     return lambda answer: document.render_bytes(answer, viewer)

@@ -40,6 +40,8 @@ class AmountField(serializers.Field):
         try:
             return amount_from(data)
         except ValidationFailed as refusal:
+            if not refusal.errors or "amount" not in refusal.errors:  # amount_from names the field it refuses.
+                raise
             raise serializers.ValidationError(refusal.errors["amount"]) from None
 
     def to_representation(self, value: Any) -> str:
@@ -74,6 +76,7 @@ class MetadataField(serializers.Field):
         return cleaned
 
     def _clean(self, value: Any, depth: int) -> Any:
+        """Return ``value``, at nesting ``depth``, checked: whole decimals as integers, others as floats."""
         if depth > self.MAX_DEPTH:
             self.fail("too_deep")
         if isinstance(value, dict):
@@ -96,6 +99,7 @@ class MetadataField(serializers.Field):
         return value
 
     def _string(self, value: str) -> str:
+        """Return ``value`` if it is valid Unicode without NUL characters; ``bad_string`` otherwise."""
         if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
             self.fail("bad_string")
         return value
@@ -116,7 +120,7 @@ class MinorUnitsField(serializers.Field):
         super().__init__(**kwargs)
         self.currency_from = currency_from.split(".")
 
-    def get_attribute(self, instance: Any) -> tuple[int, str]:
+    def get_attribute(self, instance: Any) -> tuple[int | None, str]:
         return super().get_attribute(instance), get_attribute(instance, self.currency_from)
 
     def to_representation(self, value: tuple[int | None, str]) -> str | None:

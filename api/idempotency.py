@@ -11,9 +11,10 @@ from collections.abc import Callable
 from django.http import HttpResponse
 from rest_framework.request import Request
 
+from api.clients import client_of
 from transactions.engine.idempotency import (
-    Answer,
     AnswerRenderer,
+    AnswerT,
     IdempotencyClaim,
     StoredAnswer,
     fingerprint,
@@ -25,10 +26,10 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def claim_for(request: Request, render: AnswerRenderer) -> IdempotencyClaim:
-    """The request's key (``idempotency_key_required`` unless valid) and fingerprint, not yet bound."""
+def claim_for(request: Request, render: AnswerRenderer[AnswerT]) -> IdempotencyClaim[AnswerT]:
+    """Return the request's claim: its key (``idempotency_key_required`` unless valid) and fingerprint."""
     return IdempotencyClaim(
-        client=request.user,
+        client=client_of(request),
         key=valid_key(request.headers.get(HEADER)),
         fingerprint=fingerprint(f"{request.method} {request.path}", request.data),
         render=render,
@@ -36,6 +37,7 @@ def claim_for(request: Request, render: AnswerRenderer) -> IdempotencyClaim:
 
 
 def response_of(answer: StoredAnswer) -> HttpResponse:
+    """Return the stored answer as the HTTP response, marked ``Idempotent-Replayed`` if it repeats one."""
     response = HttpResponse(answer.body, status=answer.status, content_type="application/json")
     if answer.replayed:
         response[REPLAYED_HEADER] = "true"
@@ -43,7 +45,7 @@ def response_of(answer: StoredAnswer) -> HttpResponse:
 
 
 def idempotent_post(
-    request: Request, *, render: AnswerRenderer, perform: Callable[[IdempotencyClaim], Answer]
+    request: Request, *, render: AnswerRenderer[AnswerT], perform: Callable[[IdempotencyClaim[AnswerT]], AnswerT]
 ) -> HttpResponse:
     """Answer a money movement exactly once per ``(client, Idempotency-Key)``.
 

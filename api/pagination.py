@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TYPE_CHECKING, Any
 
 from django.core import signing
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.utils.urls import replace_query_param
 
 from ledger.errors import InvalidCursor, InvalidPageSize
+
+if TYPE_CHECKING:  # Not at run time: REST framework's settings import this module.
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 _PAGE_SIZE = re.compile(r"[0-9]{1,3}")
 _SALT = "ledger.pagination.cursor"
@@ -27,8 +32,10 @@ class SignedCursorPagination(CursorPagination):
     max_page_size = 200
     page_size_query_param = "page_size"
     ordering = "-id"
+    request: Request  # Set by paginate_queryset, before any cursor is encoded or decoded.
 
-    def get_page_size(self, request) -> int:
+    def get_page_size(self, request: Request) -> int:
+        """Return ``?page_size=``, 1 to ``max_page_size`` (default ``page_size``); ``invalid_page_size`` otherwise."""
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
@@ -37,16 +44,20 @@ class SignedCursorPagination(CursorPagination):
         return int(raw)
 
     def _list_tag(self) -> str:
-        """A short digest naming the list (path and ordering) a cursor belongs to."""
+        """Return a short digest naming the list (path and ordering) a cursor belongs to."""
         return hashlib.sha256(f"{self.request.path}|{','.join(self.ordering)}".encode()).hexdigest()[:16]
 
     def encode_cursor(self, cursor: Cursor) -> str:
+        """Return the link to the page at ``cursor``: a signed token naming this list."""
+        if self.base_url is None:
+            raise RuntimeError("a cursor is encoded only once paginate_queryset has set the page's base URL")
         token = signing.dumps(
             [cursor.offset, int(cursor.reverse), cursor.position, self._list_tag()], salt=_SALT, compress=True
         )
         return replace_query_param(self.base_url, self.cursor_query_param, token)
 
-    def decode_cursor(self, request) -> Cursor | None:
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """Return the cursor the request carries, or ``None``; ``invalid_cursor`` unless signed for this list."""
         token = request.query_params.get(self.cursor_query_param)
         if token is None:
             return None
@@ -58,7 +69,8 @@ class SignedCursorPagination(CursorPagination):
             raise InvalidCursor()
         return Cursor(offset=offset, reverse=bool(reverse), position=position)
 
-    def get_schema_operation_parameters(self, view) -> list[dict]:
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        """Return the list's query parameters as the schema describes them, the page size bounded."""
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:

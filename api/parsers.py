@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import codecs
 import json
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any, NoReturn, TypeVar
 
 from django.conf import settings
 from rest_framework import exceptions, status
@@ -23,12 +24,19 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-def _refuse_constant(name: str) -> Any:
+T = TypeVar("T")
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    """Refuse ``NaN``, ``Infinity`` and ``-Infinity``, which JSON does not have."""
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _bounded(convert: Any) -> Any:
-    def parse(token: str) -> Any:
+def _bounded(convert: Callable[[str], T]) -> Callable[[str], T]:
+    """Return ``convert`` refusing a number token longer than ``MAX_NUMBER_CHARS``."""
+
+    def parse(token: str) -> T:
+        """Convert ``token``; ``ValueError`` if it is longer than ``MAX_NUMBER_CHARS``."""
         if len(token) > MAX_NUMBER_CHARS:
             raise ValueError(f"numbers have at most {MAX_NUMBER_CHARS} characters")
         return convert(token)
@@ -40,15 +48,19 @@ _PARSE_INT, _PARSE_DECIMAL = _bounded(int), _bounded(Decimal)
 
 
 def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Return the object of ``pairs``, refusing the first key that appears twice."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
-        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise ValueError(f"duplicate key {duplicate!r}")
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
     return obj
 
 
 def _depth(value: Any) -> int:
+    """Return how deeply ``value`` nests, looking no deeper than one level past ``MAX_DEPTH``."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, level = stack.pop()
@@ -69,7 +81,10 @@ class StrictJSONParser(JSONParser):
     with a clear 4xx. The work is linear in the body's size.
     """
 
-    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        """Return the body's JSON value, or refuse it (``parse_error``, ``payload_too_large``)."""
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE

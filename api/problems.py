@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.permissions import AllowAny
@@ -59,8 +59,11 @@ TITLES: dict[str, str] = {
 
 
 def problem_type(request: HttpRequest | None, code: str) -> str:
-    """The problem type's URI: absolute on this host, or relative when the request names no host
-    this service answers for (building it must never raise: it shapes every error)."""
+    """Return the problem type's URI: absolute on this host, else relative.
+
+    Relative when the request names no host this service answers for: building it must never
+    raise, since it shapes every error.
+    """
     path = f"/api/v1/problems/{code}/"
     if request is None:
         return path
@@ -79,6 +82,7 @@ def problem_body(
     errors: dict[str, list[str]] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
+    """Return the problem document of a refusal, and count it (``ledger_refusals_total``)."""
     body: dict[str, Any] = {
         "type": problem_type(request, code),
         "title": TITLES.get(code, "Error"),
@@ -95,7 +99,10 @@ def problem_body(
 
 
 def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    """``{"a": {"b": ["x"]}}`` -> ``{"a.b": ["x"]}``; a bare list belongs to ``non_field_errors``."""
+    """Flatten nested field errors: ``{"a": {"b": ["x"]}}`` -> ``{"a.b": ["x"]}``.
+
+    A bare list belongs to ``non_field_errors``.
+    """
     if isinstance(detail, dict):
         flat: dict[str, list[str]] = {}
         for key, value in detail.items():
@@ -111,6 +118,7 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def _as_ledger_error(exc: Exception) -> LedgerError | None:
+    """Return the ledger refusal ``exc`` stands for (a 404, an unavailable database), or ``None``."""
     if isinstance(exc, LedgerError):
         return exc
     if isinstance(exc, Http404):
@@ -122,7 +130,7 @@ def _as_ledger_error(exc: Exception) -> LedgerError | None:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """REST framework's ``EXCEPTION_HANDLER``: every error becomes a problem document."""
+    """Answer every error a view raised with a problem document (REST framework's ``EXCEPTION_HANDLER``)."""
     request = context.get("request")
     error = _as_ledger_error(exc)
     if error is not None:
@@ -143,6 +151,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None  # Unexpected: Django's 500 handler answers (see server_error below).
 
+    if not isinstance(exc, exceptions.APIException):  # REST framework answers nothing else (Http404: above).
+        raise TypeError(f"REST framework answered {type(exc).__name__}, which is not one of its exceptions")
     if isinstance(exc, exceptions.ValidationError):
         code, detail = ValidationFailed.code, ValidationFailed.default_detail
         errors = flatten_errors(exc.detail)
@@ -158,12 +168,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 def _problem_response(
     request: HttpRequest, status: int, code: str, detail: str, errors: dict[str, list[str]] | None = None
 ) -> JsonResponse:
+    """Return a problem document answered outside REST framework (Django's error handlers)."""
     body = problem_body(request, status=status, code=code, detail=detail, errors=errors)
     return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
-def page_not_found(request: HttpRequest, exception: Exception | None = None):
-    """``handler404``: a problem document under ``/api/``, Django's page elsewhere."""
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Answer a 404: a problem document under ``/api/``, Django's page elsewhere (``handler404``)."""
     if request.path.startswith("/api/"):
         return _problem_response(request, 404, "not_found", "No such resource.")
     from django.views.defaults import page_not_found as default
@@ -171,8 +182,8 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None):
     return default(request, exception)
 
 
-def server_error(request: HttpRequest):
-    """``handler500``: never an HTML page or a stack trace for API clients."""
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Answer a 500 without an HTML page or a stack trace for API clients (``handler500``)."""
     if request.path.startswith("/api/"):
         return _problem_response(request, 500, "server_error", "An unexpected error occurred; it has been logged.")
     from django.views.defaults import server_error as default
@@ -180,9 +191,11 @@ def server_error(request: HttpRequest):
     return default(request)
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None):
-    """``handler400``: a malformed request Django refused before any view ran (an unknown ``Host``
-    among them: ``DJANGO_ALLOWED_HOSTS``)."""
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer a request Django refused before any view ran: under ``/api/``, a problem document.
+
+    An unknown ``Host`` is among them (``DJANGO_ALLOWED_HOSTS``). Django's ``handler400``.
+    """
     if request.path.startswith("/api/"):
         if isinstance(exception, DisallowedHost):
             detail = "The Host header names no host this service answers for."
@@ -206,6 +219,7 @@ class ProblemTypeView(APIView):
     http_method_names = ["get", "options"]
 
     def get(self, request: Request, code: str) -> Response:
+        """Describe the problem type ``code``; ``not_found`` for a code the API never answers."""
         if code not in TITLES:
             raise NotFound("No such problem type.")
         return Response({"type": problem_type(request, code), "code": code, "title": TITLES[code]})

@@ -17,7 +17,9 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField()
     code = serializers.CharField(help_text="Stable machine code, e.g. `insufficient_funds`.")
-    errors = serializers.DictField(
+    # REST framework's metaclass takes declared fields off the class, so this does not hide
+    # Serializer.errors at run time; the stubs cannot know that.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="For `validation_error`: the messages of each invalid field.",
@@ -84,8 +86,8 @@ _DESCRIPTIONS = {
 }
 
 
-def problems(*statuses: int) -> dict:
-    """``responses`` entries for the given error statuses, as problem documents."""
+def problems(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """Return the ``responses`` entries of the given error statuses, as problem documents."""
     return {
         (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=_DESCRIPTIONS[status])
         for status in statuses

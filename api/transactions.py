@@ -7,15 +7,18 @@ document (``api.documents``). Rules live in the core (``transactions.services``)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+from django.db.models import QuerySet
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import permissions, viewsets
+from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.clients import client_of
 from api.documents import BATCH, TRANSACTION, posting_renderer
 from api.idempotency import idempotent_post
 from api.inputs import (
@@ -35,8 +38,13 @@ from transactions.models import Batch, Transaction
 TransactionSerializer = TRANSACTION.serializer
 BatchSerializer = BATCH.serializer
 
+# A write's service, called with the validated request body and the request's idempotency claim.
+Post = Callable[[dict[str, Any], IdempotencyClaim[Transaction]], Transaction]
+_View = TypeVar("_View", bound=Callable[..., Any])
+
 
 def _uuid_or_404(value: str) -> UUID:
+    """Return ``value`` as a UUID; ``not_found`` if it is none (no object can have that id)."""
     try:
         return UUID(value)
     except ValueError:
@@ -44,9 +52,11 @@ def _uuid_or_404(value: str) -> UUID:
 
 
 class IsStaff(permissions.BasePermission):
+    """Staff clients only (reversals)."""
+
     message = "Only staff clients may reverse transactions."
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def has_permission(self, request: Request, view: object) -> bool:
         return bool(request.user and request.user.is_staff)
 
 
@@ -58,28 +68,32 @@ class _TransactionReadViewSet(viewsets.GenericViewSet):
     lookup_url_kwarg = "id"
     kind: str | None = None
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Transaction]:
         if getattr(self, "swagger_fake_view", False):  # Schema generation has no client.
             return Transaction.objects.none()
-        return selectors.transactions_visible_to(self.request.user, kind=self.kind)
+        return selectors.transactions_visible_to(client_of(self.request), kind=self.kind)
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response([TRANSACTION.render(txn, request.user) for txn in page])
+        client = client_of(request)
+        page = self.paginate_queryset(self.get_queryset()) or []  # Always a page: the view paginates.
+        return self.get_paginated_response([TRANSACTION.render(txn, client) for txn in page])
 
     def retrieve(self, request: Request, id: str) -> Response:
-        txn = selectors.transaction_get(user=request.user, transaction_id=_uuid_or_404(id), kind=self.kind)
-        return Response(TRANSACTION.render(txn, request.user))
+        client = client_of(request)
+        txn = selectors.transaction_get(user=client, transaction_id=_uuid_or_404(id), kind=self.kind)
+        return Response(TRANSACTION.render(txn, client))
 
-    def post_idempotently(self, request: Request, input_serializer: type, post: Any) -> Any:
+    def post_idempotently(
+        self, request: Request, input_serializer: type[serializers.Serializer[Any]], post: Post
+    ) -> HttpResponse:
         """Validate ``input_serializer`` and call ``post(data, claim)`` under the request's key."""
 
-        def perform(claim: IdempotencyClaim) -> Transaction:
+        def perform(claim: IdempotencyClaim[Transaction]) -> Transaction:
             serializer = input_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             return post(serializer.validated_data, claim)
 
-        return idempotent_post(request, render=posting_renderer(TRANSACTION, request.user), perform=perform)
+        return idempotent_post(request, render=posting_renderer(TRANSACTION, client_of(request)), perform=perform)
 
 
 _READ_DOCS = {
@@ -88,7 +102,8 @@ _READ_DOCS = {
 }
 
 
-def _create_docs(request: type, summary: str) -> Any:
+def _create_docs(request: type[serializers.Serializer[Any]], summary: str) -> Callable[[_View], _View]:
+    """Return the schema decorator of a movement's ``create``: ``request`` in, the transaction or a problem out."""
     return extend_schema(
         summary=summary,
         request=request,
@@ -111,13 +126,14 @@ class TransactionViewSet(_TransactionReadViewSet):
         },
     )
     @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated, IsStaff])
-    def reverse(self, request: Request, id: str) -> Any:
+    def reverse(self, request: Request, id: str) -> HttpResponse:
         transaction_id = _uuid_or_404(id)
+        staff = client_of(request)
         return self.post_idempotently(
             request,
             ReversalInputSerializer,
             lambda data, claim: services.transaction_reverse(
-                actor=request.user, transaction_id=transaction_id, reason=data["reason"], idempotency=claim
+                actor=staff, transaction_id=transaction_id, reason=data["reason"], idempotency=claim
             ),
         )
 
@@ -125,14 +141,15 @@ class TransactionViewSet(_TransactionReadViewSet):
 class _MovementViewSet(_TransactionReadViewSet):
     """Lists, reads and posts one kind of money movement through its service function."""
 
-    input_serializer_class: type
-    post_movement: Callable[..., Transaction]
+    input_serializer_class: type[serializers.Serializer[Any]]
+    post_movement: Callable[..., Transaction]  # A service of transactions.services: its keywords vary by kind.
 
-    def create(self, request: Request) -> Any:
+    def create(self, request: Request) -> HttpResponse:
+        client = client_of(request)
         return self.post_idempotently(
             request,
             self.input_serializer_class,
-            lambda data, claim: self.post_movement(actor=request.user, idempotency=claim, **data),
+            lambda data, claim: self.post_movement(actor=client, idempotency=claim, **data),
         )
 
 
@@ -164,7 +181,7 @@ class BatchViewSet(viewsets.GenericViewSet):
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Batch]:
         return Batch.objects.none()  # Reads go through selectors.batch_get.
 
     @extend_schema(
@@ -178,20 +195,23 @@ class BatchViewSet(viewsets.GenericViewSet):
         parameters=[IDEMPOTENCY_KEY],
         responses={201: BatchSerializer, **problems(*WRITE_ERRORS)},
     )
-    def create(self, request: Request) -> Any:
-        def perform(claim: IdempotencyClaim) -> Batch:
+    def create(self, request: Request) -> HttpResponse:
+        client = client_of(request)
+
+        def perform(claim: IdempotencyClaim[Batch]) -> Batch:
             serializer = BatchInputSerializer(data=request.data)
             if not serializer.is_valid():
                 refused = serializer.errors.get("operations")
                 extra = {"operation": min(refused)} if isinstance(refused, dict) and refused else {}
                 raise ValidationFailed(errors=flatten_errors(serializer.errors), **extra)
             return services.batch_post(
-                actor=request.user, operations=serializer.validated_data["operations"], idempotency=claim
+                actor=client, operations=serializer.validated_data["operations"], idempotency=claim
             )
 
-        return idempotent_post(request, render=posting_renderer(BATCH, request.user), perform=perform)
+        return idempotent_post(request, render=posting_renderer(BATCH, client), perform=perform)
 
     @extend_schema(responses={200: BatchSerializer, **problems(*READ_ERRORS)})
-    def retrieve(self, request: Request, id: str) -> Any:
-        batch = selectors.batch_get(user=request.user, batch_id=_uuid_or_404(id))
-        return Response(BATCH.render(batch, request.user))
+    def retrieve(self, request: Request, id: str) -> Response:
+        client = client_of(request)
+        batch = selectors.batch_get(user=client, batch_id=_uuid_or_404(id))
+        return Response(BATCH.render(batch, client))

@@ -10,6 +10,8 @@ from django.db import models
 
 
 class AuditRecord(models.Model):
+    """One operator action on the books: who acted, on which target, why, and from where."""
+
     class Action(models.TextChoices):
         REVERSE = "reverse", "Reverse a transaction"
         FREEZE = "freeze", "Freeze an account"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 
 from audit.models import AuditRecord
+
+if TYPE_CHECKING:
+    from ledger.users import User
 
 
 def audit_record_create(
@@ -16,12 +18,15 @@ def audit_record_create(
     target_type: str,
     target_id: object,
     reason: str,
-    operator: AbstractBaseUser | None = None,
+    operator: User | None = None,
     operator_label: str = "",
     ip_address: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditRecord:
-    """Record an operator action. Refuses to run outside a transaction, where it could outlive a rollback."""
+    """Record an operator action, in the database transaction of the action itself.
+
+    Refuse (``RuntimeError``) outside a transaction, where the record could outlive a rollback.
+    """
     if not connection.in_atomic_block:
         raise RuntimeError("audit records are written inside the action's own database transaction")
     return AuditRecord.objects.create(

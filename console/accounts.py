@@ -9,16 +9,17 @@ and adds Django's ``LogEntry``. They need the ``accounts.change_account_status``
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import Account
@@ -32,6 +33,7 @@ from console.tools import (
     admin_link,
     flat_fields,
     money,
+    operator_of,
     positive_int,
 )
 from ledger.errors import LedgerError
@@ -51,10 +53,10 @@ class SystemFilter(ChoicesListFilter):
     title = "type"
     parameter_name = "type"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         return [("customer", "Customer accounts"), ("system", "System accounts")]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Account]) -> QuerySet[Account]:
         if self.value() is not None:
             return queryset.filter(is_system=self.value() == "system")
         return queryset
@@ -133,16 +135,18 @@ class AccountAdmin(LedgerModelAdmin):
             LATEST_POSTINGS,
         )
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Account]:
         return with_balances(super().get_queryset(request))  # A system account's balance is derived.
 
-    def get_object(self, request, object_id, from_field=None):
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Account | None:
         """Return the account with its owner in one query, or ``None`` for an id that is no id."""
         pk = positive_int(object_id)
         return None if pk is None else self.get_queryset(request).select_related("owner").filter(pk=pk).first()
 
-    def get_search_results(self, request, queryset, search_term):
-        """Exact id through its unique index, else a name prefix or an owner's username (both indexed)."""
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Account], search_term: str
+    ) -> tuple[QuerySet[Account], bool]:
+        """Search by exact id (its unique index), else by a name prefix or an owner's username (both indexed)."""
         term = search_term.strip()
         if not term:
             return queryset, False
@@ -156,9 +160,10 @@ class AccountAdmin(LedgerModelAdmin):
     # --- status changes -------------------------------------------------------------------
 
     def has_change_status_permission(self, request: HttpRequest) -> bool:
+        """Whether the user may freeze, unfreeze and close accounts (``accounts.change_account_status``)."""
         return request.user.has_perm("accounts.change_account_status")
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
         urls = [
             path(
@@ -172,7 +177,7 @@ class AccountAdmin(LedgerModelAdmin):
         return urls + super().get_urls()
 
     def status_actions(self, request: HttpRequest, account: Account) -> list[dict[str, str]]:
-        """The status buttons this user may press on this account."""
+        """Return the status buttons this user may press on this account."""
         if account.is_system or not self.has_change_status_permission(request):
             return []
         return [
@@ -181,7 +186,15 @@ class AccountAdmin(LedgerModelAdmin):
             if account.status in allowed_from
         ]
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Account | None = None,
+    ) -> HttpResponse:
         if obj is not None:
             context["status_actions"] = self.status_actions(request, obj)
             context["history_url"] = reverse("admin:transactions_posting_changelist") + f"?account={obj.pk}"
@@ -202,7 +215,7 @@ class AccountAdmin(LedgerModelAdmin):
             reason = form.cleaned_data["reason"].strip()
             try:
                 account_status_change(
-                    operator=request.user,
+                    operator=operator_of(request),
                     account_id=account.public_id,
                     action=action,
                     reason=reason,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -26,11 +28,11 @@ class OperatorFilter(IdListFilter):
     title = "operator"
     parameter_name = "operator"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         users = get_user_model().objects.filter(Q(is_staff=True) | Q(is_superuser=True)).order_by("username")
         return [(str(user.pk), user.get_username()) for user in users[:200]]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditRecord]) -> QuerySet[AuditRecord]:
         pk = self.id_value()
         return queryset if pk is None else queryset.filter(operator_id=pk)
 
@@ -41,10 +43,10 @@ class TargetTypeFilter(ChoicesListFilter):
     title = "target"
     parameter_name = "target_type"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         return [("account", "Accounts"), ("transaction", "Transactions")]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditRecord]) -> QuerySet[AuditRecord]:
         return queryset.filter(target_type=self.value()) if self.value() else queryset
 
 
@@ -58,7 +60,7 @@ class AuditRecordAdmin(LedgerModelAdmin):
     search_help_text = "The id of an account or a transaction (exact)."
     sortable_by = ()
     ordering = ["-created_at"]
-    fields = [
+    fields = (
         "created_at",
         "operator",
         "operator_label",
@@ -68,12 +70,12 @@ class AuditRecordAdmin(LedgerModelAdmin):
         "reason",
         "ip_address",
         "details",
-    ]
+    )
     readonly_fields = fields
 
     @admin.display(description="target")
     def target(self, obj: AuditRecord) -> str:
-        """A search for the target in its own list (no query per row)."""
+        """Return a link to a search for the target in its own list (no query per row)."""
         changelist = _TARGET_LISTS.get(obj.target_type)
         if changelist is None:
             return f"{obj.target_type} {obj.target_id}"
@@ -81,7 +83,10 @@ class AuditRecordAdmin(LedgerModelAdmin):
             '<a href="{}?q={}">{} {}</a>', reverse(changelist), obj.target_id, obj.target_type, obj.target_id
         )
 
-    def get_search_results(self, request, queryset, search_term):
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[AuditRecord], search_term: str
+    ) -> tuple[QuerySet[AuditRecord], bool]:
+        """Find the records of one target by its id (exact, in its canonical form)."""
         term = search_term.strip()
         if not term:
             return queryset, False

@@ -5,7 +5,13 @@ discrepancies it found; a run's page lists its checks and findings as tables. Ru
 written only by ``manage.py reconcile``: nobody adds, changes or deletes them here.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from reconciliation.models import ReconciliationRun
@@ -34,19 +40,19 @@ class ReconciliationRunAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReconciliationRun]:
         queryset = super().get_queryset(request)
-        if request.resolver_match and request.resolver_match.url_name.endswith("_changelist"):
+        if request.resolver_match and (request.resolver_match.url_name or "").endswith("_changelist"):
             queryset = queryset.defer("discrepancies")  # Up to 1000 findings a run: not for the list.
         return queryset
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     @admin.display(description="scope")

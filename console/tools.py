@@ -24,16 +24,16 @@ from __future__ import annotations
 import datetime
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
-from django.core.exceptions import BadRequest, EmptyResultSet
-from django.core.paginator import Paginator
+from django.core.exceptions import BadRequest, EmptyResultSet, PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db import connection, models
 from django.db.models.constants import LOOKUP_SEP
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
@@ -41,6 +41,22 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from ledger.money import currencies, format_minor
+
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable
+    from django_stubs_ext import FieldsetSpec
+
+    from accounts.models import Account
+    from ledger.users import User
+
+    Ordering = list[str | Combinable] | tuple[str | Combinable, ...]  # What ModelAdmin.get_ordering answers
+
+    # GuardedAdmin is mixed into model admins: for the type checker, it is one.
+    _ModelAdminBase = admin.ModelAdmin[Any]
+else:
+    _ModelAdminBase = object
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 MAX_BIGINT = 2**63 - 1
 # Lookups no query string can give a valid value: the database refuses a regular expression
@@ -61,6 +77,18 @@ def positive_int(value: str, maximum: int = MAX_BIGINT) -> int | None:
         return None
     number = int(value)
     return number if 1 <= number <= maximum else None
+
+
+def operator_of(request: HttpRequest) -> User:
+    """Return the operator the admin request is logged in as; ``PermissionDenied`` if it is anonymous.
+
+    Every admin view requires a staff login first (``AdminSite.admin_view``), so this only makes
+    that explicit where the core is called.
+    """
+    user = request.user
+    if not user.is_authenticated:
+        raise PermissionDenied
+    return user
 
 
 def refuse_nul(request: HttpRequest) -> None:
@@ -107,19 +135,24 @@ class UncountedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
+        """A lower bound on the rows: those before this page and those read for it (one row more than it holds)."""
         start = (self.page_number - 1) * self.per_page
         self._rows = list(self.object_list[start : start + self.per_page + 1])
         return start + len(self._rows)
 
     @property
     def has_next(self) -> bool:
+        """Whether a page follows this one."""
         return self.count > self.page_number * self.per_page
 
-    def page(self, number: Any):
+    def page(self, number: Any) -> Page:
+        """Return page ``number``: this paginator's own page from the rows it read, any other as Django does."""
         number = self.validate_number(number)
         if number == self.page_number:
             self.count  # noqa: B018 (reads this page's rows)
-            return self._get_page(self._rows[: self.per_page], number, self)
+            if self._rows is None:
+                raise RuntimeError("count read no rows")  # It always does: count sets them.
+            return Page(self._rows[: self.per_page], number, self)
         return super().page(number)
 
 
@@ -148,7 +181,7 @@ class GuardedChangeList(ChangeList):
         return filters
 
     def lookup_accepted(self, key: str) -> bool:
-        """Whether to apply ``key``, a lookup of the query string that no list filter took."""
+        """Return whether to apply ``key``, a lookup of the query string that no list filter took."""
         return REFUSED_LOOKUPS.isdisjoint(key.split(LOOKUP_SEP))
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> models.QuerySet:
@@ -292,7 +325,7 @@ class LedgerChangeList(GuardedChangeList):
 AUTO_FIELDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
 
 
-class GuardedAdmin:
+class GuardedAdmin(_ModelAdminBase):
     """A model admin mix-in that guards its change list and its object URLs.
 
     The change list is a :class:`GuardedChangeList`; an object URL names a row of an
@@ -300,7 +333,8 @@ class GuardedAdmin:
     """
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
-        return guarded_changelist(super().get_changelist(request, **kwargs))
+        # A class hashes by identity; mypy checks it against Hashable through its instances' __hash__.
+        return guarded_changelist(super().get_changelist(request, **kwargs))  # type: ignore[arg-type]
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
         """Return the object the URL names, or ``None``.
@@ -321,17 +355,19 @@ class LedgerAdminSite(admin.AdminSite):
     same guards as the ledger's.
     """
 
-    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Callable[..., HttpResponse]:
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
+        """Return ``view`` protected as Django's admin protects it, and refusing a NUL in the URL."""
         protected = super().admin_view(view, cacheable)
 
         @functools.wraps(protected)
-        def refusing_nul(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def refusing_nul(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             refuse_nul(request)
             return protected(request, *args, **kwargs)
 
-        return refusing_nul
+        return cast("_View", refusing_nul)  # Called as the view is, and wrapped to look like it.
 
     def register(self, model_or_iterable: Any, admin_class: type | None = None, **options: Any) -> None:
+        """Register the model(s) with ``admin_class`` (Django's ``ModelAdmin`` by default), guarded."""
         admin_class = admin_class or admin.ModelAdmin
         if not issubclass(admin_class, GuardedAdmin):
             name = f"Guarded{admin_class.__name__}"
@@ -359,7 +395,14 @@ class LedgerModelAdmin(GuardedAdmin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+    def get_paginator(
+        self,
+        request: HttpRequest,
+        queryset: models.QuerySet[Any],
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> UncountedPaginator:
         # The change list refused a wrong ?p= already; other callers (autocomplete) page otherwise.
         number = positive_int(request.GET.get(PAGE_VAR, "1"), MAX_BIGINT // per_page) or 1
         return self.paginator(queryset, per_page, orphans, allow_empty_first_page, page_number=number)
@@ -367,8 +410,8 @@ class LedgerModelAdmin(GuardedAdmin, admin.ModelAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return LedgerChangeList
 
-    def get_ordering(self, request: HttpRequest) -> list[str]:
-        """Within a period of the date hierarchy, newest first along the date's index.
+    def get_ordering(self, request: HttpRequest) -> Ordering:
+        """Order a period of the date hierarchy newest first, along the date's index.
 
         Ordering such a page by id would walk the primary key back to the period: the planner
         does not know that ids and dates grow together.
@@ -409,17 +452,17 @@ class CurrencyFilter(ChoicesListFilter):
     title = "currency"
     parameter_name = "currency"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         return [(code, code) for code in currencies()]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
         if self.value():
             return queryset.filter(currency=self.value())
         return queryset
 
 
 def admin_link(obj: models.Model | None, label: object = None) -> str:
-    """A link to ``obj``'s admin page (``-`` for none)."""
+    """Return a link to ``obj``'s admin page (``-`` for none)."""
     if obj is None:
         return "-"
     opts = obj._meta
@@ -428,19 +471,21 @@ def admin_link(obj: models.Model | None, label: object = None) -> str:
 
 
 def money(minor: int | None, currency: str) -> str:
-    """``1050, "USD"`` -> ``"10.50 USD"``: exactly the currency's digits (``-`` for none: a system
-    account's posting carries no balance after it)."""
+    """Return minor units with exactly the currency's digits and its code: ``1050, "USD"`` -> ``"10.50 USD"``.
+
+    ``-`` for none: a system account's posting carries no balance after it.
+    """
     return "-" if minor is None else f"{format_minor(minor, currency)} {currency}"
 
 
-def account_label(account: Any) -> str:
-    """A short label for lists: the account's name (or 'system') and the start of its id."""
+def account_label(account: Account) -> str:
+    """Return a short label for lists: the account's name (or 'system') and the start of its id."""
     name = account.name or ("system" if account.is_system else "account")
     return f"{name} · {str(account.public_id)[:8]}"
 
 
-def flat_fields(fieldsets: list[tuple[Any, dict[str, Any]]]) -> list[str]:
-    """Every field named in ``fieldsets``, for ``readonly_fields``."""
+def flat_fields(fieldsets: FieldsetSpec) -> list[str]:
+    """Return every field named in ``fieldsets``, for ``readonly_fields``."""
     return [
         name
         for _, options in fieldsets

@@ -11,15 +11,16 @@ same reversal again.
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, Q
+from django.db.models import Model, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from accounts.models import Account
@@ -31,6 +32,7 @@ from console.tools import (
     admin_link,
     flat_fields,
     money,
+    operator_of,
     positive_int,
 )
 from ledger.errors import AccountInactive, IdempotencyKeyReused, LedgerError
@@ -40,6 +42,9 @@ from transactions.engine.rules import reversal_refusal
 from transactions.models import IdempotencyRecord, Posting, Transaction
 from transactions.selectors import reversal_preview
 from transactions.services import transaction_reverse
+
+if TYPE_CHECKING:
+    from console.tools import Ordering
 
 REVERSE_KEY_PREFIX = "admin-reverse:"
 
@@ -75,22 +80,22 @@ class PostingInline(_PostingColumns, admin.TabularInline):
     """Every leg of the transaction with the account's balance once it applied."""
 
     model = Posting
-    fields = ["account_link", "amount", "balance_after", "sequence", "created_at"]
+    fields = ("account_link", "amount", "balance_after", "sequence", "created_at")
     readonly_fields = fields
     extra = 0
     max_num = 0
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Posting]:
         return super().get_queryset(request).select_related("account").order_by("pk")
 
 
@@ -104,7 +109,7 @@ class ReverseForm(forms.Form):
 
 
 def _preview_rows(txn: Transaction) -> list[dict[str, object]]:
-    """The postings the reversal would make (``transactions.selectors.reversal_preview``), as the page shows them."""
+    """Return the postings the reversal would make, as the page shows them (``reversal_preview``)."""
     rows = []
     for leg in reversal_preview(txn):
         account, problem = leg.account, ""
@@ -126,7 +131,7 @@ def _preview_rows(txn: Transaction) -> list[dict[str, object]]:
 
 
 def refusal_of(txn: Transaction) -> str | None:
-    """Why ``txn`` cannot be reversed at all, or ``None`` (the posting service's own rule)."""
+    """Return why ``txn`` cannot be reversed at all, or ``None`` (the posting service's own rule)."""
     refusal = reversal_refusal(txn)
     return None if refusal is None else refusal.detail
 
@@ -200,7 +205,7 @@ class TransactionAdmin(LedgerModelAdmin):
         reversal = getattr(obj, "reversed_by", None)
         return admin_link(reversal, reversal and str(reversal.public_id))
 
-    def get_object(self, request, object_id, from_field=None):
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Transaction | None:
         """Return the transaction with everything its page shows, or ``None`` for an id that is no id.
 
         One query (the postings: one more).
@@ -213,8 +218,10 @@ class TransactionAdmin(LedgerModelAdmin):
         )
         return queryset.filter(pk=pk).first()
 
-    def get_search_results(self, request, queryset, search_term):
-        """Index-backed search: an id (transaction or account), a reference, an idempotency key."""
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Transaction], search_term: str
+    ) -> tuple[QuerySet[Transaction], bool]:
+        """Search through indexes only: an id (transaction or account), a reference, an idempotency key."""
         term = search_term.strip()
         if not term:
             return queryset, False
@@ -236,9 +243,10 @@ class TransactionAdmin(LedgerModelAdmin):
     # --- reversal -------------------------------------------------------------------------
 
     def has_reverse_permission(self, request: HttpRequest) -> bool:
+        """Whether the user may reverse transactions (``transactions.reverse_transaction``)."""
         return request.user.has_perm("transactions.reverse_transaction")
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         urls = [
             path(
                 "<path:object_id>/reverse/",
@@ -248,13 +256,21 @@ class TransactionAdmin(LedgerModelAdmin):
         ]
         return urls + super().get_urls()
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Transaction | None = None,
+    ) -> HttpResponse:
         if obj is not None and self.has_reverse_permission(request) and refusal_of(obj) is None:
             context["reverse_url"] = reverse("admin:transactions_transaction_reverse", args=[obj.pk])
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def reverse_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """GET: the confirmation page. POST: post the reversal through the posting service."""
+        """Show the confirmation page (GET), or post the reversal through the posting service (POST)."""
         if not self.has_reverse_permission(request):
             raise PermissionDenied
         txn = self.get_object(request, object_id)
@@ -290,8 +306,9 @@ class TransactionAdmin(LedgerModelAdmin):
     def _reverse(self, request: HttpRequest, txn: Transaction, *, reason: str, token: uuid.UUID) -> HttpResponse:
         """Post the reversal once per confirmation: the form's one-time token is its idempotency key."""
         change_url = reverse("admin:transactions_transaction_change", args=[txn.pk])
-        claim = IdempotencyClaim(
-            client=request.user,
+        operator = operator_of(request)
+        claim: IdempotencyClaim[Transaction] = IdempotencyClaim(
+            client=operator,
             key=f"{REVERSE_KEY_PREFIX}{token}",
             fingerprint=fingerprint(f"admin-reverse {txn.public_id}", reason),
             render=lambda reversal: str(reversal.public_id).encode(),
@@ -300,7 +317,7 @@ class TransactionAdmin(LedgerModelAdmin):
             answer = write_once(
                 claim,
                 lambda claim: transaction_reverse(
-                    actor=request.user,
+                    actor=operator,
                     transaction_id=txn.public_id,
                     reason=reason,
                     idempotency=claim,
@@ -327,6 +344,7 @@ class TransactionAdmin(LedgerModelAdmin):
         return self._reversed(request, txn, reversal)
 
     def _reversed(self, request: HttpRequest, txn: Transaction, reversal: Transaction) -> HttpResponse:
+        """Say that ``txn`` was reversed by ``reversal``, and go back to ``txn``'s page."""
         url = reverse("admin:transactions_transaction_change", args=[reversal.pk])
         messages.success(
             request,
@@ -344,7 +362,7 @@ class AccountFilter(IdListFilter):
     title = "account"
     parameter_name = "account"
 
-    def lookups(self, request, model_admin):
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
         pk = self.id_value()
         account = Account.objects.filter(pk=pk).first() if pk is not None else None
         return [(str(account.pk), account_label(account))] if account is not None else []
@@ -352,7 +370,7 @@ class AccountFilter(IdListFilter):
     def has_output(self) -> bool:
         return self.value() is not None
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Posting]) -> QuerySet[Posting]:
         pk = self.id_value()
         return queryset if pk is None else queryset.filter(account_id=pk)
 
@@ -367,7 +385,7 @@ class PostingAdmin(_PostingColumns, LedgerModelAdmin):
     search_help_text = "A transaction id or an account id (exact)."
     sortable_by = ()
 
-    def get_ordering(self, request):
+    def get_ordering(self, request: HttpRequest) -> Ordering:
         # One customer account's history (or one transaction's legs): newest first along the unique
         # (account, sequence) index, never a walk of the whole table in id order. A system account's
         # postings carry no sequence: newest first by id.
@@ -375,10 +393,17 @@ class PostingAdmin(_PostingColumns, LedgerModelAdmin):
         if not value and term is None:
             return ["-id"]
         pk = positive_int(value)
-        account = Account.objects.filter(pk=pk) if pk is not None else Account.objects.filter(public_id=term)
+        if pk is not None:
+            account = Account.objects.filter(pk=pk)
+        elif term is not None:
+            account = Account.objects.filter(public_id=term)
+        else:  # An account id that is no id: AccountFilter refuses the list.
+            return ["account", "-sequence"]
         return ["-id"] if account.filter(is_system=True).exists() else ["account", "-sequence"]
 
-    def get_search_results(self, request, queryset, search_term):
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Posting], search_term: str
+    ) -> tuple[QuerySet[Posting], bool]:
         uid = _as_uuid(search_term.strip())
         if uid is None:
             return (queryset.none() if search_term.strip() else queryset), False

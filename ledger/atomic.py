@@ -31,6 +31,7 @@ _TIMEOUT_SQLSTATES = {"55P03", "57014"}  # lock_not_available, query_canceled (s
 
 
 def _sqlstate(exc: DatabaseError) -> str | None:
+    """Return the SQLSTATE the server sent with ``exc``, if the driver reports one."""
     return getattr(exc.__cause__, "sqlstate", None)
 
 
@@ -41,7 +42,7 @@ _ROLLED_BACK_CLASSES = {"22", "23", "40", "42"}
 
 
 def _commit_outcome_unknown(exc: DatabaseError) -> bool:
-    """Whether an error raised by COMMIT leaves it unknown if the transaction committed.
+    """Return whether an error raised by COMMIT leaves it unknown if the transaction committed.
 
     It does when the connection failed after COMMIT was sent: the server may have committed
     and lost only the answer. SQLite commits in this process, so its answer is never lost.

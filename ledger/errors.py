@@ -113,8 +113,15 @@ class Unavailable(LedgerError):
     code, status, title = "unavailable", 503, "Service unavailable"
     default_detail = "The ledger is temporarily unavailable; nothing was posted. Retry later."
 
-    def __init__(self, detail: str | None = None, *, retry_after: int = 1, **kwargs: object) -> None:
-        super().__init__(detail, retry_after=retry_after, **kwargs)
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        retry_after: int = 1,
+        **extra: object,
+    ) -> None:
+        super().__init__(detail, errors=errors, retry_after=retry_after, **extra)
 
 
 ALL_ERRORS: tuple[type[LedgerError], ...] = (

@@ -21,14 +21,17 @@ _INSTANT = re.compile(
 
 
 def parse_day(text: str) -> date:
-    """A calendar day, ``2026-11-30``; ``ValueError`` for anything else."""
+    """Parse a calendar day, ``2026-11-30``; ``ValueError`` for anything else."""
     if not _DAY.fullmatch(text):
         raise ValueError(f"not an ISO date: {text!r}")
     return date.fromisoformat(text)
 
 
 def parse_instant(text: str) -> datetime:
-    """An aware datetime from ``2026-11-30T06:00:00Z`` and its ISO 8601 variants; ``ValueError`` otherwise."""
+    """Parse an aware datetime from ``2026-11-30T06:00:00Z`` or an ISO 8601 variant; ``ValueError`` otherwise.
+
+    A moment written without a zone is in the project's time zone.
+    """
     if not _INSTANT.fullmatch(text):
         raise ValueError(f"not an ISO 8601 datetime: {text!r}")
     moment = datetime.fromisoformat(text.replace(",", ".").replace("Z", "+00:00"))

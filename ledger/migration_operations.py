@@ -5,10 +5,14 @@ Import them in migrations like Django's own operations; they hold no application
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.contrib.postgres.operations import AddConstraintNotValid, ValidateConstraint
 from django.db import migrations
+
+if TYPE_CHECKING:
+    from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+    from django.db.migrations.state import ProjectState
 
 
 class AddCheckConstraintWithoutBlocking(migrations.AddConstraint):
@@ -21,7 +25,10 @@ class AddCheckConstraintWithoutBlocking(migrations.AddConstraint):
     (SQLite), a plain :class:`~django.db.migrations.AddConstraint`.
     """
 
-    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+    def database_forwards(
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
+        """Add the constraint ``NOT VALID``, then validate it (on PostgreSQL; elsewhere, add it)."""
         if schema_editor.connection.vendor != "postgresql":
             super().database_forwards(app_label, schema_editor, from_state, to_state)
             return

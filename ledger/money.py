@@ -28,6 +28,7 @@ BALANCE_LIMIT = 9 * 10**18
 
 @cache
 def _exponents(currencies: tuple[str, ...]) -> dict[str, int]:
+    """Return the minor-unit exponent of each code; ``ImproperlyConfigured`` for one the ledger cannot hold."""
     exponents = {}
     for code in currencies:
         try:
@@ -43,15 +44,17 @@ def _exponents(currencies: tuple[str, ...]) -> dict[str, int]:
 
 
 def currencies() -> dict[str, int]:
-    """The configured currencies and their minor-unit exponents, e.g. ``{"USD": 2, "JPY": 0}``."""
+    """Return the configured currencies and their minor-unit exponents, e.g. ``{"USD": 2, "JPY": 0}``."""
     return _exponents(tuple(settings.LEDGER_CURRENCIES))
 
 
 def exponent(currency: str) -> int:
+    """Return how many minor-unit digits ``currency`` has; ``KeyError`` if it is not configured."""
     return currencies()[currency]
 
 
 def validate_currency(code: object) -> str:
+    """Return ``code`` if it is a configured currency; ``validation_error`` (on ``currency``) otherwise."""
     if not isinstance(code, str) or code not in currencies():
         raise ValidationFailed(
             errors={"currency": [f"Unknown currency. Use one of: {', '.join(currencies())}."]},
@@ -68,6 +71,7 @@ _PLAIN_DECIMAL = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})?")
 
 
 def _decimal_places(amount: Decimal) -> int:
+    """Return how many decimal places ``amount`` is written with (0 for a whole number)."""
     exponent = amount.as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
@@ -126,7 +130,8 @@ def to_minor(amount: Decimal, currency: str, *, field: str = "amount") -> int:
         plural = "s" if digits != 1 else ""
         raise ValidationFailed(errors={field: [f"{currency} amounts have at most {digits} decimal place{plural}."]})
     # Below 10^15 with at most `digits` decimals: at most 18 digits, so int() is cheap and exact.
-    return int("".join(map(str, coefficient))) * 10 ** (power + digits)
+    scale: int = 10 ** (power + digits)  # power >= -digits (checked above): a whole power of ten
+    return int("".join(map(str, coefficient))) * scale
 
 
 _NOT_POSITIVE = "The amount must be greater than zero."
@@ -134,17 +139,19 @@ _TOO_LARGE = "The amount must be below 10^15."
 
 
 def _invalid(field: str) -> ValidationFailed:
+    """Return the refusal of a value that is no positive decimal amount, on ``field``."""
     return ValidationFailed(
         errors={field: ['Send a positive decimal amount, as a string such as "10.00" or a JSON number.']}
     )
 
 
 def from_minor(minor: int, currency: str) -> Decimal:
+    """Return minor units as an exact decimal with the currency's digits: ``1000, "USD" -> Decimal("10.00")``."""
     return Decimal(f"{minor}E-{exponent(currency)}")  # Built from a string: exact in any context.
 
 
 def format_minor(minor: int, currency: str) -> str:
-    """Render minor units with exactly the currency's digits: ``1000, "USD" -> "10.00"``."""
+    """Return minor units as a string with exactly the currency's digits: ``1000, "USD" -> "10.00"``."""
     digits = exponent(currency)
     sign = "-" if minor < 0 else ""
     units, cents = divmod(abs(minor), 10**digits)

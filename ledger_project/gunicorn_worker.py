@@ -28,7 +28,7 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
 def refusal(exc: BaseException) -> tuple[int, str] | None:
-    """The status and problem code answering ``exc``, or None when it is not the client's fault.
+    """Return the status and problem code answering ``exc``, or ``None`` when it is not the client's fault.
 
     Mirrors the statuses of gunicorn's ``Worker.handle_error`` (gunicorn 27): an invalid
     response header or a ``SCRIPT_NAME`` that does not fit the path is the server's fault
@@ -55,7 +55,7 @@ class ProblemThreadWorker(ThreadWorker):
     """The gthread worker, with ``handle_error`` writing problem documents for refused requests."""
 
     def _detail(self, code: str) -> str:
-        """A fixed explanation per code: the refused input is never echoed."""
+        """Return the fixed explanation of ``code``: the refused input is never echoed."""
         cfg = self.cfg
         return {
             "uri_too_long": f"The request line must be at most {cfg.limit_request_line} bytes.",

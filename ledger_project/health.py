@@ -16,15 +16,18 @@ from api.problems import PROBLEM_CONTENT_TYPE, problem_body
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
+    """Answer 200 while the process runs (the database is not asked)."""
     return JsonResponse({"status": "ok"})
 
 
 def _database() -> None:
+    """Ask the database a query; raise if it does not answer."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
 
 
 def _cache() -> None:
+    """Write, read back and delete a probe in the cache; raise if any step fails."""
     probe = f"readyz:{uuid.uuid4().hex}"
     cache.set(probe, "1", timeout=5)
     if cache.get(probe) != "1":
@@ -33,6 +36,7 @@ def _cache() -> None:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
+    """Answer 200 when the database and the cache answer; else 503, a problem document naming the failing part."""
     checks: dict[str, str] = {}
     for name, probe in (("database", _database), ("cache", _cache)):
         try:

@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 
 
 def _allowed(request: HttpRequest) -> bool:
-    """Whether the caller offers the token, or comes from a network allowed without it (none by default)."""
+    """Return whether the caller offers the token, or comes from a network allowed without it (none by default)."""
     token = settings.LEDGER_METRICS_TOKEN
     if token:
         offered = request.headers.get("Authorization", "")
@@ -32,7 +32,7 @@ def _allowed(request: HttpRequest) -> bool:
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """The Prometheus exposition; 403 unless the caller has the token or is on an allowed network."""
+    """Serve the Prometheus exposition; 403 unless the caller has the token or is on an allowed network."""
     if not _allowed(request):
         return HttpResponse("Forbidden\n", status=403, content_type="text/plain")
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -1,9 +1,13 @@
 """Request ids (every response carries ``X-Request-ID``) and the per-request log line and metrics."""
 
+from __future__ import annotations
+
 import logging
 import re
 import time
+from collections.abc import Callable
 
+from django.http import HttpRequest, HttpResponseBase
 from log_request_id.middleware import RequestIDMiddleware as _LibraryRequestIDMiddleware
 
 from ledger import metrics
@@ -17,7 +21,8 @@ _ACCEPTABLE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 class RequestIDMiddleware(_LibraryRequestIDMiddleware):
     """django-log-request-id's middleware, refusing to echo oversized or odd caller ids."""
 
-    def _get_request_id(self, request) -> str:
+    def _get_request_id(self, request: HttpRequest) -> str:
+        """Return the caller's ``X-Request-ID`` if it is short and plain, else a new id."""
         request_id = super()._get_request_id(request)
         if not _ACCEPTABLE_ID.fullmatch(request_id):
             return self._generate_id()
@@ -31,10 +36,10 @@ class RequestLogMiddleware:
     bodies are logged.
     """
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         started = time.perf_counter()
         response = self.get_response(request)
         elapsed = time.perf_counter() - started
@@ -68,10 +73,10 @@ class NoStoreMiddleware:
     a shared cache; the outermost middleware, so that the error handlers' answers carry it too.
     """
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         if not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store"

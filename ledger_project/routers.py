@@ -4,16 +4,20 @@ A read replica (``DATABASE_REPLICA_URL``) is used only where a selector asks for
 explicitly (``settings.LEDGER_HISTORY_DATABASE``), so nothing reads stale data by accident.
 """
 
+from django.db.models import Model
+
 
 class PrimaryReplicaRouter:
-    def db_for_read(self, model, **hints):
+    """Every query and every migration on the primary; the replica is read only when a selector names it."""
+
+    def db_for_read(self, model: type[Model], **hints: object) -> str:
         return "default"
 
-    def db_for_write(self, model, **hints):
+    def db_for_write(self, model: type[Model], **hints: object) -> str:
         return "default"
 
-    def allow_relation(self, obj1, obj2, **hints) -> bool:
+    def allow_relation(self, obj1: Model, obj2: Model, **hints: object) -> bool:
         return True  # Same data on both.
 
-    def allow_migrate(self, db, app_label, model_name=None, **hints) -> bool:
+    def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints: object) -> bool:
         return db == "default"

@@ -97,10 +97,10 @@ DATABASES = {
 }
 _db = DATABASES["default"]
 _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-# A health check is a round trip (SELECT 1) at the start of every request on a reused connection,
-# 10-15 % of a transfer's time under load (docs/benchmarks.md). Without it, a connection the
-# server dropped fails its next request with 503 (nothing posted; a retry with the same key is
-# safe) and is then replaced.
+# A health check is a round trip (SELECT 1) at the start of every request on a reused connection
+# (what it costs a transfer: docs/benchmarks.md). Without it, a connection the server dropped
+# fails its next request with 503 (nothing posted; a retry with the same key is safe) and is
+# then replaced.
 _db["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
 LEDGER_LOCK_TIMEOUT_MS = env.int("LEDGER_LOCK_TIMEOUT_MS", default=5000)
 LEDGER_STATEMENT_TIMEOUT_MS = env.int("LEDGER_STATEMENT_TIMEOUT_MS", default=30000)

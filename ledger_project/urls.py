@@ -14,7 +14,7 @@ from api.transactions import BatchViewSet, DepositViewSet, TransactionViewSet, T
 from ledger_project.health import healthz, readyz
 from ledger_project.metrics import metrics_view
 
-router = DefaultRouter(trailing_slash="/?")
+router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.include_format_suffixes = False  # JSON only: no /accounts/<id>.json routes
 router.register("accounts", AccountViewSet, basename="account")

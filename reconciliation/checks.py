@@ -21,11 +21,19 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.db import connection
 
 from ledger.money import format_minor
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
+
+ScopeKind = Literal["all", "account", "since"]
+# A parameter of these statements: an id, a timestamp or JSON text, a list of ids, or NULL.
+SQLParam = int | str | list[int] | None
 
 
 @dataclass(frozen=True)
@@ -40,15 +48,18 @@ class Scope:
       currency totals (check 5) are global; they cost one pass over the accounts.
     """
 
-    kind: str = "all"
+    kind: ScopeKind = "all"
     account_pk: int | None = None
     currency: str | None = None
     cutoff: datetime | None = None
     moved: tuple[int, ...] | None = None  # for ``since``: the accounts it covers, see :meth:`resolve`
     all_accounts: int | None = None
 
-    def resolve(self, cursor: Any) -> Scope:
-        """For ``since``, find once (in the snapshot) the accounts with a posting at or after the cutoff."""
+    def resolve(self, cursor: CursorWrapper) -> Scope:
+        """Return the scope with, for ``since``, the accounts that have a posting at or after the cutoff.
+
+        Found once, in the snapshot the checks run in; any other scope is returned as it is.
+        """
         if self.kind != "since" or self.moved is not None:
             return self
         cursor.execute(
@@ -65,8 +76,8 @@ class Scope:
             return len(self.moved or ()) * 10 >= (self.all_accounts or 0)
         return self.kind == "all"
 
-    def accounts(self, column: str) -> tuple[str, list[Any]]:
-        """An SQL condition that ``column`` (an account id) is in scope, and its parameters."""
+    def accounts(self, column: str) -> tuple[str, list[SQLParam]]:
+        """Return an SQL condition that ``column`` (an account id) is in scope, and its parameters."""
         if self.kind == "account":
             return f"{column} = %s", [self.account_pk]
         if self.kind == "since":
@@ -79,8 +90,8 @@ class Scope:
             return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(self.moved)]
         return "1 = 1", []
 
-    def transactions(self, alias: str) -> tuple[str, list[Any]]:
-        """An SQL condition that the transaction row ``alias`` is in scope, and its parameters."""
+    def transactions(self, alias: str) -> tuple[str, list[SQLParam]]:
+        """Return an SQL condition that the transaction row ``alias`` is in scope, and its parameters."""
         if self.kind == "account":
             return (
                 f"{alias}.id IN (SELECT touched.transaction_id FROM transactions_posting touched "
@@ -106,9 +117,11 @@ class Discrepancy:
     sequence: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """Return the discrepancy as JSON-ready fields, without the ones it has no value for."""
         return {key: value for key, value in asdict(self).items() if value is not None}
 
     def describe(self) -> str:
+        """Return the discrepancy as one line for an operator: where, what, expected and found."""
         where = []
         if self.account:
             where.append(f"account {self.account}" + (f" ({self.currency})" if self.currency else ""))
@@ -123,6 +136,8 @@ class Discrepancy:
 
 @dataclass
 class CheckResult:
+    """What one check found: the true number of discrepancies, and the first of them."""
+
     name: str
     count: int = 0
     discrepancies: list[Discrepancy] = field(default_factory=list)
@@ -130,27 +145,31 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class Check:
+    """A check as the command lists it: its number, name and title, and the function that runs it."""
+
     number: int
     name: str
     title: str
-    run: Callable[[Any, Scope, int], CheckResult]
+    run: Callable[[CursorWrapper, Scope, int], CheckResult]
 
 
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _timestamp(value: datetime | None) -> Any:
+def _timestamp(value: datetime | None) -> str | None:
+    """Return ``value`` as the database takes a timestamp parameter."""
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def uuid_text(value: Any) -> str | None:
-    """A public id as text, whether the driver returns a UUID (PostgreSQL) or hex (SQLite)."""
+def uuid_text(value: object) -> str | None:
+    """Return a public id as text, whether the driver returns a UUID (PostgreSQL) or hex (SQLite)."""
     if value is None:
         return None
     return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
 
 
-def _money(minor: Any, currency: str | None) -> str:
+def _money(minor: int | Decimal | None, currency: str | None) -> str:
+    """Return an amount with the currency's digits (its raw minor units if the currency is not configured)."""
     if minor is None:
         return "none"
     try:
@@ -160,9 +179,9 @@ def _money(minor: Any, currency: str | None) -> str:
 
 
 def _capped(
-    cursor: Any, sql: str, params: Sequence[Any], *, order_by: str, limit: int, problems: str = "1"
-) -> tuple[list[dict], int]:
-    """The first ``limit`` rows of ``sql`` in ``order_by`` order, as dicts, and how many problems all its rows hold.
+    cursor: CursorWrapper, sql: str, params: Sequence[SQLParam], *, order_by: str, limit: int, problems: str = "1"
+) -> tuple[list[dict[str, Any]], int]:
+    """Return the first ``limit`` rows of ``sql`` in ``order_by`` order, as dicts, and the problems of all rows.
 
     ``problems`` is an SQL expression over a row's columns: how many discrepancies that row
     holds (one, unless a row can be wrong in several ways at once).
@@ -177,8 +196,8 @@ def _capped(
 
 
 @contextmanager
-def sequential_plans(cursor: Any, *, sequential: bool) -> Iterator[None]:
-    """With ``sequential`` on PostgreSQL, keep the planner off index scans for the statements inside."""
+def sequential_plans(cursor: CursorWrapper, *, sequential: bool) -> Iterator[None]:
+    """Keep the planner off index scans for the statements inside, if ``sequential`` (on PostgreSQL)."""
     if not (sequential and connection.vendor == "postgresql"):
         yield
         return
@@ -194,12 +213,12 @@ def sequential_plans(cursor: Any, *, sequential: bool) -> Iterator[None]:
 
 
 def _flags(*conditions: str) -> str:
-    """An SQL expression counting how many of ``conditions`` hold for a row (NULL counts as not)."""
+    """Return an SQL expression counting how many of ``conditions`` hold for a row (NULL counts as not)."""
     return "(" + " + ".join(f"(CASE WHEN {condition} THEN 1 ELSE 0 END)" for condition in conditions) + ")"
 
 
-def _transaction_ids(cursor: Any, pks: set[int]) -> dict[int, str]:
-    """Public ids of the given transactions (at most ``limit`` of them, so one small query)."""
+def _transaction_ids(cursor: CursorWrapper, pks: set[int]) -> dict[int, str | None]:
+    """Return the public ids of the given transactions (at most ``limit`` of them, so one small query)."""
     if not pks:
         return {}
     marks = ", ".join(["%s"] * len(pks))
@@ -213,14 +232,15 @@ def _transaction_ids(cursor: Any, pks: set[int]) -> dict[int, str]:
 _SYSTEM_IDS = "(SELECT system.id FROM accounts_account system WHERE system.is_system)"
 
 
-def check_balances(cursor: Any, scope: Scope, limit: int) -> CheckResult:
-    """1. Every customer account's stored ``balance_minor`` equals the sum of its postings' amounts (0 if
-    none); a system account stores none (0: its balance is derived, and check 5 proves it).
+def check_balances(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
+    """Check that every customer account's stored ``balance_minor`` is the sum of its postings (check 1).
 
-    The sums are one (parallel) hash aggregate over a scan of the postings, kept apart from
-    the join (``MATERIALIZED``) and off index scans for a broad scope: otherwise PostgreSQL
-    prefers to read the postings in account order through an index, a random read per
-    posting (110 s instead of 5 s at 10 million postings).
+    An account without postings stores 0; a system account stores none (0: its balance is
+    derived, and check 5 proves it). The sums are one (parallel) hash aggregate over a scan of
+    the postings, kept apart from the join (``MATERIALIZED``) and off index scans for a broad
+    scope: otherwise PostgreSQL's cost model, which assumes a well-cached table, prefers to read
+    the postings in account order through an index, a random read per posting instead of one
+    sequential pass (docs/benchmarks.md, "Why the code is written as it is").
     """
     inner, inner_params = scope.accounts("p.account_id")
     outer, outer_params = scope.accounts("a.id")
@@ -265,8 +285,8 @@ def check_balances(cursor: Any, scope: Scope, limit: int) -> CheckResult:
     )
 
 
-def check_transactions(cursor: Any, scope: Scope, limit: int) -> CheckResult:
-    """2. Every transaction has at least two postings, they sum to zero, and all are on accounts of its currency.
+def check_transactions(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
+    """Check that every transaction has two postings or more, summing to zero, on accounts of its currency (check 2).
 
     One merge of the transactions (primary key order) with their postings (``transaction_id``
     index order, which follows the table's insertion order), grouped as it streams.
@@ -319,17 +339,19 @@ def check_transactions(cursor: Any, scope: Scope, limit: int) -> CheckResult:
     return CheckResult("transactions", total, found)
 
 
-def check_chains(cursor: Any, scope: Scope, limit: int) -> CheckResult:
-    """3. Each customer account's postings are numbered 1, 2, 3... with no gap or repeat; each
-    ``balance_after`` is the previous one (0 before the first) plus the amount; the last
-    ``balance_after`` equals the stored balance and the last sequence the stored ``last_sequence``.
-    (System accounts keep no chain; the database refuses a numbered leg on one.)
+def check_chains(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
+    """Check that each customer account's postings chain, gap-free, to its stored balance (check 3).
+
+    The postings are numbered 1, 2, 3... with no gap or repeat; each ``balance_after`` is the
+    previous one (0 before the first) plus the amount; the last ``balance_after`` equals the
+    stored balance and the last sequence the stored ``last_sequence``. (System accounts keep no
+    chain; the database refuses a numbered leg on one.)
 
     One window pass over the postings in ``(account_id, sequence)`` order finds gaps and broken
-    links; one index lookup per account finds the end of each chain. For many accounts the
-    pass sorts a sequential scan (34 s at 10 million postings): the unique index gives the
-    order too, but with a random read per posting (113 s), which PostgreSQL's cost model,
-    assuming a well-cached table, would otherwise pick.
+    links; one index lookup per account finds the end of each chain. For many accounts the pass
+    sorts a sequential scan: the unique index gives the order too, but with a random read per
+    posting, which PostgreSQL's cost model, assuming a well-cached table, would otherwise pick
+    (docs/benchmarks.md, "Why the code is written as it is").
     """
     condition, params = scope.accounts("p.account_id")
     with sequential_plans(cursor, sequential=scope.broad):
@@ -433,7 +455,8 @@ def check_chains(cursor: Any, scope: Scope, limit: int) -> CheckResult:
     return CheckResult("chains", link_total + end_total, found)
 
 
-def _accounts(cursor: Any, pks: set[int]) -> dict[int, tuple[str | None, str]]:
+def _accounts(cursor: CursorWrapper, pks: set[int]) -> dict[int, tuple[str | None, str]]:
+    """Return the public id and currency of the given accounts (at most ``limit`` of them)."""
     if not pks:
         return {}
     marks = ", ".join(["%s"] * len(pks))
@@ -441,8 +464,11 @@ def _accounts(cursor: Any, pks: set[int]) -> dict[int, tuple[str | None, str]]:
     return {pk: (uuid_text(public_id), currency) for pk, public_id, currency in cursor.fetchall()}
 
 
-def check_non_negative(cursor: Any, scope: Scope, limit: int) -> CheckResult:
-    """4. No customer account's stored balance is below zero (system accounts stand for the outside world and may)."""
+def check_non_negative(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
+    """Check that no customer account's stored balance is below zero (check 4).
+
+    System accounts stand for the outside world, whose balance may be anything.
+    """
     condition, params = scope.accounts("a.id")
     rows, total = _capped(
         cursor,
@@ -472,9 +498,10 @@ def check_non_negative(cursor: Any, scope: Scope, limit: int) -> CheckResult:
     )
 
 
-def check_currency_totals(cursor: Any, scope: Scope, limit: int) -> CheckResult:
-    """5. Per currency, what its customer accounts store plus the sum of its system account's postings
-    is zero: money came in from, or went out to, the outside world, and none appeared or vanished.
+def check_currency_totals(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
+    """Check that per currency the customers' stored balances and the system account's postings sum to zero (check 5).
+
+    Money came in from, or went out to, the outside world, and none appeared or vanished.
 
     Global by nature (an account scope narrows it to that account's currency); the system
     account's postings are summed in one pass (a scan, off index reads), the customers' stored
@@ -520,10 +547,12 @@ def check_currency_totals(cursor: Any, scope: Scope, limit: int) -> CheckResult:
     )
 
 
-def check_reversals(cursor: Any, scope: Scope, limit: int) -> CheckResult:
-    """6. Reversal links agree both ways: a reversal names an original, which is marked ``reversed``, is
-    not itself a reversal, and has the reversal's currency and amount; and every transaction marked
-    ``reversed`` has exactly one reversal.
+def check_reversals(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
+    """Check that reversal links agree both ways (check 6).
+
+    A reversal names an original, which is marked ``reversed``, is not itself a reversal, and
+    has the reversal's currency and amount; and every transaction marked ``reversed`` has
+    exactly one reversal.
     """
     condition, params = scope.transactions("r")
     forward, forward_total = _capped(

@@ -9,6 +9,8 @@ from django.db import models
 
 
 class ReconciliationRun(models.Model):
+    """One run of ``manage.py reconcile``: its scope, each check's count and time, and the first findings."""
+
     class Scope(models.TextChoices):
         ALL = "all", "All accounts"
         ACCOUNT = "account", "One account"
@@ -57,4 +59,5 @@ class ReconciliationRun(models.Model):
 
     @property
     def duration_seconds(self) -> float:
+        """How long the run took, from its start until its checks had finished."""
         return (self.finished_at - self.started_at).total_seconds()

@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict
+from uuid import UUID
 
-from django.db.models import BigIntegerField, Count, F, Q, Sum, Value, Window
+from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum, Value, Window
 from django.db.models.functions import Coalesce, Lag
 
 from accounts.models import Account
@@ -40,18 +42,54 @@ class StatementSummary:
 
     @property
     def net(self) -> int:
+        """What the period changed: its credits plus its debits."""
         return self.credits + self.debits
 
     @property
     def ties_out(self) -> bool:
+        """Whether the opening balance plus what the period changed is the closing balance."""
         return self.opening + self.net == self.closing
 
 
-def _period(account: Account, start: datetime, end: datetime):
+class _PostingValues(TypedDict):
+    """A posting as the statement reads it, with its transaction.
+
+    A system account's posting carries no sequence and no balance after it.
+    """
+
+    sequence: int | None
+    created_at: datetime
+    amount_minor: int
+    balance_after_minor: int | None
+    transaction__public_id: UUID
+    transaction__kind: str
+    transaction__description: str
+    transaction__reference: str
+
+
+class StatementRow(TypedDict):
+    """One posting of a statement, as :func:`statement_postings` streams it: always with its balance after.
+
+    A customer posting's own; for a system account's, counted as the rows stream.
+    """
+
+    sequence: int | None
+    created_at: datetime
+    amount_minor: int
+    balance_after_minor: int
+    transaction__public_id: UUID
+    transaction__kind: str
+    transaction__description: str
+    transaction__reference: str
+
+
+def _period(account: Account, start: datetime, end: datetime) -> QuerySet[Posting]:
+    """Return the account's postings over ``[start, end)``."""
     return Posting.objects.filter(account=account, created_at__gte=start, created_at__lt=end)
 
 
 def _opening(account: Account, start: datetime) -> int:
+    """Return the account's balance at ``start``: its last ``balance_after`` before it (a system account's sum)."""
     before = Posting.objects.filter(account=account, created_at__lt=start)
     if account.is_system:
         return int(before.aggregate(total=Sum("amount_minor", default=0))["total"])
@@ -59,7 +97,7 @@ def _opening(account: Account, start: datetime) -> int:
 
 
 def statement_summary(*, account: Account, start: datetime, end: datetime) -> StatementSummary:
-    """Opening balance, credit and debit totals and closing balance of ``account`` over ``[start, end)``."""
+    """Return the opening balance, credit and debit totals and closing balance of ``account`` over ``[start, end)``."""
     opening = _opening(account, start)
     totals = _period(account, start, end).aggregate(
         credits=Sum("amount_minor", filter=Q(amount_minor__gt=0), default=0),
@@ -81,20 +119,23 @@ def statement_summary(*, account: Account, start: datetime, end: datetime) -> St
         )
     last = _period(account, start, end).order_by("-sequence").values("sequence", "balance_after_minor").first()
     first = _period(account, start, end).order_by("sequence").values_list("sequence", flat=True).first()
+    closing = opening if last is None else last["balance_after_minor"]
+    if closing is None:  # The database refuses a customer leg without one (migration 0006's trigger).
+        raise ValueError(f"a posting of customer account {account.public_id} carries no balance_after")
     return StatementSummary(
         opening=int(opening),
         credits=int(totals["credits"]),
         debits=int(totals["debits"]),
         credit_count=totals["credit_count"],
         debit_count=totals["debit_count"],
-        closing=int(last["balance_after_minor"]) if last else int(opening),
+        closing=int(closing),
         first_sequence=first,
         last_sequence=last["sequence"] if last else None,
     )
 
 
-def statement_breaks(*, account: Account, start: datetime, end: datetime, opening: int) -> list[int]:
-    """Sequences of the period's postings whose ``balance_after`` is not the previous balance plus the amount.
+def statement_breaks(*, account: Account, start: datetime, end: datetime, opening: int) -> list[int | None]:
+    """Return the sequences of the period's postings whose ``balance_after`` is not the previous one plus the amount.
 
     The first posting follows from ``opening``. One window query over the period; empty when
     the statement ties out posting by posting (always for a system account: it stores no chain).
@@ -116,32 +157,26 @@ def statement_breaks(*, account: Account, start: datetime, end: datetime, openin
     )
 
 
-def statement_postings(*, account: Account, start: datetime, end: datetime, opening: int = 0) -> Iterator[dict]:
-    """The postings of ``account`` over ``[start, end)`` in sequence order, with their transactions, streamed.
+def statement_postings(*, account: Account, start: datetime, end: datetime, opening: int = 0) -> Iterator[StatementRow]:
+    """Stream the postings of ``account`` over ``[start, end)`` in sequence order, with their transactions.
 
     A system account's come in id order, each with the balance after it counted from ``opening``.
     """
     rows = (
         _period(account, start, end)
         .order_by("id" if account.is_system else "sequence")
-        .values(
-            "sequence",
-            "created_at",
-            "amount_minor",
-            "balance_after_minor",
-            "transaction__public_id",
-            "transaction__kind",
-            "transaction__description",
-            "transaction__reference",
-        )
+        .values(*_PostingValues.__annotations__)
         .iterator(chunk_size=5000)
     )
     if not account.is_system:
-        return rows
+        # A customer posting always carries its balance after (a CHECK constraint and the ledger's triggers).
+        customer_rows: Iterator[StatementRow] = rows
+        return customer_rows
     return _running(rows, opening)
 
 
-def _running(rows: Iterator[dict], balance: int) -> Iterator[dict]:
+def _running(rows: Iterator[_PostingValues], balance: int) -> Iterator[StatementRow]:
+    """Yield a system account's ``rows`` with the balance after each one, counted from ``balance``."""
     for row in rows:
         balance += row["amount_minor"]
         yield {**row, "sequence": None, "balance_after_minor": balance}

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -29,9 +29,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import audit_record_create
-from reconciliation.checks import CHECKS, Check, CheckResult, Scope, sequential_plans, uuid_text
+from reconciliation.checks import CHECKS, Check, CheckResult, Scope, SQLParam, sequential_plans, uuid_text
 from reconciliation.models import ReconciliationRun
 from transactions.engine.locking import lock_accounts
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
 
 # How many postings statements a posting transaction runs after taking its timestamp, at most
 # (insert the transaction, its postings, update the balances, bind the idempotency key, mark
@@ -42,7 +45,7 @@ IDLE_IN_TRANSACTION_TIMEOUT = timedelta(seconds=60)
 
 
 def since_margin() -> timedelta:
-    """How long a posting transaction can stay open after taking its ``created_at``, at most.
+    """Return how long a posting transaction can stay open after taking its ``created_at``, at most.
 
     A posting's ``created_at`` is taken in Python before its database transaction commits,
     so a posting can become visible after a ``--since`` run whose cutoff is later than its
@@ -58,7 +61,7 @@ def since_margin() -> timedelta:
 
 
 def command_operator_label(command: str) -> str:
-    """Who runs a management command, as audit records and runs show it: ``manage.py <command> (user@host)``."""
+    """Return who runs a management command, as audit records and runs show it: ``manage.py <command> (user@host)``."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # No name for this uid (e.g. in a container).
@@ -67,15 +70,15 @@ def command_operator_label(command: str) -> str:
 
 
 @contextmanager
-def read_snapshot(*, work_mem: str = "256MB") -> Iterator[Any]:
-    """A cursor in one consistent, read-only snapshot of the database that blocks no writer.
+def read_snapshot(*, work_mem: str = "256MB") -> Iterator[CursorWrapper]:
+    """Yield a cursor in one consistent, read-only snapshot of the database that blocks no writer.
 
     PostgreSQL: a ``REPEATABLE READ, READ ONLY`` transaction. It takes only the ``ACCESS
     SHARE`` locks of plain reads, which no insert or update waits for; every statement in it
     sees the data as it was when the first one ran, so a transaction that commits meanwhile is
     either wholly visible or not at all. The service's ``statement_timeout`` is lifted for
-    this transaction only (a pass over 10 million postings takes longer), and ``work_mem``
-    raised for its sorts and hash aggregates.
+    this transaction only (a full pass over a large ledger's postings can outlast it), and
+    ``work_mem`` raised for its sorts and hash aggregates.
 
     SQLite: a deferred transaction (not the ``BEGIN IMMEDIATE`` of writers), which reads one
     snapshot under WAL without taking the write lock.
@@ -106,6 +109,8 @@ def read_snapshot(*, work_mem: str = "256MB") -> Iterator[Any]:
 
 @dataclass
 class RunOutcome:
+    """A recorded run and what each check found, in the order of :data:`reconciliation.checks.CHECKS`."""
+
     run: ReconciliationRun
     results: list[CheckResult]
 
@@ -152,6 +157,7 @@ def _record(
     *,
     error: str = "",
 ) -> ReconciliationRun:
+    """Record a run over ``scope`` with what its checks found (``error``: why it stopped, if it did)."""
     from accounts.models import Account
 
     count = sum(result.count for result in results)
@@ -161,7 +167,7 @@ def _record(
     else:
         outcome = ReconciliationRun.Result.DISCREPANCIES if count else ReconciliationRun.Result.CLEAN
     account = ""
-    if scope.kind == "account":
+    if scope.kind == "account" and scope.account_pk is not None:
         account = str(Account.objects.filter(pk=scope.account_pk).values_list("public_id", flat=True).first() or "")
     return ReconciliationRun.objects.create(
         started_at=started,
@@ -198,15 +204,22 @@ class BalanceDrift:
 
     @property
     def repairable(self) -> bool:
-        """A customer balance cannot be set below zero: then the postings themselves are wrong."""
+        """Whether a rebuild may set the derived balance: never a customer balance below zero.
+
+        A customer account whose postings sum below zero has wrong postings, not a wrong balance.
+        """
         return self.is_system or self.derived_balance >= 0
 
 
 def balance_drifts(*, account_pks: list[int] | None = None) -> list[BalanceDrift]:
-    """Customer accounts whose stored balance differs from the sum of their postings, or whose
-    ``last_sequence`` differs from their highest posting sequence. One set-based query. (System
-    accounts store no balance: theirs is derived, see ``accounts.models``.)"""
-    condition, params = "1 = 1", []
+    """Return the customer accounts whose stored balance or ``last_sequence`` disagrees with their postings.
+
+    The balance is compared with the sum of the postings and ``last_sequence`` with their highest
+    sequence, in one set-based query. (System accounts store no balance: theirs is derived, see
+    ``accounts.models``.)
+    """
+    condition = "1 = 1"
+    params: list[SQLParam] = []
     if account_pks is not None:
         if not account_pks:
             return []
@@ -255,7 +268,7 @@ def balances_rebuild(*, account_pks: list[int], reason: str, operator_label: str
     In one transaction: lock the accounts as the posting service does (one ``SELECT ...
     ORDER BY id FOR UPDATE``), recompute their drift under the lock (a posting that committed
     meanwhile is counted, one that has not yet cannot start), update each drifted account and
-    write one audit record per account changed. Returns what was changed. Refuses, changing
+    write one audit record per account changed. Return what was changed; refuse, changing
     nothing, when a customer account's postings sum below zero (``ValueError``).
     """
     if not reason.strip():

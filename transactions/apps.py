@@ -2,8 +2,8 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _ensure_system_accounts(sender, using: str = "default", **kwargs) -> None:
-    """Every configured currency has its system account once the schema is in place."""
+def _ensure_system_accounts(sender: AppConfig, using: str = "default", **kwargs: object) -> None:
+    """Ensure every configured currency has its system account, once the schema is in place (``post_migrate``)."""
     from django.conf import settings
     from django.db import connections
 
@@ -21,6 +21,7 @@ class TransactionsConfig(AppConfig):
     verbose_name = "Ledger transactions"
 
     def ready(self) -> None:
+        """Check ``LEDGER_CURRENCIES`` now, and ensure the system accounts after every ``migrate``."""
         from ledger import money
 
         money.currencies()  # Fail at start-up, not at the first request, on a bad LEDGER_CURRENCIES.

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -17,16 +16,19 @@ from ledger.errors import LedgerError, NotFound
 from transactions.engine import rules
 from transactions.models import Batch, Posting, Transaction
 
+if TYPE_CHECKING:
+    from ledger.users import User
+
 
 def _rendered(queryset: QuerySet[Transaction]) -> QuerySet[Transaction]:
-    """Loads what the API renders of a transaction, in a fixed number of queries."""
+    """Return ``queryset`` loading what the API renders of each transaction, in a fixed number of queries."""
     return queryset.select_related("source_account", "destination_account", "reverses", "reversed_by").prefetch_related(
         Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("pk"))
     )
 
 
-def transactions_visible_to(user: AbstractBaseUser, *, kind: str | None = None) -> QuerySet[Transaction]:
-    """Staff see every transaction; a client those touching one of its accounts.
+def transactions_visible_to(user: User, *, kind: str | None = None) -> QuerySet[Transaction]:
+    """Return the transactions ``user`` may see: for a client those touching its accounts, for staff all.
 
     Every customer leg of a transaction is its source or its destination, so those two
     columns decide visibility. Loads what the API renders without further queries.
@@ -39,15 +41,16 @@ def transactions_visible_to(user: AbstractBaseUser, *, kind: str | None = None) 
     return queryset
 
 
-def transaction_get(*, user: AbstractBaseUser, transaction_id: UUID | str, kind: str | None = None) -> Transaction:
+def transaction_get(*, user: User, transaction_id: UUID | str, kind: str | None = None) -> Transaction:
+    """Return the transaction ``transaction_id`` (of ``kind``, if given); ``NotFound`` unless ``user`` may see it."""
     try:
         return transactions_visible_to(user, kind=kind).get(public_id=transaction_id)
     except (Transaction.DoesNotExist, ValueError):
         raise NotFound("No such transaction.") from None
 
 
-def batch_get(*, user: AbstractBaseUser, batch_id: UUID | str) -> Batch:
-    """A batch, for the client that posted it or staff; ``NotFound`` otherwise."""
+def batch_get(*, user: User, batch_id: UUID | str) -> Batch:
+    """Return the batch ``batch_id`` to the client that posted it, or to staff; ``NotFound`` otherwise."""
     batches = Batch.objects.prefetch_related(Prefetch("transactions", queryset=_rendered(Transaction.objects.all())))
     if not user.is_staff:
         batches = batches.filter(posted_by=user)
@@ -57,20 +60,26 @@ def batch_get(*, user: AbstractBaseUser, batch_id: UUID | str) -> Batch:
         raise NotFound("No such batch.") from None
 
 
-# What a history entry shows (api.transaction_shapes.history_entry_document), and its cursor's key
-# (``sequence``; ``id`` for a system account, whose postings carry no sequence).
-HISTORY_FIELDS = (
-    "id",
-    "sequence",
-    "amount_minor",
-    "balance_after_minor",
-    "created_at",
-    "transaction__public_id",
-    "transaction__kind",
-    "transaction__currency",
-    "transaction__description",
-    "transaction__reference",
-)
+class HistoryRow(TypedDict):
+    """One posting of an account's history, as :func:`account_history` reads it.
+
+    Its own fields and its transaction's (what ``api.documents.HISTORY_ENTRY`` shows), and its
+    cursor's key: ``sequence``, or ``id`` for a system account, whose postings carry no sequence.
+    """
+
+    id: int
+    sequence: int | None
+    amount_minor: int
+    balance_after_minor: int | None
+    created_at: datetime
+    transaction__public_id: UUID
+    transaction__kind: str
+    transaction__currency: str
+    transaction__description: str
+    transaction__reference: str
+
+
+HISTORY_FIELDS = tuple(HistoryRow.__annotations__)
 
 
 def account_history(
@@ -79,11 +88,12 @@ def account_history(
     kind: str | None = None,
     created_after: datetime | None = None,
     created_before: datetime | None = None,
-) -> QuerySet[Posting, dict[str, Any]]:
-    """The account's postings, each a dict of :data:`HISTORY_FIELDS` (its own and its
-    transaction's); paginate by ``-sequence`` for newest first (a system account's by ``-id``).
+) -> QuerySet[Posting, HistoryRow]:
+    """Return the account's postings as :class:`HistoryRow` rows, to be paginated newest first.
 
-    Rows rather than model instances: a page of 50 built 100 instances, a fifth of its time.
+    Newest first is by ``-sequence``; for a system account, whose postings carry no sequence, by
+    ``-id``. Rows rather than model instances: an entry needs ten values, and building a posting
+    and a transaction instance for each is work the page does not need (docs/benchmarks.md).
     ``created_after`` is inclusive, ``created_before`` exclusive. Read from the history
     database: the read replica when one is configured, which may lag the primary.
     """
@@ -94,11 +104,12 @@ def account_history(
         postings = postings.filter(created_at__gte=created_after)
     if created_before is not None:
         postings = postings.filter(created_at__lt=created_before)
-    return postings.values(*HISTORY_FIELDS)
+    rows: QuerySet[Posting, HistoryRow] = postings.values(*HISTORY_FIELDS)  # Names known at run time: untyped.
+    return rows
 
 
 def account_balance_at(account: Account, at: datetime) -> int:
-    """The account's balance in minor units as it stood at ``at`` (0 before its first posting).
+    """Return the account's balance in minor units as it stood at ``at`` (0 before its first posting).
 
     Sequence numbers and timestamps are both assigned under the account's row lock, so the
     latest posting not after ``at`` carries the balance of that instant. A system account keeps
@@ -112,16 +123,18 @@ def account_balance_at(account: Account, at: datetime) -> int:
 
 
 def balance_as_of(account: Account, at: datetime | None = None) -> tuple[int, datetime]:
-    """The account's balance at ``at`` and the instant it is for: now, when ``at`` is omitted or in
-    the future (the books say nothing yet about a later instant)."""
+    """Return the account's balance at ``at`` and the instant it is for: now, if ``at`` is omitted or later.
+
+    The books say nothing yet about a later instant.
+    """
     now = timezone.now()
     if at is None or at >= now:
         return account.current_balance_minor, now
     return account_balance_at(account, at), at
 
 
-def legs_visible_to(txn: Transaction, viewer: AbstractBaseUser) -> list[Posting]:
-    """The legs of ``txn`` that ``viewer`` may see: every leg for staff, a client's own legs otherwise.
+def legs_visible_to(txn: Transaction, viewer: User) -> list[Posting]:
+    """Return the legs of ``txn`` that ``viewer`` may see: every leg for staff, a client's own legs otherwise.
 
     A client sees a transaction when it touches one of its accounts (:func:`transactions_visible_to`),
     but never the other side's leg: not the payee's balance after a transfer, nor the system account's.
@@ -151,8 +164,11 @@ class ReversalLeg:
 
 
 def reversal_preview(txn: Transaction) -> list[ReversalLeg]:
-    """The legs a reversal of ``txn`` (its postings loaded with their accounts) would post, checked
-    by the same rules as the reversal itself (:mod:`transactions.engine.rules`)."""
+    """Return the legs a reversal of ``txn`` would post, checked by the reversal's own rules.
+
+    ``txn``'s postings must be loaded with their accounts. The rules are those of
+    :mod:`transactions.engine.rules`, which the reversal itself is checked by.
+    """
     legs = []
     for posting in txn.postings.all():
         account, amount = posting.account, -posting.amount_minor

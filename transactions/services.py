@@ -20,22 +20,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 
+from accounts.models import Account
 from audit.services import audit_record_create
 from ledger.atomic import run_atomically_with_retries
 from ledger.errors import LedgerError, NotFound, ValidationFailed
 from ledger.money import amount_from, to_minor
 from transactions.engine import orm, rules
 from transactions.engine.idempotency import IdempotencyClaim
-from transactions.engine.journal import Journal
+from transactions.engine.journal import Journal, Leg
 from transactions.engine.locking import lock_accounts, lock_accounts_by_public_id, reserved_transaction_id
 from transactions.engine.rules import LockedAccounts
 from transactions.models import Batch, Posting, Transaction
+
+if TYPE_CHECKING:
+    from ledger.users import User
 
 MAX_BATCH_OPERATIONS = 1000
 
@@ -43,7 +46,7 @@ MAX_BATCH_OPERATIONS = 1000
 def _plan_external(
     journal: Journal, locked: LockedAccounts, *, kind: str, account_id: UUID, amount: Decimal, **details: Any
 ) -> Transaction:
-    """A deposit (money in from the outside world) or a withdrawal (money out to it)."""
+    """Plan a deposit (money in from the outside world) or a withdrawal (money out to it) in ``journal``."""
     account = locked.customer(account_id, journal.actor, field="account_id")
     system = locked.system_of(account.currency)
     minor = to_minor(amount, account.currency)
@@ -70,7 +73,7 @@ def _plan_transfer(
     amount: Decimal,
     **details: Any,
 ) -> Transaction:
-    """From an account the actor owns to any active customer account of the same currency."""
+    """Plan a transfer from an account the actor owns to any active customer account of its currency."""
     rules.require_distinct(source_account_id, destination_account_id)
     source = locked.customer(source_account_id, journal.actor, field="source_account_id")
     destination = locked.customer(destination_account_id, journal.actor, field="destination_account_id", owned=False)
@@ -101,10 +104,10 @@ _ACCOUNT_FIELDS = ("account_id", "source_account_id", "destination_account_id")
 
 
 def _post_one(
-    actor: AbstractBaseUser,
+    actor: User,
     kind: str,
     movement: dict[str, Any],
-    idempotency: IdempotencyClaim | None,
+    idempotency: IdempotencyClaim[Transaction] | None,
 ) -> Transaction:
     """Lock the movement's accounts, plan it, write it, bind the idempotency key; retried on lost races.
 
@@ -125,13 +128,13 @@ def _post_one(
 
 def deposit_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     account_id: UUID,
     amount: Decimal,
     description: str = "",
     reference: str = "",
     metadata: dict[str, Any] | None = None,
-    idempotency: IdempotencyClaim | None = None,
+    idempotency: IdempotencyClaim[Transaction] | None = None,
 ) -> Transaction:
     """Credit ``account_id`` with money from outside (debiting its currency's system account)."""
     movement = {"account_id": account_id, "amount": amount, "description": description, "reference": reference}
@@ -140,13 +143,13 @@ def deposit_create(
 
 def withdrawal_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     account_id: UUID,
     amount: Decimal,
     description: str = "",
     reference: str = "",
     metadata: dict[str, Any] | None = None,
-    idempotency: IdempotencyClaim | None = None,
+    idempotency: IdempotencyClaim[Transaction] | None = None,
 ) -> Transaction:
     """Debit ``account_id`` for money leaving the ledger (crediting its currency's system account)."""
     movement = {"account_id": account_id, "amount": amount, "description": description, "reference": reference}
@@ -155,14 +158,14 @@ def withdrawal_create(
 
 def transfer_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     source_account_id: UUID,
     destination_account_id: UUID,
     amount: Decimal,
     description: str = "",
     reference: str = "",
     metadata: dict[str, Any] | None = None,
-    idempotency: IdempotencyClaim | None = None,
+    idempotency: IdempotencyClaim[Transaction] | None = None,
 ) -> Transaction:
     """Move money from an account the actor owns to any active account of the same currency."""
     rules.require_distinct(source_account_id, destination_account_id)  # Before locking anything.
@@ -177,22 +180,30 @@ def transfer_create(
     return _post_one(actor, Transaction.Kind.TRANSFER, movement, idempotency)
 
 
-def _reversal_legs(original: Transaction, locked: dict[int, Any]) -> list[tuple[Any, int]]:
-    """The mirror image of ``original``'s postings: each account (locked, or a system account's
-    row, which is never locked) with the opposite amount."""
+def _reversal_legs(original: Transaction, locked: Mapping[int, Account]) -> list[Leg]:
+    """Return the mirror image of ``original``'s postings: each account with the opposite amount.
+
+    A customer account is its locked row; a system account, which is never locked, the posting's own.
+    """
     return [(locked.get(leg.account_id, leg.account), -leg.amount_minor) for leg in original.postings.all()]
 
 
-def _with_legs() -> Prefetch:
+def _locked_or_none(locked: Mapping[int, Account], pk: int | None) -> Account | None:
+    """Return the locked account ``pk``, or ``None`` for no account or one not locked (a system account)."""
+    return None if pk is None else locked.get(pk)
+
+
+def _with_legs() -> Prefetch[str, QuerySet[Posting], str]:
+    """Return the prefetch of a transaction's legs with their accounts, in the order they were written."""
     return Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("pk"))
 
 
 def transaction_reverse(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     transaction_id: UUID,
     reason: str,
-    idempotency: IdempotencyClaim | None = None,
+    idempotency: IdempotencyClaim[Transaction] | None = None,
     ip_address: str | None = None,
     via: str = "api",
 ) -> Transaction:
@@ -225,8 +236,8 @@ def transaction_reverse(
             currency=original.currency,
             amount_minor=original.amount_minor,
             legs=legs,
-            source=accounts.get(original.destination_account_id),
-            destination=accounts.get(original.source_account_id),
+            source=_locked_or_none(accounts, original.destination_account_id),
+            destination=_locked_or_none(accounts, original.source_account_id),
             description=reason,
             reverses=original,
         )
@@ -250,7 +261,7 @@ def transaction_reverse(
 
 
 def _checked_operations(operations: Sequence[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """Each operation's kind and fields, amounts parsed and bounded: all before anything is locked."""
+    """Return each operation's kind and fields, amounts parsed and bounded: all before anything is locked."""
     if not 1 <= len(operations) <= MAX_BATCH_OPERATIONS:
         raise ValidationFailed(errors={"operations": [f"Send 1 to {MAX_BATCH_OPERATIONS} operations."]})
     checked = []
@@ -268,7 +279,7 @@ def _checked_operations(operations: Sequence[dict[str, Any]]) -> list[tuple[str,
 
 
 def _named(refusal: LedgerError, index: int) -> LedgerError:
-    """``refusal``, naming the batch operation it refuses (``operation``, and each field's path)."""
+    """Return ``refusal`` naming the batch operation it refuses (``operation``, and each field's path)."""
     refusal.extra["operation"] = index
     if refusal.errors:
         refusal.errors = {f"operations.{index}.{name}": errs for name, errs in refusal.errors.items()}
@@ -277,9 +288,9 @@ def _named(refusal: LedgerError, index: int) -> LedgerError:
 
 def batch_post(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     operations: Sequence[dict[str, Any]],
-    idempotency: IdempotencyClaim | None = None,
+    idempotency: IdempotencyClaim[Batch] | None = None,
 ) -> Batch:
     """Post up to 1000 deposits, withdrawals and transfers in one database transaction.
 

@@ -22,24 +22,38 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Generic, Protocol, TypedDict, TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection
 
 from ledger import metrics
 from ledger.errors import IdempotencyKeyRequired, IdempotencyKeyReused, LedgerError
 from transactions.models import Batch, IdempotencyRecord, Transaction
 
+if TYPE_CHECKING:
+    from ledger.users import User
+
 _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 
 Answer = Transaction | Batch
+AnswerT = TypeVar("AnswerT", bound=Answer)  # What one kind of write answers: a transaction, or a batch.
+_AnswerT_contra = TypeVar("_AnswerT_contra", bound=Answer, contravariant=True)
 
 
-class AnswerRenderer(Protocol):
+class AnswerRenderer(Protocol[_AnswerT_contra]):
     """The interface's rendering of a write's answer: the exact bytes a replay will repeat."""
 
-    def __call__(self, answer: Answer, /) -> bytes: ...
+    def __call__(self, answer: _AnswerT_contra, /) -> bytes: ...
+
+
+class RecordFields(TypedDict):
+    """The fields of the record that binds a key to its answer, but the answer's own id."""
+
+    client_id: int
+    key: str
+    fingerprint: str
+    response_status: int
+    response_body: bytes
 
 
 def valid_key(key: str | None) -> str:
@@ -49,29 +63,33 @@ def valid_key(key: str | None) -> str:
     return key
 
 
-def _json_default(value: Any) -> str:
+def _json_default(value: object) -> str:
+    """Write a decimal as its exact string; refuse anything else JSON has no form for."""
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-def fingerprint(operation: str, payload: Any) -> str:
-    """SHA-256 of the operation (``"POST /api/v1/deposits/"``) and the payload in canonical JSON."""
+def fingerprint(operation: str, payload: object) -> str:
+    """Return the SHA-256 of the operation (``"POST /api/v1/deposits/"``) and the payload in canonical JSON."""
     body = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=_json_default)
     return hashlib.sha256(f"{operation}\n{body}".encode()).hexdigest()
 
 
 @dataclass
-class IdempotencyClaim:
-    """A key not yet bound, carried into the write's database transaction."""
+class IdempotencyClaim(Generic[AnswerT]):
+    """A key not yet bound, carried into the write's database transaction.
 
-    client: AbstractBaseUser
+    ``body`` is ``None`` until the answer is rendered, which happens exactly when the key is bound.
+    """
+
+    client: User
     key: str
     fingerprint: str
-    render: AnswerRenderer
+    render: AnswerRenderer[AnswerT]
     body: bytes | None = field(default=None, init=False)
 
-    def record(self, answer: Answer) -> dict[str, Any]:
+    def record(self, answer: AnswerT) -> RecordFields:
         """Render the answer; return the fields of the record that binds the key to it (not yet stored).
 
         The journal stores them in the same statement as the posting they answer (on PostgreSQL).
@@ -85,7 +103,7 @@ class IdempotencyClaim:
             "response_body": self.body,
         }
 
-    def bind(self, answer: Answer) -> None:
+    def bind(self, answer: AnswerT) -> None:
         """Render the answer and bind the key to it. Call inside the write's database transaction."""
         IdempotencyRecord.objects.create(
             **self.record(answer),
@@ -106,11 +124,14 @@ class StoredAnswer:
 _LOOKUP_SQL = "SELECT fingerprint, response_status, response_body FROM {table} WHERE client_id = %s AND {key} = %s"
 
 
-def stored_answer(client: AbstractBaseUser, key: str, expected_fingerprint: str) -> StoredAnswer | None:
-    """The answer ``key`` is bound to for ``client``, or ``None``; ``idempotency_key_reused`` if it
-    answered another request."""
-    # On every money movement, so plain SQL: building the ORM query cost more than running it.
-    # The unique (client, key) constraint's index answers it.
+def stored_answer(client: User, key: str, expected_fingerprint: str) -> StoredAnswer | None:
+    """Return the answer ``key`` is bound to for ``client``, or ``None``.
+
+    ``idempotency_key_reused`` if the key answered a request with another fingerprint.
+    """
+    # On every money movement, so fixed SQL text rather than an ORM query built anew each time
+    # (docs/benchmarks.md, "Why the code is written as it is"). The unique (client, key)
+    # constraint's index answers it.
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
@@ -126,7 +147,7 @@ def stored_answer(client: AbstractBaseUser, key: str, expected_fingerprint: str)
     return StoredAnswer(status=status, body=bytes(body), replayed=True)
 
 
-def write_once(claim: IdempotencyClaim, write: Callable[[IdempotencyClaim], Answer]) -> StoredAnswer:
+def write_once(claim: IdempotencyClaim[AnswerT], write: Callable[[IdempotencyClaim[AnswerT]], AnswerT]) -> StoredAnswer:
     """Make ``write`` at most once per ``(client, key)``: replay the bound answer, or write and bind.
 
     ``write`` calls a service with the claim, which binds it inside the write's own database

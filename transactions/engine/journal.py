@@ -23,7 +23,6 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
@@ -34,6 +33,7 @@ from transactions.engine import bulk, orm, rules
 from transactions.models import Posting, Transaction
 
 if TYPE_CHECKING:
+    from ledger.users import User
     from transactions.engine.idempotency import IdempotencyClaim
 
 logger = logging.getLogger("transactions.services")
@@ -44,9 +44,12 @@ Leg = tuple[Account, int]  # (a locked account, signed amount in minor units)
 class Journal:
     """Entries of one database transaction, by one actor, at one instant."""
 
-    def __init__(self, actor: AbstractBaseUser, *, transaction_id: int | None = None) -> None:
-        """``transaction_id``: an id already drawn from the sequence for the first transaction
-        added (see :func:`transactions.engine.locking.lock_accounts`)."""
+    def __init__(self, actor: User, *, transaction_id: int | None = None) -> None:
+        """Start the journal of ``actor``'s entries, all stamped with this instant.
+
+        ``transaction_id``: an id already drawn from the sequence for the first transaction
+        added (see :func:`transactions.engine.locking.lock_accounts`).
+        """
         self.actor = actor
         self.now = timezone.now()
         self._entries: list[tuple[Transaction, list[Posting]]] = []
@@ -114,7 +117,9 @@ class Journal:
         self._entries.append((txn, postings))
         return txn
 
-    def write(self, *, bind: IdempotencyClaim | None = None, **transaction_fields: Any) -> list[Transaction]:
+    def write(
+        self, *, bind: IdempotencyClaim[Transaction] | None = None, **transaction_fields: object
+    ) -> list[Transaction]:
         """Store every staged entry; ``transaction_fields`` apply to each.
 
         With ``bind``, the idempotency key is bound to the answer, the single transaction
@@ -141,16 +146,19 @@ class Journal:
         db_transaction.on_commit(lambda: _posted(transactions))
         return transactions
 
-    def _write_postgresql(self, bind: IdempotencyClaim | None) -> None:
-        """One statement: every transaction, posting and balance, and the idempotency record
-        when the transaction's id was reserved (the answer, which needs it, is rendered first);
-        without a reserved id, the record follows in a second statement."""
+    def _write_postgresql(self, bind: IdempotencyClaim[Transaction] | None) -> None:
+        """Write every transaction, posting and balance in one statement.
+
+        The idempotency record goes in the same statement when the transaction's id was reserved
+        (the answer, which needs it, is rendered first); without a reserved id, it follows in a
+        second statement.
+        """
         transactions = [txn for txn, _ in self._entries]
         reserved = all(txn.pk is not None for txn in transactions)
         record = bind.record(transactions[0]) if bind is not None and reserved else None
         postings = [posting for _, legs in self._entries for posting in legs]
-        # Three JSON documents rather than twenty arrays: one parameter each to send, and
-        # PostgreSQL's JSON parser is faster than building the arrays' literals in Python.
+        # Three JSON documents rather than twenty arrays: one parameter each to send, parsed by
+        # PostgreSQL rather than built as array literals in Python (docs/benchmarks.md).
         params: dict[str, Any] = {
             "txns": json.dumps(
                 [
@@ -266,6 +274,7 @@ _BALANCE_VALUES = ("b.balance", "b.sequence", "%(now)s")
 
 @functools.cache
 def _write_sql(*, explicit_ids: bool, record: bool) -> str:
+    """Return the write statement, with the reserved ids or without, with the record or without."""
     return _WRITE_SQL.format(
         id_column="id, " if explicit_ids else "",
         id_value="v.id, " if explicit_ids else "",
@@ -277,7 +286,7 @@ def _write_sql(*, explicit_ids: bool, record: bool) -> str:
 
 
 def _posted(transactions: list[Transaction]) -> None:
-    """After commit: count the transactions and log their ids (no owners, no secrets)."""
+    """Count the committed transactions and log their ids (no owners, no secrets); runs on commit."""
     for txn in transactions:
         metrics.TRANSACTIONS_POSTED.labels(txn.kind, txn.currency).inc()
         logger.info(

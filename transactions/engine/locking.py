@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeAlias, TypedDict, cast
 from uuid import UUID
 
 from django.db import connection
@@ -24,6 +25,23 @@ from django.db.models.expressions import RawSQL
 
 from accounts.models import Account
 from transactions.models import Transaction
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class SystemAccountColumns(TypedDict):
+    """What :func:`lock_accounts_by_public_id` adds to each account: its currency's system account.
+
+    Both are ``None`` if the currency has no system account.
+    """
+
+    system_account_id: int | None
+    system_public_id: UUID | None
+
+
+if TYPE_CHECKING:
+    LockedAccount: TypeAlias = WithAnnotations[Account, SystemAccountColumns]
 
 logger = logging.getLogger(__name__)
 
@@ -48,21 +66,29 @@ def lock_accounts(condition: Q, *, reserve_transaction_id: bool = False) -> list
     return list(accounts)
 
 
-def system_account_of(account: Account) -> Account:
-    """The system account of a locked account's currency, as :func:`lock_accounts_by_public_id` found
-    it (not locked, not loaded: a reference carrying its id, public id and currency)."""
+def system_account_of(account: LockedAccount) -> Account | None:
+    """Return the system account of a locked account's currency, or ``None`` if the currency has none.
+
+    As :func:`lock_accounts_by_public_id` found it: not locked, not loaded, a reference carrying
+    its id, public id and currency.
+    """
+    if account.system_account_id is None or account.system_public_id is None:
+        return None
     return Account(
         pk=account.system_account_id, public_id=account.system_public_id, currency=account.currency, is_system=True
     )
 
 
-def lock_accounts_by_public_id(public_ids: Sequence[UUID], *, reserve_transaction_id: bool = False) -> list[Account]:
-    """:func:`lock_accounts` for the customer accounts ``public_ids``: one ``... ORDER BY id FOR NO
-    KEY UPDATE``, which also finds each account's system account (``system_account_of``).
+def lock_accounts_by_public_id(
+    public_ids: Sequence[UUID], *, reserve_transaction_id: bool = False
+) -> list[LockedAccount]:
+    """Lock and return the customer accounts ``public_ids``, each with its system account's columns.
 
-    Every deposit, withdrawal, transfer and batch locks this way, so on PostgreSQL the statement is
-    fixed text rather than an ORM query built anew for each posting (which cost more CPU than
-    PostgreSQL spends running it). An id that is not a customer account's is simply not returned.
+    One ``... ORDER BY id FOR NO KEY UPDATE``, like :func:`lock_accounts`, which also finds each
+    account's system account (:func:`system_account_of`). Every deposit, withdrawal, transfer and
+    batch locks this way, so on PostgreSQL the statement is fixed text rather than an ORM query
+    built anew for each posting (docs/benchmarks.md, "Why the code is written as it is"). An id
+    that is not a customer account's is simply not returned.
     """
     if connection.vendor != "postgresql":
         systems = Account.objects.filter(is_system=True, currency=OuterRef("currency"))
@@ -71,11 +97,13 @@ def lock_accounts_by_public_id(public_ids: Sequence[UUID], *, reserve_transactio
         )
         return list(accounts.order_by("pk"))
     sql = _lock_sql(reserve_transaction_id=reserve_transaction_id)
-    return list(Account.objects.raw(sql, [list(public_ids)]))
+    # The statement selects the system account's columns under these names (see _lock_sql).
+    return cast("list[LockedAccount]", list(Account.objects.raw(sql, [list(public_ids)])))
 
 
 @functools.cache
 def _lock_sql(*, reserve_transaction_id: bool) -> str:
+    """Return the statement of :func:`lock_accounts_by_public_id`, drawing a transaction id or not."""
     table = Account._meta.db_table
     columns = ", ".join(f"a.{field.column}" for field in Account._meta.concrete_fields)
     reserve = f", {_NEXT_TRANSACTION_ID.sql} AS reserved_transaction_id" if reserve_transaction_id else ""
@@ -86,6 +114,6 @@ def _lock_sql(*, reserve_transaction_id: bool) -> str:
     )
 
 
-def reserved_transaction_id(accounts: list[Account]) -> int | None:
-    """The transaction id :func:`lock_accounts` drew with the locks, if it drew one."""
+def reserved_transaction_id(accounts: Sequence[Account]) -> int | None:
+    """Return the transaction id :func:`lock_accounts` drew with the locks, or ``None`` if it drew none."""
     return getattr(accounts[0], "reserved_transaction_id", None) if accounts else None

@@ -10,8 +10,12 @@ are the only places that touch ``_state`` or the caches, and they do what ``Mode
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, models
+
+if TYPE_CHECKING:
+    from django.db.models.fields.related_descriptors import ReverseOneToOneDescriptor
 
 
 def mark_saved(instance: models.Model, pk: int) -> None:
@@ -27,6 +31,6 @@ def cache_related(instance: models.Model, name: str, objects: Sequence[models.Mo
     cache[name] = objects
 
 
-def cache_no_reverse_one(instance: models.Model, descriptor: object) -> None:
+def cache_no_reverse_one(instance: models.Model, descriptor: ReverseOneToOneDescriptor[Any, Any]) -> None:
     """Remember that ``instance`` has no row on the other side of a reverse one-to-one (``descriptor``)."""
-    descriptor.related.set_cached_value(instance, None)  # type: ignore[attr-defined]
+    descriptor.related.set_cached_value(instance, None)

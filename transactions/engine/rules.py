@@ -8,10 +8,9 @@ of every transaction). Each rule raises its :mod:`ledger.errors` refusal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 from uuid import UUID
-
-from django.contrib.auth.models import AbstractBaseUser
 
 from accounts.models import Account
 from ledger.errors import (
@@ -30,16 +29,20 @@ from ledger.money import BALANCE_LIMIT
 from transactions.engine.locking import system_account_of
 from transactions.models import Transaction
 
+if TYPE_CHECKING:
+    from ledger.users import User
+    from transactions.engine.locking import LockedAccount
+
 
 class LockedAccounts:
     """The customer accounts a write has locked, by public id, and their system accounts by currency."""
 
-    def __init__(self, accounts: Sequence[Account]) -> None:
+    def __init__(self, accounts: Sequence[LockedAccount]) -> None:
         self.by_id = {account.public_id: account for account in accounts}
         self.system = {account.currency: system_account_of(account) for account in accounts}
 
-    def customer(self, account_id: UUID, actor: AbstractBaseUser, *, field: str, owned: bool = True) -> Account:
-        """The customer account ``account_id``; ``NotFound`` unless the actor may act on it.
+    def customer(self, account_id: UUID, actor: User, *, field: str, owned: bool = True) -> Account:
+        """Return the customer account ``account_id``; ``NotFound`` unless the actor may act on it.
 
         ``owned``: the actor must own it (a source); a payee need not be the actor's. A system
         account is never addressed directly (``ValidationFailed``), though only someone who may
@@ -56,33 +59,37 @@ class LockedAccounts:
         return account
 
     def system_of(self, currency: str) -> Account:
+        """Return the system account of ``currency``; ``NotFound`` if the ledger has none."""
         account = self.system.get(currency)
-        if account is None or account.pk is None:  # Not once accounts.services opened the account.
+        if account is None:  # Not once accounts.services opened an account of the currency.
             raise NotFound(f"The ledger has no system account for {currency}.")
         return account
 
 
 def require_active(accounts: Iterable[Account]) -> None:
-    """Frozen and closed accounts take no posting (``account_inactive``)."""
+    """Refuse a frozen or closed account (``account_inactive``): only active accounts take postings."""
     for account in accounts:
         if not account.is_active:
             raise AccountInactive(f"Account {account.public_id} is {account.status}.")
 
 
 def require_distinct(source_id: UUID, destination_id: UUID) -> None:
-    """A transfer moves money between two accounts (``same_account``)."""
+    """Refuse a transfer from an account to itself (``same_account``)."""
     if source_id == destination_id:
         raise SameAccount()
 
 
 def require_same_currency(source: Account, destination: Account) -> None:
+    """Refuse a transfer between accounts of different currencies (``currency_mismatch``)."""
     if source.currency != destination.currency:
         raise CurrencyMismatch(f"The source holds {source.currency}, the destination {destination.currency}.")
 
 
 def require_balance_after(account: Account, amount_minor: int) -> None:
-    """A customer balance never goes below zero nor past what the ledger stores (system accounts
-    keep no balance: nothing to check)."""
+    """Refuse a leg that would take a customer balance below zero or past ``BALANCE_LIMIT``.
+
+    A system account keeps no balance: nothing to check.
+    """
     if account.is_system:
         return
     balance = account.balance_minor + amount_minor
@@ -93,14 +100,17 @@ def require_balance_after(account: Account, amount_minor: int) -> None:
 
 
 def require_balanced(legs: Iterable[tuple[Account, int]]) -> None:
-    """A transaction's legs sum to zero (the deferred trigger checks the same at commit)."""
+    """Refuse legs that do not sum to zero (``ValueError``, a programming error).
+
+    The deferred trigger checks the same at commit.
+    """
     total = sum(amount for _, amount in legs)
     if total != 0:
         raise ValueError(f"a transaction's postings must sum to zero, not {total}")
 
 
 def reversal_refusal(txn: Transaction) -> LedgerError | None:
-    """Why ``txn`` cannot be reversed at all (whatever the balances), or ``None``."""
+    """Return why ``txn`` cannot be reversed at all (whatever the balances), or ``None``."""
     if txn.kind == Transaction.Kind.REVERSAL:
         return ReversalNotAllowed()
     if txn.status == Transaction.Status.REVERSED:
@@ -108,10 +118,10 @@ def reversal_refusal(txn: Transaction) -> LedgerError | None:
     return None
 
 
-def refusal_of(check: object, *args: object) -> LedgerError | None:
-    """The refusal ``check(*args)`` raises, or ``None`` (for previews, which show rather than raise)."""
+def refusal_of(check: Callable[..., None], *args: object) -> LedgerError | None:
+    """Return the refusal ``check(*args)`` raises, or ``None`` (for previews, which show rather than raise)."""
     try:
-        check(*args)  # type: ignore[operator]
+        check(*args)
     except LedgerError as refusal:
         return refusal
     return None

@@ -4,6 +4,8 @@ Creates the user NAME if it is new, and its token if it has none; run again, it 
 same token. Only the token goes to standard output, so ``TOKEN=$(... create_api_client acme)``.
 """
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from api.clients import api_client_ensure
@@ -16,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("name", help="The client's username.")
         parser.add_argument("--staff", action="store_true", help="Let the client act on every account.")
 
-    def handle(self, *args, name: str, staff: bool, **options) -> None:
+    def handle(self, *args: str, name: str, staff: bool, **options: Any) -> None:
         token, created = api_client_ensure(name=name, staff=staff)
         if created:
             self.stderr.write(f"Created API client {name!r}{' (staff)' if staff else ''}.")

@@ -6,10 +6,11 @@ and printed with the server's links on every run, so ``make run`` always shows h
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from api.clients import api_client_ensure
 
@@ -20,10 +21,10 @@ CLIENT_NAME = "demo-client"
 class Command(BaseCommand):
     help = "Create (once) a demo admin user and a demo API client, and print their secrets."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="Where the server will answer.")
 
-    def handle(self, *args, url: str, **options) -> None:
+    def handle(self, *args: str, url: str, **options: Any) -> None:
         credentials = Path(settings.BASE_DIR) / "var" / "demo-credentials.txt"
         User = get_user_model()
         if not User.objects.filter(username=ADMIN_USERNAME).exists():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -14,6 +15,7 @@ EXIT_UNREPAIRABLE, EXIT_USAGE = 1, 2
 
 
 def _money(minor: int, currency: str) -> str:
+    """Return an amount with its currency (raw minor units for a currency no longer configured)."""
     try:
         return f"{format_minor(minor, currency)} {currency}"
     except KeyError:
@@ -35,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--apply", action="store_true", help="change the balances (default: dry run)")
         parser.add_argument("--reason", default="", help="why, for the audit trail (required with --apply)")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: str, **options: Any) -> None:
         if options["apply"] and not options["reason"].strip():
             raise CommandError("--apply needs --reason: it is written to the audit trail.", returncode=EXIT_USAGE)
         only = None
@@ -77,6 +79,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Rebuilt {len(changed)} account(s); one audit record each (action rebuild_balance).")
 
     def _describe(self, drifts: list[BalanceDrift], verb: str) -> None:
+        """Write one line per drift: the account, and what ``verb`` (would change, changed) from and to."""
         for drift in drifts:
             parts = []
             if drift.stored_balance != drift.derived_balance:
@@ -89,6 +92,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{verb}: account {drift.public_id}: {', '.join(parts)}")
 
     def _refuse(self, drifts: list[BalanceDrift]) -> None:
+        """Stop (exit status 1, nothing changed): these customer accounts' postings sum below zero."""
         ids = ", ".join(drift.public_id for drift in drifts)
         raise CommandError(
             f"Cannot rebuild: the postings of customer account(s) {ids} sum below zero, which no stored balance "

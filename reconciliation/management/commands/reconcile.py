@@ -7,6 +7,7 @@ import re
 import sys
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
@@ -25,7 +26,10 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def parse_since(value: str) -> datetime:
-    """An ISO date (midnight, in the project's time zone), an ISO datetime, or an age: 90m, 24h, 7d."""
+    """Parse ``--since``: an ISO date (midnight, in the project's time zone), an ISO datetime, or an age.
+
+    An age is a whole number of seconds, minutes, hours or days: ``90m``, ``24h``, ``7d``.
+    """
     text = value.strip()
     match = _DURATION.fullmatch(text)
     try:
@@ -70,7 +74,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--format", choices=["text", "json"], default="text", help="output format (default text)")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: str, **options: Any) -> None:
         scope = self._scope(options)
         show_progress = options["verbosity"] > 0 and sys.stderr.isatty()
         try:
@@ -89,7 +93,8 @@ class Command(BaseCommand):
             sys.stdout.flush()
             raise SystemExit(EXIT_DISCREPANCIES)
 
-    def _scope(self, options: dict) -> Scope:
+    def _scope(self, options: dict[str, Any]) -> Scope:
+        """Return the scope the options ask for: one account, what moved since a time, or everything."""
         if options["account"]:
             try:
                 public_id = uuid.UUID(options["account"])
@@ -106,6 +111,7 @@ class Command(BaseCommand):
         return Scope()
 
     def _progress(self, check: Check, seconds: float | None, result: CheckResult | None) -> None:
+        """Show on standard error that ``check`` starts, or (with its ``result``) how it ended."""
         if result is None:
             self.stderr.write(f"check {check.number}/{len(CHECKS)}: {check.title}...", ending="", style_func=_plain)
         else:
@@ -114,6 +120,7 @@ class Command(BaseCommand):
         self.stderr.flush()
 
     def _write_text(self, outcome: RunOutcome) -> None:
+        """Write the run for a person: its scope, each check's verdict, the discrepancies listed."""
         run = outcome.run
         if run.scope == ReconciliationRun.Scope.SINCE:
             scope = f"accounts and transactions since {run.since:%Y-%m-%d %H:%M:%S %Z} (margin included)"
@@ -139,7 +146,8 @@ class Command(BaseCommand):
             write(f"Result: clean ({run.duration_seconds:.1f}s).")
 
 
-def _as_json(outcome: RunOutcome) -> dict:
+def _as_json(outcome: RunOutcome) -> dict[str, Any]:
+    """Return the run as the document ``--format json`` prints."""
     run = outcome.run
     listed = [d.as_dict() for result in outcome.results for d in result.discrepancies][: len(run.discrepancies)]
     return {
@@ -166,8 +174,10 @@ def _as_json(outcome: RunOutcome) -> dict:
 
 
 def _plain(message: str) -> str:
+    """Return ``message`` unstyled (progress lines are not errors)."""
     return message
 
 
 def _discrepancies(count: int) -> str:
+    """Return ``count`` discrepancies in words: ``1 discrepancy``, ``1,234 discrepancies``."""
     return f"{count:,} discrepanc{'y' if count == 1 else 'ies'}"

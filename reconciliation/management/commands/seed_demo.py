@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -37,7 +38,7 @@ class Command(BaseCommand):
             help="parallel writers on PostgreSQL, each with its own currencies and connection (default 2)",
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: str, **options: Any) -> None:
         accounts, transactions, chunk = options["accounts"], options["transactions"], options["chunk"]
         if accounts < 1 or transactions < 0 or chunk < 1 or options["days"] < 0 or options["workers"] < 1:
             raise CommandError(

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -16,10 +17,12 @@ from django.utils import timezone
 from accounts.models import Account
 from ledger.instants import parse_day, parse_instant
 from ledger.money import format_minor
-from reconciliation.selectors import statement_breaks, statement_postings, statement_summary
+from reconciliation.selectors import StatementSummary, statement_breaks, statement_postings, statement_summary
 from reconciliation.services import read_snapshot
 
 EXIT_DOES_NOT_TIE_OUT, EXIT_USAGE = 1, 2
+Money = Callable[[int], str]  # minor units -> the account's currency, formatted
+OutputRow = dict[str, str | int | None]  # a posting as a line of the statement (COLUMNS but "type")
 COLUMNS = [
     "type",
     "created_at",
@@ -34,7 +37,9 @@ COLUMNS = [
 
 
 def parse_bound(value: str, *, option: str, end: bool) -> datetime:
-    """An ISO date or datetime; a date means the start of that day, or for ``--to`` the start of the next.
+    """Parse ``--from`` or ``--to`` (``end``): an ISO date or datetime.
+
+    A date means the start of that day, or for ``--to`` the start of the next.
 
     A ``--to`` in the future ends the statement now: the closing balance is the one of that instant.
     """
@@ -70,7 +75,7 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="end", required=True, metavar="DATE", help="last day (or instant), inclusive")
         parser.add_argument("--format", choices=["csv", "json"], default="csv", help="output format (default csv)")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: str, **options: Any) -> None:
         start = parse_bound(options["start"], option="--from", end=False)
         end = parse_bound(options["end"], option="--to", end=True)
         if end <= start:
@@ -111,8 +116,10 @@ class Command(BaseCommand):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 raise SystemExit(1) from None
 
-    def _rows(self, account: Account, start: datetime, end: datetime, opening: int, money) -> Any:
-        """The postings as output rows (already checked to tie out, in this snapshot)."""
+    def _rows(
+        self, account: Account, start: datetime, end: datetime, opening: int, money: Money
+    ) -> Iterator[OutputRow]:
+        """Yield the postings as output rows (already checked to tie out, in this snapshot)."""
         for posting in statement_postings(account=account, start=start, end=end, opening=opening):
             yield {
                 "created_at": posting["created_at"].isoformat(),
@@ -125,7 +132,10 @@ class Command(BaseCommand):
                 "balance_after": money(posting["balance_after_minor"]),
             }
 
-    def _write_csv(self, start: datetime, end: datetime, summary, rows, money) -> None:
+    def _write_csv(
+        self, start: datetime, end: datetime, summary: StatementSummary, rows: Iterable[OutputRow], money: Money
+    ) -> None:
+        """Write the statement as CSV: the opening balance, each posting, the totals, the closing balance."""
         writer = csv.DictWriter(self.stdout, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerow(
@@ -162,7 +172,16 @@ class Command(BaseCommand):
             }
         )
 
-    def _write_json(self, account: Account, start: datetime, end: datetime, summary, rows, money) -> None:
+    def _write_json(
+        self,
+        account: Account,
+        start: datetime,
+        end: datetime,
+        summary: StatementSummary,
+        rows: Iterable[OutputRow],
+        money: Money,
+    ) -> None:
+        """Write the statement as one JSON document, streaming its postings."""
         head = {
             "account": str(account.public_id),
             "name": account.name,
