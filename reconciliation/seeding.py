@@ -33,8 +33,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
@@ -45,6 +45,9 @@ from ledger.money import currencies
 from transactions.engine import bulk
 from transactions.engine.bulk import PostingRow, TransactionRow
 from transactions.models import Posting
+
+if TYPE_CHECKING:
+    from ledger.users import User
 
 DEMO_CLIENT = "demo-client"
 MICROSECOND = timedelta(microseconds=1)
@@ -236,13 +239,13 @@ def _seed_share(
     return result
 
 
-def _demo_owner() -> AbstractBaseUser:
+def _demo_owner() -> User:
     """The demo client (``bin/ledger create_api_client demo-client`` gives it a token, if it has none)."""
     user, _ = client_user_ensure(name=DEMO_CLIENT)
     return user
 
 
-def _open_accounts(*, owner: AbstractBaseUser, count: int) -> _Book:
+def _open_accounts(*, owner: User, count: int) -> _Book:
     """Open ``count`` customer accounts round-robin over the configured currencies (bulk insert)."""
     codes = list(currencies())
     system = {code: system_account_ensure(currency=code).pk for code in codes}

@@ -133,7 +133,7 @@ def store_balances(balances: Mapping[int, tuple[int, int]], now: datetime) -> No
     Account.objects.bulk_update(accounts, list(BALANCE_COLUMNS), batch_size=500)
 
 
-def _copy(table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+def _copy(table: str, columns: Sequence[str], rows: Iterable[tuple[object, ...]]) -> None:
     data = io.StringIO()
     for row in rows:
         data.write("\t".join(map(_copy_text, row)))
