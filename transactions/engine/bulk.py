@@ -125,8 +125,11 @@ def store_balances(balances: Mapping[int, tuple[int, int]], now: datetime) -> No
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {Account._meta.db_table} AS a SET {assignments} "  # noqa: S608
-                "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, balance, sequence) WHERE a.id = v.id",
-                [now, ids, [balances[i][0] for i in ids], [balances[i][1] for i in ids]],
+                "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, balance, sequence) "
+                # The ids again, as a condition on the primary key: the join alone may be planned
+                # as a scan of every account (transactions.engine.journal says why).
+                "WHERE a.id = v.id AND a.id = ANY(%s::bigint[])",
+                [now, ids, [balances[i][0] for i in ids], [balances[i][1] for i in ids], ids],
             )
         return
     accounts = [Account(pk=i, balance_minor=balances[i][0], last_sequence=balances[i][1], updated_at=now) for i in ids]

@@ -202,6 +202,9 @@ class Journal:
                     for account in self._touched.values()
                 ]
             ),
+            # The same ids again as an array: PostgreSQL cannot see how few rows the JSON holds
+            # (it assumes 100) and would scan every account to join them; by primary key it probes.
+            "account_ids": list(self._touched),
             "now": self.now,
         }
         if record is not None:
@@ -249,7 +252,7 @@ WITH txn AS (
     UPDATE accounts_account AS a
        SET {balances}
       FROM jsonb_to_recordset(%(accounts)s::jsonb) AS b(id bigint, balance bigint, sequence bigint)
-     WHERE a.id = b.id
+     WHERE a.id = b.id AND a.id = ANY(%(account_ids)s::bigint[])
     RETURNING a.id
 ){record}
 SELECT t.ids, t.public_ids, l.ids, l.transactions, l.accounts
