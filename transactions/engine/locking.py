@@ -24,6 +24,7 @@ from django.db.models import BigIntegerField, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 
 from accounts.models import Account
+from ledger import rows
 from transactions.models import Transaction
 
 if TYPE_CHECKING:
@@ -97,15 +98,19 @@ def lock_accounts_by_public_id(
         )
         return list(accounts.order_by("pk"))
     sql = _lock_sql(reserve_transaction_id=reserve_transaction_id)
+    extra = _LOCK_EXTRA + (("reserved_transaction_id",) if reserve_transaction_id else ())
     # The statement selects the system account's columns under these names (see _lock_sql).
-    return cast("list[LockedAccount]", list(Account.objects.raw(sql, [list(public_ids)])))
+    return cast("list[LockedAccount]", rows.fetch(Account, sql, [list(public_ids)], extra))
+
+
+_LOCK_EXTRA = ("system_account_id", "system_public_id")
 
 
 @functools.cache
 def _lock_sql(*, reserve_transaction_id: bool) -> str:
     """Return the statement of :func:`lock_accounts_by_public_id`, drawing a transaction id or not."""
     table = Account._meta.db_table
-    columns = ", ".join(f"a.{field.column}" for field in Account._meta.concrete_fields)
+    columns = rows.columns(Account, "a")
     reserve = f", {_NEXT_TRANSACTION_ID.sql} AS reserved_transaction_id" if reserve_transaction_id else ""
     return (
         f"SELECT {columns}, s.id AS system_account_id, s.public_id AS system_public_id{reserve} "  # noqa: S608
