@@ -6,6 +6,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
 from log_request_id.middleware import RequestIDMiddleware as _LibraryRequestIDMiddleware
@@ -81,3 +82,58 @@ class NoStoreMiddleware:
         if not response.has_header("Cache-Control"):
             response["Cache-Control"] = "no-store"
         return response
+
+
+class ConsoleMiddleware:
+    """The middleware only the console needs (``settings.CONSOLE_MIDDLEWARE``), skipped on ``/api/v1/``.
+
+    Static files, sessions, CSRF, session authentication and messages serve the admin and the
+    API's documentation pages. The JSON API authenticates every request by its token, keeps no
+    session and sets no cookie, so its requests bypass them (docs/benchmarks.md, "A lean request
+    path"). The inner middleware are loaded as Django loads its own (each layer converting
+    exceptions to responses), and their ``process_view`` hooks, which Django collects only from
+    ``MIDDLEWARE`` itself, run from this one's, in order: CSRF protection is the console's and
+    stays exactly as it was.
+    """
+
+    API_PREFIX = "/api/v1/"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        from django.conf import settings
+        from django.core.exceptions import MiddlewareNotUsed
+        from django.core.handlers.exception import convert_exception_to_response
+        from django.utils.module_loading import import_string
+
+        self.get_response = get_response
+        handler: Callable[[HttpRequest], Any] = get_response
+        view_hooks: list[Callable[..., HttpResponseBase | None]] = []
+        for path in reversed(settings.CONSOLE_MIDDLEWARE):
+            try:
+                instance = import_string(path)(handler)
+            except MiddlewareNotUsed:
+                continue
+            if hasattr(instance, "process_view"):
+                view_hooks.insert(0, instance.process_view)
+            handler = convert_exception_to_response(instance)
+        self.console = handler
+        self.view_hooks = view_hooks
+
+    def _is_api(self, request: HttpRequest) -> bool:
+        return request.path_info.startswith(self.API_PREFIX)
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if self._is_api(request):
+            return self.get_response(request)
+        return self.console(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., HttpResponseBase], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> HttpResponseBase | None:
+        """Run the inner middleware's ``process_view`` hooks (CSRF's) outside the API; the first answer wins."""
+        if self._is_api(request):
+            return None
+        for hook in self.view_hooks:
+            response = hook(request, view, args, kwargs)
+            if response is not None:
+                return response
+        return None
