@@ -7,13 +7,14 @@ Every thread closes its connection when done, so that the test database can be d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -206,6 +207,18 @@ def test_racing_reversals_reverse_once(user, account, staff):
     assert_books_balance()
 
 
+@contextlib.contextmanager
+def lock_timeout_of_300ms() -> Iterator[None]:
+    """Bound this thread's lock waits at 300 ms (the service's own is 5 s) while the block runs."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '300ms'")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+
 def _raw_connection() -> psycopg.Connection:
     """A second connection to the test database, outside Django."""
     settings = connection.settings_dict
@@ -229,15 +242,10 @@ def test_a_lock_wait_that_runs_out_answers_503_and_posts_nothing(user, account):
     holder = _raw_connection()
     try:
         holder.execute("SELECT id FROM accounts_account WHERE id = %s FOR UPDATE", [account.pk])  # opens a transaction
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '300ms'")
-        try:
+        with lock_timeout_of_300ms():
             started = time.monotonic()
             response = api.post("/api/v1/withdrawals/", body, HTTP_IDEMPOTENCY_KEY=idempotency_key)
             elapsed = time.monotonic() - started
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET lock_timeout")
     finally:
         holder.rollback()
         holder.close()
@@ -256,6 +264,51 @@ def test_a_lock_wait_that_runs_out_answers_503_and_posts_nothing(user, account):
     assert retry.status_code == 201, retry.content
     assert "Idempotent-Replayed" not in retry
     assert balance_of(api, account) == "25.00"
+    assert_books_balance()
+
+
+def test_deposits_and_withdrawals_of_one_currency_do_not_wait_for_each_other(user):
+    """No lane per currency: while another transaction holds the currency's system account and one
+    customer account locked, as a writer would (FOR NO KEY UPDATE), deposits and a withdrawal on
+    other accounts of that currency answer 201 in normal time; the locked customer's own deposit
+    waits for that lock and, when its wait is bounded, answers 503 and posts nothing."""
+    held, *free = [AccountFactory(owner=user, currency="USD") for _ in range(4)]
+    api = client_for(user)
+    for account in free:
+        deposit(api, account, "10.00")
+    system = Account.objects.get(is_system=True, currency="USD")
+    before = Transaction.objects.count()
+
+    holder = _raw_connection()
+    try:
+        holder.execute(
+            "SELECT id FROM accounts_account WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", [[system.pk, held.pk]]
+        )
+        clients = [client_for(user) for _ in range(3)]
+        paths = ["/api/v1/deposits/", "/api/v1/deposits/", "/api/v1/withdrawals/"]
+        started = time.monotonic()
+        answers = race(
+            3,
+            lambda i: clients[i].post(
+                paths[i], {"account_id": str(free[i].public_id), "amount": "2.50"}, HTTP_IDEMPOTENCY_KEY=key()
+            ),
+        )
+        elapsed = time.monotonic() - started
+        with lock_timeout_of_300ms():
+            blocked = api.post(
+                "/api/v1/deposits/", {"account_id": str(held.public_id), "amount": "1.00"}, HTTP_IDEMPOTENCY_KEY=key()
+            )
+    finally:
+        holder.rollback()
+        holder.close()
+
+    assert [a.status for a in answers] == [201, 201, 201], [a.content for a in answers]
+    # The engine's lock timeout is 5 s: an answer that had waited for the held rows would take that long.
+    assert elapsed < 3, f"the three movements took {elapsed:.1f}s while unrelated rows were locked"
+    assert blocked.status_code == 503, blocked.content
+    assert Transaction.objects.count() == before + 3
+    assert [balance_of(api, account) for account in free] == ["12.50", "12.50", "7.50"]
+    assert balance_of(api, held) == "0.00"
     assert_books_balance()
 
 
