@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.errors import BenchFailure
@@ -17,19 +18,31 @@ from harness.servers import ServerFailed, gunicorn_command, status_of, wait_unti
 
 
 class Server:
-    """gunicorn with ``gunicorn.conf.py``, as ``make serve`` runs it."""
+    """gunicorn with ``gunicorn.conf.py``, as ``make serve`` runs it (the ledger, or another ``command``).
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    ``ready_path`` answers 200 once the application can serve; ``cwd`` is where it runs.
+    """
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        *,
+        command: Callable[[int], list[str]] = gunicorn_command,
+        ready_path: str = "/readyz",
+        cwd: Path = REPO,
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = env
         self.log = log
+        self.command, self.ready_path, self.cwd = command, ready_path, cwd
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> None:
         with self.log.open("wb") as output:
             self.process = subprocess.Popen(
-                gunicorn_command(self.port), cwd=REPO, env=self.env, stdout=output, stderr=subprocess.STDOUT
+                self.command(self.port), cwd=self.cwd, env=self.env, stdout=output, stderr=subprocess.STDOUT
             )
         try:
             wait_until_ready(self.process, self._ready, name="gunicorn", log=self.log, timeout=timeout)
@@ -37,8 +50,8 @@ class Server:
             raise BenchFailure(str(exc)) from exc
 
     def _ready(self) -> bool:
-        """Whether ``/readyz`` answers 200 and every worker has started."""
-        return status_of(self.base, "/readyz") == 200 and len(self.workers()) >= self.expected_workers()
+        """Whether the ready path answers 200 and every worker has started."""
+        return status_of(self.base, self.ready_path) == 200 and len(self.workers()) >= self.expected_workers()
 
     def expected_workers(self) -> int:
         return int(self.env.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1))

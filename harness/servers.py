@@ -37,10 +37,9 @@ class ServerFailed(RuntimeError):
     """A server exited, or did not become ready in time."""
 
 
-def gunicorn_command(port: int) -> list[str]:
-    """Return the production command (``gunicorn -c gunicorn.conf.py``), bound to 127.0.0.1:``port``."""
-    return [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-            "ledger_project.wsgi"]  # fmt: skip
+def gunicorn_command(port: int, app: str = "ledger_project.wsgi") -> list[str]:
+    """Return the production command (``gunicorn -c gunicorn.conf.py``) serving ``app``, bound to 127.0.0.1:``port``."""
+    return [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", app]
 
 
 def server_command(kind: str, port: int) -> list[str]:
