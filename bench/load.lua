@@ -1,6 +1,7 @@
 -- wrk script of the benchmark: `wrk ... -s bench/load.lua -- SCENARIO DATAFILE RUNID`.
 --
--- SCENARIO is one of transfer, hot, deposit, history, balance, batch. DATAFILE is a Lua file
+-- SCENARIO is one of transfer, hot, hot_destination, deposit, withdrawal, history, balance,
+-- batch (the ledger), floor_transfer, floor_balance (the framework floor, bench/floor). DATAFILE is a Lua file
 -- written by bench/runner.py returning {token=, accounts={public ids}, hot=, history=,
 -- batch_size=}. Every POST carries its own Idempotency-Key: RUNID, the thread's number and
 -- a per-thread counter. done() prints one line, "BENCH_JSON {...}", with the latency
@@ -68,9 +69,16 @@ function request()
          return post("/api/v1/transfers/", transfer_json(data.hot, other))
       end
       return post("/api/v1/transfers/", transfer_json(other, data.hot))
-   elseif scenario == "deposit" then
-      return post("/api/v1/deposits/", '{"account_id":"' .. accounts[math.random(account_count)] ..
+   elseif scenario == "hot_destination" then
+      return post("/api/v1/transfers/", transfer_json(accounts[math.random(account_count)], data.hot))
+   elseif scenario == "deposit" or scenario == "withdrawal" then
+      return post("/api/v1/" .. scenario .. "s/", '{"account_id":"' .. accounts[math.random(account_count)] ..
                      '","amount":"' .. amount() .. '","reference":"bench"}')
+   elseif scenario == "floor_transfer" then
+      return wrk.format("POST", "/transfer", {["Content-Type"] = "application/json"},
+                        transfer_json(two_accounts()))
+   elseif scenario == "floor_balance" then
+      return wrk.format("GET", "/balance")
    elseif scenario == "history" then
       return get("/api/v1/accounts/" .. data.history .. "/history/")
    elseif scenario == "balance" then

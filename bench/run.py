@@ -6,11 +6,15 @@ import json
 import os
 import secrets
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 
@@ -25,7 +29,27 @@ from bench.scenarios import BATCH_SIZE, SCENARIOS, Config, Result
 from bench.seed import Seeded, seed
 from bench.server import Server
 from bench.wrk import lua_data, run_wrk
-from harness.environment import production_env
+from harness.commands import REPO
+from harness.environment import production_env, project_env
+from harness.ports import free_port
+from harness.servers import gunicorn_command
+
+# Throttling is on as in production, at a rate no benchmark client reaches (it counts, never refuses).
+THROTTLE_RATE = "100000000/min"
+
+
+def bench_redis_url() -> str | None:
+    """Return the Redis the benchmark's instances share (``BENCH_REDIS_URL``; empty: none), if it answers."""
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1) as conn:
+            conn.sendall(b"PING\r\n")
+            return url if conn.recv(16).startswith(b"+PONG") else None
+    except OSError:
+        return None
 
 
 def missing_tools() -> list[str]:
@@ -67,12 +91,20 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
     say(f"database {db.name} created; working files in {workdir} (removed at the end)")
     server = None
     results: list[Result] = []
+    cache_probe: dict[str, Any] = {}
     try:
+        redis_url = bench_redis_url()
+        info["redis"] = redis_url or "none reachable: throttle counters in each worker's memory"
+        # The production configuration: logging at INFO, metrics served, throttling on (at a rate
+        # above what the load offers, so that it counts every request and refuses none), through
+        # Redis when one is reachable, as several instances would run.
         env = production_env(
             DATABASE_URL=db.url,
-            LEDGER_THROTTLE_RATE="",
-            LOG_LEVEL="WARNING",
+            LEDGER_THROTTLE_RATE=THROTTLE_RATE,
+            LOG_LEVEL="INFO",
             PROMETHEUS_MULTIPROC_DIR=str(workdir / "metrics"),
+            LEDGER_METRICS_BIND=f"127.0.0.1:{free_port()}",
+            **({"REDIS_URL": redis_url, "CACHE_KEY_PREFIX": f"bench-{run_id}"} if redis_url else {}),
             **config.server_env,
         )
         t0 = time.monotonic()
@@ -91,6 +123,9 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
             raise BenchFailure(f"the seeded ledger does not reconcile: {initial['listed']}")
         data_file = workdir / "data.lua"
         data_file.write_text(lua_data(token, seeded))
+        floor_scenarios = [name for name in config.scenarios if SCENARIOS[name].get("server") == "floor"]
+        if floor_scenarios:
+            results += _floor_scenarios(floor_scenarios, config, workdir, data_file, run_id)
         server = Server(env, workdir / "gunicorn.log")
         server.start()
         say(f"gunicorn ready at {server.base} with {len(server.workers())} workers")
@@ -99,11 +134,16 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
                     connections=config.connections)  # fmt: skip
         for name in config.scenarios:
             spec = SCENARIOS[name]
-            results.append(_service_scenario(name, spec, config, server, db, env, data_file, run_id))
+            if spec.get("server") == "floor":
+                continue
+            before, _ = Books.read(db)
+            results.append(_load(name, spec, config, server, data_file, run_id, kind="service"))
+            after_scenario(results[-1], db, env, before)
             say(report.one_line(results[-1]))
             if spec.get("pgbench"):
                 results.append(_pgbench_scenario(name, spec, config, seeded, db, env, workdir))
                 say(report.one_line(results[-1]))
+        cache_probe = _cache_probe(env, seeded)
     finally:
         if server is not None:
             server.stop()
@@ -118,6 +158,7 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
         config=asdict(config) | {"batch_size": BATCH_SIZE, "seed_seconds": seed_seconds},
         results=[asdict(r) for r in results],
         started=started,
+        cache_probe=cache_probe,
     )
     print(report.table(document))
     if results_path is not None:
@@ -130,18 +171,50 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
     return document
 
 
-def _service_scenario(name, spec, config, server, db, env, data_file, run_id) -> Result:
-    before, _ = Books.read(db)
+def _cache_probe(env: dict[str, str], seeded: Seeded) -> dict[str, Any]:
+    """Time the balance read's database work against a Redis copy of it (:mod:`bench.cache_probe`)."""
+    command = [sys.executable, "-m", "bench.cache_probe", seeded.history_id, "bench-client"]
+    probe = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)  # noqa: S603
+    line = next((ln for ln in probe.stdout.splitlines() if ln.startswith("CACHE_PROBE ")), None)
+    if probe.returncode != 0 or line is None:
+        raise BenchFailure(f"the cache probe failed:\n{probe.stdout}\n{probe.stderr}")
+    found = json.loads(line.removeprefix("CACHE_PROBE "))
+    say(f"cache probe: {found}")
+    return found
+
+
+def _floor_scenarios(names: list[str], config: Config, workdir: Path, data_file: Path, run_id: str) -> list[Result]:
+    """Run the framework floor's scenarios against ``bench.floor`` under the same gunicorn configuration."""
+    env = project_env(LOG_LEVEL="INFO", LEDGER_METRICS_BIND="", **config.server_env)
+    floor = Server(env, workdir / "floor.log", command=lambda port: gunicorn_command(port, "bench.floor.wsgi"),
+                   ready_path="/balance")  # fmt: skip
+    floor.start()
+    say(f"framework floor ready at {floor.base} with {len(floor.workers())} workers")
+    results = []
+    try:
+        if config.warmup > 0:
+            run_wrk(floor.base, "floor_transfer", data_file, run_id + "f", duration=min(config.warmup, 2),
+                    connections=config.connections)  # fmt: skip
+        for name in names:
+            results.append(_load(name, SCENARIOS[name], config, floor, data_file, run_id, kind="floor"))
+            say(report.one_line(results[-1]))
+    finally:
+        floor.stop()
+    return results
+
+
+def _load(name, spec, config, server, data_file, run_id, *, kind: str) -> Result:
+    """Drive ``server`` with the scenario's ``wrk`` load and measure it."""
     server.reset_peak_memory()
     connections = spec.get("connections", config.connections)
     cpu_before, machine_before = server.cpu_seconds(), machine_cpu()
-    outcome = run_wrk(server.base, spec["wrk"], data_file, f"{run_id}{name[:2]}", duration=config.duration,
+    outcome = run_wrk(server.base, spec["wrk"], data_file, f"{run_id}{name[:3]}", duration=config.duration,
                       connections=connections)  # fmt: skip
     duration = outcome["duration_us"] / 1e6
     result = Result(
         name=name,
         title=spec["title"],
-        kind="service",
+        kind=kind,
         connections=connections,
         duration_s=round(duration, 2),
         requests=outcome["requests"],
@@ -155,7 +228,6 @@ def _service_scenario(name, spec, config, server, db, env, data_file, run_id) ->
     busy, total = (now - then for now, then in zip(machine_cpu(), machine_before, strict=True))
     result.worker_cpu_ms_per_request = round(cpu_used * 1000 / outcome["requests"], 2) if outcome["requests"] else None
     result.machine_cpu_busy_pct = round(100 * busy / total, 1) if total else None
-    after_scenario(result, db, env, before)
     return result
 
 

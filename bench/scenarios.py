@@ -8,11 +8,25 @@ from typing import Any
 BATCH_SIZE = 100
 
 # name -> its scenario in bench/load.lua, a title, the pgbench script of its limit, whether it only
-# reads, and a concurrency of its own (else --connections).
+# reads, the server it loads ("floor": the framework's floor, bench/floor; else the ledger), and a
+# concurrency of its own (else --connections).
 SCENARIOS: dict[str, dict[str, Any]] = {
+    "0a-floor-transfer": {
+        "wrk": "floor_transfer",
+        "title": "framework floor: DRF serializer validates and renders a transfer, no database",
+        "server": "floor",
+    },
+    "0b-floor-get": {
+        "wrk": "floor_balance",
+        "title": "framework floor: DRF renders a balance",
+        "server": "floor",
+        "read": True,
+    },
     "1-transfers": {"wrk": "transfer", "title": "transfers, random accounts", "pgbench": "pgbench_transfer.sql"},
     "2-hot-account": {"wrk": "hot", "title": "transfers, one hot account", "pgbench": "pgbench_hot.sql"},
-    "3-deposits": {"wrk": "deposit", "title": "deposits"},
+    "2b-hot-destination": {"wrk": "hot_destination", "title": "transfers, many payers into one merchant"},
+    "3-deposits": {"wrk": "deposit", "title": "deposits over 10,000 accounts"},
+    "3b-withdrawals": {"wrk": "withdrawal", "title": "withdrawals over 10,000 accounts"},
     "4a-history-page": {"wrk": "history", "title": "history page, 1M postings", "read": True},
     "4b-balance": {"wrk": "balance", "title": "balance read", "read": True},
     # The page's own latency, without queueing behind 15 other clients on 2 cores.
@@ -42,7 +56,7 @@ class Config:
 class Result:
     name: str
     title: str
-    kind: str  # "service" or "pgbench"
+    kind: str  # "service" (the ledger), "floor" (bench/floor) or "pgbench"
     connections: int
     duration_s: float
     requests: int = 0

@@ -61,9 +61,14 @@ def test_make_bench_runs_every_scenario_with_clean_books(tools, tmp_path: Path) 
     document = json.loads(results.read_text())
     assert document["violations"] == []
     service = {r["name"]: r for r in document["results"] if r["kind"] == "service"}
+    floor = {r["name"]: r for r in document["results"] if r["kind"] == "floor"}
     limits = {r["name"]: r for r in document["results"] if r["kind"] == "pgbench"}
-    assert set(service) == set(SCENARIOS)
+    assert set(service) == {name for name, spec in SCENARIOS.items() if spec.get("server") != "floor"}
+    assert set(floor) == {"0a-floor-transfer", "0b-floor-get"}
     assert set(limits) == {"1-transfers", "2-hot-account"}
+    for name, result in floor.items():  # The framework's floor answers everything, with no ledger behind it.
+        assert result["requests"] > 0, name
+        assert set(result["statuses"]) == {"201" if name == "0a-floor-transfer" else "200"}, result["statuses"]
     for name, result in service.items():
         assert result["requests"] > 0, name
         assert result["reconcile"]["clean"], name
@@ -88,6 +93,10 @@ def test_make_bench_runs_every_scenario_with_clean_books(tools, tmp_path: Path) 
     for name in SCENARIOS:
         assert name in run.stdout
     assert "service / pgbench, 1-transfers" in run.stdout
+    assert "service / framework floor, 1-transfers" in run.stdout
+    targets = {t["target"]: t for t in document["targets"]}
+    assert targets["deposits / transfers"]["figure"] > 0
+    assert targets["2-hot-account: 503 answers"]["figure"] == 0
     assert "bench:results:begin" in docs.read_text()
 
     # It cleaned up after itself: its database is gone.
