@@ -4,7 +4,7 @@ An address that fails ``LEDGER_AUTH_FAILURE_RATE`` times (default ``30/min``) wi
 window is refused every authentication attempt, right or wrong, until the window ends:
 answered 429 ``throttled`` with ``Retry-After`` by the API, and as a failed login by the
 admin. So credentials cannot be guessed faster than that rate from one address. Counters
-live in Django's cache: Redis when ``REDIS_URL`` is set, so every instance shares them. If
+live in Redis when ``REDIS_URL`` is set, so every instance shares them (:mod:`api.counters`). If
 the cache cannot be reached, attempts are let through (and logged), as request throttling
 does: the throttle protects the ledger, it must not take it down.
 
@@ -20,10 +20,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from rest_framework.throttling import BaseThrottle
+
+from api import counters
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def retry_after(address: str) -> int | None:
     now = time.time()
     window = int(now // period)
     try:
-        failures = cache.get(_key(address, window, period), 0)
+        failures = counters.peek(_key(address, window, period))
     except Exception as exc:  # The cache backend's connection errors vary by backend.
         logger.warning("authentication throttle cache unreachable, letting the attempt through: %s", type(exc).__name__)
         return None
@@ -75,8 +76,7 @@ def record_failure(address: str) -> None:
     _, period = rate
     key = _key(address, int(time.time() // period), period)
     try:
-        cache.add(key, 0, timeout=period + 1)
-        cache.incr(key)
+        counters.hit(key, period)
     except Exception as exc:
         logger.warning("authentication throttle cache unreachable, failure not counted: %s", type(exc).__name__)
 

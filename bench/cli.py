@@ -6,25 +6,31 @@ One run:
    (``scripts/with-postgres`` provides one), migrates it, creates the API client, and seeds it
    (:mod:`bench.seed`): 10,000 funded accounts, a hot account, and an account with 1,000,000
    postings; ``reconcile`` must find it clean;
-2. starts gunicorn with ``gunicorn.conf.py`` and production settings (debug off, no
-   throttling, ``LOG_LEVEL=WARNING``) and waits for ``/readyz``;
+2. runs the framework's floor first (:mod:`bench.floor`: Django and REST framework alone, under
+   the same gunicorn configuration), then starts gunicorn with ``gunicorn.conf.py`` in the
+   production configuration (debug off, logging at INFO, metrics served, throttling on through
+   Redis when one answers) and waits for ``/readyz``;
 3. runs each scenario for a fixed time at a fixed concurrency, driven by ``wrk`` with
    ``bench/load.lua`` (every POST with its own ``Idempotency-Key``):
 
-   1. transfers between random accounts; 2. transfers that all touch one hot account;
-   3. deposits; 4. the newest history page of the 1M-posting account, and its balance (and
-   the history page again from a single connection: its latency without queueing);
-   5. atomic batches of 100 transfers;
+   0. the floor's transfer-shaped POST and its GET; 1. transfers between random accounts;
+   2. transfers that all touch one hot account, and (2b) many payers into it; 3. deposits and
+   (3b) withdrawals over the 10,000 accounts; 4. the newest history page of the 1M-posting
+   account, and its balance (and the history page again from a single connection: its
+   latency without queueing); 5. atomic batches of 100 transfers;
 
    and records applied transactions per second (counted in the database, not answers),
-   p50/p95/p99 latency, answers by status, and each worker's peak memory (``VmHWM``);
+   p50/p95/p99 latency, answers by status, and each worker's peak memory (``VmHWM``); an
+   answer that is not 2xx fails the run;
 4. after each scenario, runs ``reconcile`` and checks that money is conserved (customer
    totals unchanged by transfers, raised by exactly the deposits; every currency sums to
    zero): a violation fails the run;
 5. runs the same SQL work per transfer with ``pgbench`` (``bench/pgbench_transfer.sql`` and
    ``bench/pgbench_hot.sql``) at the same concurrency, for the same time, on the same
-   database, and prints the service / pgbench ratios of scenarios 1 and 2;
-6. prints the table, writes ``bench/results/latest.json`` and the results section of
+   database, and prints the service / pgbench ratios of scenarios 1 and 2, the service / floor
+   ratios, and every target of the throughput issue;
+6. times the balance read's database work against a Redis copy (:mod:`bench.cache_probe`);
+7. prints the table, writes ``bench/results/latest.json`` and the results section of
    ``docs/benchmarks.md``, and drops the database.
 
 ``--smoke`` runs the same steps with a tiny seed (200 accounts, a 10,000-posting history)
@@ -58,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help=f"comma-separated scenarios (default all: {', '.join(SCENARIOS)})")
     parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting for the server (repeatable), e.g. WEB_CONCURRENCY=8")  # fmt: skip
+    parser.add_argument("--peer", type=Path, metavar="DIR",
+                        help="also measure a peer wallet: DIR, a checkout of fomars/wallet_app_drf")  # fmt: skip
     parser.add_argument("--smoke", action="store_true", help="tiny seed and durations: proves the benchmark runs")
     parser.add_argument("--results", type=Path, help=f"JSON results file (default {RESULTS.relative_to(REPO)}; "
                                                      "smoke: none)")  # fmt: skip
@@ -65,9 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                                                   f"{DOCS.relative_to(REPO)}; smoke: none)")  # fmt: skip
     args = parser.parse_args(argv)
     smoke = args.smoke
-    scenarios = list(SCENARIOS)
+    scenarios = [name for name in SCENARIOS if SCENARIOS[name].get("server") != "peer" or args.peer]
     if args.only:
-        scenarios = [name for name in SCENARIOS if any(name.startswith(part.strip()) for part in args.only.split(","))]
+        scenarios = [name for name in scenarios if any(name.startswith(part.strip()) for part in args.only.split(","))]
         if not scenarios:
             parser.error(f"--only matches no scenario of {', '.join(SCENARIOS)}")
     config = Config(
@@ -78,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup=args.warmup if args.warmup is not None else (1 if smoke else 5),
         scenarios=scenarios,
         smoke=smoke,
+        peer=args.peer.resolve() if args.peer else None,
         server_env=dict(item.split("=", 1) for item in args.server_env),
     )
     results_path = args.results or (None if smoke else RESULTS)

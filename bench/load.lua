@@ -1,7 +1,8 @@
 -- wrk script of the benchmark: `wrk ... -s bench/load.lua -- SCENARIO DATAFILE RUNID`.
 --
 -- SCENARIO is one of transfer, hot, hot_destination, deposit, withdrawal, history, balance,
--- batch (the ledger), floor_transfer, floor_balance (the framework floor, bench/floor). DATAFILE is a Lua file
+-- batch (the ledger), floor_transfer, floor_balance (the framework floor, bench/floor),
+-- peer_deposit (the peer wallet, bench/peer.py: its accounts are wallet ids). DATAFILE is a Lua file
 -- written by bench/runner.py returning {token=, accounts={public ids}, hot=, history=,
 -- batch_size=}. Every POST carries its own Idempotency-Key: RUNID, the thread's number and
 -- a per-thread counter. done() prints one line, "BENCH_JSON {...}", with the latency
@@ -77,6 +78,10 @@ function request()
    elseif scenario == "floor_transfer" then
       return wrk.format("POST", "/transfer", {["Content-Type"] = "application/json"},
                         transfer_json(two_accounts()))
+   elseif scenario == "peer_deposit" then
+      return wrk.format("POST", "/transactions/", {["Content-Type"] = "application/vnd.api+json"},
+                        '{"data":{"type":"Transaction","attributes":{"amount":"' .. amount() ..
+                        '","wallet":' .. accounts[math.random(account_count)] .. '}}}')
    elseif scenario == "floor_balance" then
       return wrk.format("GET", "/balance")
    elseif scenario == "history" then

@@ -19,7 +19,7 @@ def _per_s(result: dict | None) -> float | None:
     """What a scenario achieved per second: applied transactions for writes, answers for reads and the floor."""
     if not result:
         return None
-    writes = result["kind"] != "floor" and not result["name"].startswith("4")
+    writes = result["kind"] in ("service", "pgbench", "peer") and not result["name"].startswith("4")
     return result["applied_per_s"] if writes else result["requests_per_s"]
 
 
@@ -151,7 +151,7 @@ def _rss(r: dict) -> str:
 def _rows(doc: dict) -> list[list[str]]:
     rows = []
     for r in doc["results"]:
-        read = r["kind"] in ("floor", "peer") or r["name"].startswith("4")
+        read = r["kind"] == "floor" or r["name"].startswith("4")
         label = f"  limit: {r['title'].removeprefix('pgbench: ')}" if r["kind"] == "pgbench" else r["name"]
         latency = r["latency_ms"]
         reconciled = "clean" if r["reconcile"].get("clean") and not r["conservation"] else "FAILED"
@@ -247,9 +247,14 @@ def one_line(r: dict | Any) -> str:
     return (
         f"{r['name']} ({r['kind']}): {r['applied_per_s']:.0f} applied tx/s, {r['requests_per_s']:.0f} req/s, "
         f"p50 {latency.get('p50', 0):.1f} / p95 {latency.get('p95', 0):.1f} / p99 {latency.get('p99', 0):.1f} ms, "
-        f"{_statuses(r)}, reconcile {'clean' if r['reconcile'].get('clean') else 'NOT CLEAN'} "
-        f"({r['reconcile'].get('seconds')} s)"
+        f"{_statuses(r)}, " + _books(r)
     )
+
+
+def _books(r: dict) -> str:
+    if r["kind"] in ("floor", "peer"):
+        return "no ledger behind it"
+    return f"reconcile {'clean' if r['reconcile'].get('clean') else 'NOT CLEAN'} ({r['reconcile'].get('seconds')} s)"
 
 
 def say(message: str) -> None:

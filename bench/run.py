@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from bench import database, report
+from bench import database, peer, report
 from bench.database import Database, fetch, maintenance_database, manage
 from bench.errors import BenchFailure
 from bench.invariants import Books, check_conservation, reconcile
@@ -98,15 +98,15 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
         # The production configuration: logging at INFO, metrics served, throttling on (at a rate
         # above what the load offers, so that it counts every request and refuses none), through
         # Redis when one is reachable, as several instances would run.
-        env = production_env(
-            DATABASE_URL=db.url,
-            LEDGER_THROTTLE_RATE=THROTTLE_RATE,
-            LOG_LEVEL="INFO",
-            PROMETHEUS_MULTIPROC_DIR=str(workdir / "metrics"),
-            LEDGER_METRICS_BIND=f"127.0.0.1:{free_port()}",
+        settings = {
+            "DATABASE_URL": db.url,
+            "LEDGER_THROTTLE_RATE": THROTTLE_RATE,
+            "LOG_LEVEL": "INFO",
+            "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
+            "LEDGER_METRICS_BIND": f"127.0.0.1:{free_port()}",
             **({"REDIS_URL": redis_url, "CACHE_KEY_PREFIX": f"bench-{run_id}"} if redis_url else {}),
-            **config.server_env,
-        )
+        }
+        env = production_env(**{**settings, **config.server_env})  # --server-env overrides any of them
         t0 = time.monotonic()
         manage(env, "migrate", "--noinput", "-v0")
         token = manage(env, "create_api_client", "bench-client")[1].strip()
@@ -134,7 +134,7 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
                     connections=config.connections)  # fmt: skip
         for name in config.scenarios:
             spec = SCENARIOS[name]
-            if spec.get("server") == "floor":
+            if spec.get("server") in ("floor", "peer"):
                 continue
             before, _ = Books.read(db)
             results.append(_load(name, spec, config, server, data_file, run_id, kind="service"))
@@ -143,6 +143,8 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
             if spec.get("pgbench"):
                 results.append(_pgbench_scenario(name, spec, config, seeded, db, env, workdir))
                 say(report.one_line(results[-1]))
+        if "6-peer-deposits" in config.scenarios and config.peer is not None:
+            results.append(_peer_scenario(config, admin, workdir, run_id))
         cache_probe = _cache_probe(env, seeded)
     finally:
         if server is not None:
@@ -171,6 +173,35 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
     return document
 
 
+def _peer_scenario(config: Config, admin: Database, workdir: Path, run_id: str) -> Result:
+    """Measure the peer wallet's deposits on a database of its own, under the same gunicorn configuration."""
+    assert config.peer is not None
+    db = admin.sibling(f"peer_bench_{secrets.token_hex(4)}")
+    database.create(admin, db)
+    try:
+        env = peer.peer_env(project_env(**config.server_env), db)
+        wallets = peer.prepare(config.peer, env, db)
+        data_file = workdir / "peer.lua"
+        data_file.write_text(peer.lua_data(wallets))
+        server = Server(env, workdir / "peer.log", command=peer.command(config.peer), ready_path="/wallets/",
+                        cwd=config.peer)  # fmt: skip
+        server.start()
+        say(f"peer wallet ready at {server.base} with {len(server.workers())} workers")
+        try:
+            before = peer.deposits(db)
+            result = _load("6-peer-deposits", SCENARIOS["6-peer-deposits"], config, server, data_file, run_id,
+                           kind="peer")  # fmt: skip
+            time.sleep(0.5)
+            result.applied = peer.deposits(db) - before
+            result.applied_per_s = round(result.applied / result.duration_s, 1) if result.duration_s else 0.0
+        finally:
+            server.stop()
+    finally:
+        database.drop(admin, db)
+    say(report.one_line(result))
+    return result
+
+
 def _cache_probe(env: dict[str, str], seeded: Seeded) -> dict[str, Any]:
     """Time the balance read's database work against a Redis copy of it (:mod:`bench.cache_probe`)."""
     command = [sys.executable, "-m", "bench.cache_probe", seeded.history_id, "bench-client"]
@@ -185,7 +216,7 @@ def _cache_probe(env: dict[str, str], seeded: Seeded) -> dict[str, Any]:
 
 def _floor_scenarios(names: list[str], config: Config, workdir: Path, data_file: Path, run_id: str) -> list[Result]:
     """Run the framework floor's scenarios against ``bench.floor`` under the same gunicorn configuration."""
-    env = project_env(LOG_LEVEL="INFO", LEDGER_METRICS_BIND="", **config.server_env)
+    env = project_env(**{"LOG_LEVEL": "INFO", "LEDGER_METRICS_BIND": "", **config.server_env})
     floor = Server(env, workdir / "floor.log", command=lambda port: gunicorn_command(port, "bench.floor.wsgi"),
                    ready_path="/balance")  # fmt: skip
     floor.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 BATCH_SIZE = 100
@@ -37,6 +38,12 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "connections": 1,
     },
     "5-batches": {"wrk": "batch", "title": f"batches of {BATCH_SIZE} transfers"},
+    # Only with --peer DIR (bench/peer.py).
+    "6-peer-deposits": {
+        "wrk": "peer_deposit",
+        "title": "peer wallet (fomars/wallet_app_drf): deposits",
+        "server": "peer",
+    },
 }
 
 
@@ -49,6 +56,7 @@ class Config:
     warmup: float
     scenarios: list[str]
     smoke: bool
+    peer: Path | None = None
     server_env: dict[str, str] = field(default_factory=dict)
 
 

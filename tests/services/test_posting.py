@@ -683,3 +683,15 @@ class TestMoney:
     @pytest.mark.parametrize("amount", ["0.01", "12.34", "999999999999999.99"])
     def test_from_minor_inverts_to_minor(self, amount):
         assert from_minor(to_minor(Decimal(amount), "USD"), "USD") == Decimal(amount)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_posting_inside_an_outer_transaction_is_refused_not_folded_into_it(user, account):
+    """The engine's write is durable: inside another transaction it could neither commit nor be
+    retried after a lost race, so it raises instead of quietly becoming part of the caller's."""
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        deposit_create(actor=user, account_id=account.public_id, amount=Decimal("5.00"))
+    assert not Transaction.objects.exists()
+    assert Account.objects.get(pk=account.pk).balance_minor == 0

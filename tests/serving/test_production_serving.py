@@ -8,24 +8,21 @@ PostgreSQL database; Redis, where it is reachable, shares the throttle between i
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import uuid
 from contextlib import ExitStack
 
 import pytest
-import redis
 
 from harness.commands import manage
 from harness.environment import database_url, project_env
 from harness.ports import free_port
 from harness.servers import gunicorn_command, http, serve
 from tests.factories import AccountFactory, UserFactory
+from tests.redis_server import REDIS_URL, redis_or_skip
 from tests.serving.helpers import METRICS_TOKEN, production_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-REDIS_URL = os.environ.get("LEDGER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +32,6 @@ def static_root(tmp_path_factory) -> str:
     env = project_env(DJANGO_DEBUG="False", DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_STATIC_ROOT=str(root))
     manage(env, "collectstatic", "--noinput", "-v0")
     return str(root)
-
-
-def _redis_or_skip() -> None:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no Redis at {REDIS_URL} (CI starts one; locally: redis-server --daemonize yes)")
 
 
 def test_gunicorn_serves_the_api_health_and_metrics_with_json_logs(tmp_path, static_root):
@@ -119,7 +107,7 @@ def test_readyz_names_the_failing_part(tmp_path):
 
 
 def test_two_instances_share_one_throttle_through_redis(tmp_path):
-    _redis_or_skip()
+    redis_or_skip()
     client = UserFactory()
     env = production_env(
         REDIS_URL=REDIS_URL,
@@ -139,7 +127,7 @@ def test_two_instances_share_one_throttle_through_redis(tmp_path):
 
 def test_two_instances_count_failed_authentications_together_through_redis(tmp_path):
     """A guesser cannot spread its wrong tokens over instances: the count is shared."""
-    _redis_or_skip()
+    redis_or_skip()
     client = UserFactory()
     env = production_env(
         REDIS_URL=REDIS_URL,
