@@ -183,7 +183,7 @@ def _peer_scenario(config: Config, admin: Database, workdir: Path, run_id: str) 
         wallets = peer.prepare(config.peer, env, db)
         data_file = workdir / "peer.lua"
         data_file.write_text(peer.lua_data(wallets))
-        server = Server(env, workdir / "peer.log", command=peer.command(config.peer), ready_path="/wallets/",
+        server = Server(env, workdir / "peer.log", command=peer.command(config.peer), ready_path="/admin/login/",
                         cwd=config.peer)  # fmt: skip
         server.start()
         say(f"peer wallet ready at {server.base} with {len(server.workers())} workers")
