@@ -157,7 +157,8 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
         shutil.rmtree(workdir, ignore_errors=True)
     document = report.document(
         info=info,
-        config=asdict(config) | {"batch_size": BATCH_SIZE, "seed_seconds": seed_seconds},
+        config=asdict(config)
+        | {"batch_size": BATCH_SIZE, "seed_seconds": seed_seconds, "peer": str(config.peer) if config.peer else None},
         results=[asdict(r) for r in results],
         started=started,
         cache_probe=cache_probe,
