@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a setting for the server (repeatable), e.g. WEB_CONCURRENCY=8")  # fmt: skip
     parser.add_argument("--peer", type=Path, metavar="DIR",
                         help="also measure a peer wallet: DIR, a checkout of fomars/wallet_app_drf")  # fmt: skip
+    parser.add_argument("--peer-debug-off", action="store_true",
+                        help="serve the peer with debug off (bench/peer_settings.py)")  # fmt: skip
     parser.add_argument("--smoke", action="store_true", help="tiny seed and durations: proves the benchmark runs")
     parser.add_argument("--results", type=Path, help=f"JSON results file (default {RESULTS.relative_to(REPO)}; "
                                                      "smoke: none)")  # fmt: skip
@@ -87,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         scenarios=scenarios,
         smoke=smoke,
         peer=args.peer.resolve() if args.peer else None,
+        peer_debug_off=args.peer_debug_off,
         server_env=dict(item.split("=", 1) for item in args.server_env),
     )
     results_path = args.results or (None if smoke else RESULTS)

@@ -4,7 +4,8 @@ That project is a Django + REST framework wallet (``select_for_update`` on the w
 per deposit; no authentication, no idempotency, no double entry). Its deposits are measured
 beside the ledger's, under the same gunicorn configuration (``gunicorn.conf.py``, gthread, the
 same workers and threads), at the same concurrency, on the same PostgreSQL, as its repository
-ships it (its settings read nothing from the environment but the database). Nothing of it is
+ships it (its settings read nothing from the environment but the database; ``--peer-debug-off``
+serves it with debug off instead, :mod:`bench.peer_settings`). Nothing of it is
 part of this project: the checkout is the caller's, and its virtualenv (``DIR/.bench-venv``,
 made on first use from its ``requirements.txt`` and the gunicorn this project pins) stays there.
 """
@@ -55,11 +56,17 @@ def python_of(checkout: Path) -> Path:
     return python
 
 
-def peer_env(base: dict[str, str], db: Database) -> dict[str, str]:
-    """The peer's environment: its database settings (it reads POSTGRES_*), no metrics listener."""
+def peer_env(base: dict[str, str], db: Database, *, debug: bool = True) -> dict[str, str]:
+    """The peer's environment: its database settings (it reads POSTGRES_*), no metrics listener.
+
+    Without ``debug``, its settings with debug off (:mod:`bench.peer_settings`, importable from
+    this repository).
+    """
     parts = db.parts
+    production = {"DJANGO_SETTINGS_MODULE": "bench.peer_settings", "PYTHONPATH": str(REPO)} if not debug else {}
     return {
         **base,
+        **production,
         "POSTGRES_DB": db.name,
         "POSTGRES_USER": unquote(parts.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),

@@ -180,7 +180,7 @@ def _peer_scenario(config: Config, admin: Database, workdir: Path, run_id: str) 
     db = admin.sibling(f"peer_bench_{secrets.token_hex(4)}")
     database.create(admin, db)
     try:
-        env = peer.peer_env(project_env(**config.server_env), db)
+        env = peer.peer_env(project_env(**config.server_env), db, debug=not config.peer_debug_off)
         wallets = peer.prepare(config.peer, env, db)
         data_file = workdir / "peer.lua"
         data_file.write_text(peer.lua_data(wallets))

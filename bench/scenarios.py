@@ -57,6 +57,7 @@ class Config:
     scenarios: list[str]
     smoke: bool
     peer: Path | None = None
+    peer_debug_off: bool = False
     server_env: dict[str, str] = field(default_factory=dict)
 
 

@@ -40,7 +40,10 @@ def _concrete_fields(model: type[Model]) -> list[Field[Any, Any]]:
 
 def db_value(model: type[Model], field_name: str, value: object) -> object:
     """Return ``value`` as the database stores ``model.field_name`` (a UUID as hex text on SQLite)."""
-    return model._meta.get_field(field_name).get_db_prep_value(value, connection)  # type: ignore[union-attr]
+    field = model._meta.get_field(field_name)
+    if not isinstance(field, Field):
+        raise TypeError(f"{model.__name__}.{field_name} is a relation, not a column")
+    return field.get_db_prep_value(value, connection)
 
 
 @functools.cache

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from harness.commands import run
+from ledger.money import format_minor
 from tests.commands.helpers import bypass_triggers, sql
 from tests.factories import AccountFactory, UserFactory
 from transactions.services import deposit_create, transfer_create, withdrawal_create
@@ -152,6 +153,18 @@ def test_datetime_bounds_and_an_empty_period(history):
     assert (afternoon["opening_balance"], afternoon["closing_balance"]) == ("150.25", "115.00")
     assert quiet["postings"] == []
     assert quiet["opening_balance"] == quiet["closing_balance"] == "100.00"
+
+
+def test_a_statement_to_a_future_day_ends_now_with_todays_balance(history):
+    """The books say nothing about a later instant: a --to in the future ends the statement now."""
+    alice, _ = history
+    before = timezone.now()
+    outcome = run("statement", str(alice.public_id), "--from", "2026-01-01", "--to", "9999-12-31", "--format", "json")
+    assert outcome.code == 0, outcome.err
+    statement = outcome.json
+    ends = datetime.fromisoformat(statement["before"])
+    assert before <= ends <= timezone.now()
+    assert statement["closing_balance"] == format_minor(Account.objects.get(pk=alice.pk).balance_minor, alice.currency)
 
 
 def test_a_statement_that_does_not_tie_out_fails_loudly(history):

@@ -51,6 +51,8 @@ def parse_bound(value: str, *, option: str, end: bool) -> datetime:
             if end:
                 moment += timedelta(microseconds=1)  # A --to datetime includes postings made at that instant.
         else:
+            if end and day >= timezone.localdate():
+                return timezone.now()  # Today or later (9999-12-31 too, whose next day no datetime holds).
             moment = timezone.make_aware(datetime.combine(day + timedelta(days=1) if end else day, time.min))
     except (ValueError, OverflowError):
         raise CommandError(
