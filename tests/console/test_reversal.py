@@ -18,7 +18,10 @@ from django.db import connection
 from accounts.models import Account
 from accounts.services import account_status_change
 from audit.models import AuditRecord
+from console import transactions as console_transactions
 from harness.books import assert_books_balance
+from ledger.atomic import OUTCOME_UNKNOWN_DETAIL
+from ledger.errors import Unavailable
 from tests.clients import client_for
 from tests.console.helpers import admin_url, logged_in, make_user, messages_of
 from tests.factories import AccountFactory
@@ -368,3 +371,21 @@ def test_closing_an_empty_account_is_final(books, operator_client):
     again = change_status(operator_client, books.bob, "unfreeze", reason="oops")
     assert messages_of(again)[0].startswith("Account not unfrozen")
     assert AuditRecord.objects.filter(action="close").count() == 1
+
+
+def test_a_reversal_whose_commit_outcome_is_unknown_tells_the_operator_to_look_before_retrying(
+    books, operator_client, monkeypatch
+):
+    """When the connection fails during COMMIT (tests/serving/test_commit_outcome.py drives that
+    against a real server), the page must not say "not reversed": it may have been posted."""
+
+    def commit_lost(**kwargs):
+        raise Unavailable(OUTCOME_UNKNOWN_DETAIL, outcome="unknown")
+
+    monkeypatch.setattr(console_transactions, "transaction_reverse", commit_lost)
+    response = confirm(operator_client, books.transfer, reason="Customer disputed the transfer")
+
+    [message] = messages_of(response)
+    assert "may or may not have been posted" in message
+    assert "Not reversed" not in message
+    assert response.redirect_chain[-1][0] == admin_url("transactions_transaction_change", books.transfer.pk)
