@@ -10,12 +10,21 @@ process (so variables carry over) with the same ``DATABASE_URL`` (so the session
 README's after normalising only what varies from run to run: UUIDs (numbered by first
 appearance, so the same id must recur where the README shows the same id), timestamps,
 request ids and cursors. The README says ``localhost:8000``; the test uses a free port instead.
+
+The blocks after each ``<!-- readme-operations -->`` (the reconciliation examples: ``reconcile``
+finding a balance edited by hand, ``rebuild_balances`` repairing it) run next in the same
+shell, on the session's database, as the README says they do; their ``sqlite3 db.sqlite3``
+means that database, and run numbers, instants and durations are normalised too.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
+
+import pytest
 
 from harness.commands import REPO
 from harness.environment import project_env
@@ -25,6 +34,7 @@ from harness.servers import serve
 README = REPO / "README.md"
 LEDGER = str(REPO / "bin" / "ledger")
 MARK = "<!-- readme-session -->"
+OPERATIONS_MARK = "<!-- readme-operations -->"
 SHOWN_HOST = "localhost:8000"
 
 
@@ -40,9 +50,27 @@ def session() -> list[tuple[str, list[str]]]:
     assert MARK in text, f"README.md has no {MARK} block"
     block = re.search(r"```sh\n(.*?)\n```", text[text.index(MARK) :], re.DOTALL)
     assert block, f"no ```sh block after {MARK}"
-    lines = block.group(1).splitlines()
+    return parse(block.group(1))
+
+
+def operations() -> list[tuple[str, list[str]]]:
+    """The README's reconciliation examples, every block after an operations mark, in order."""
+    text = README.read_text()
+    starts = [match.end() for match in re.finditer(re.escape(OPERATIONS_MARK), text)]
+    assert starts, f"README.md has no {OPERATIONS_MARK} block"
+    steps = []
+    for start in starts:
+        block = re.search(r"```\n(.*?)\n```", text[start:], re.DOTALL)
+        assert block, f"no ``` block after {OPERATIONS_MARK}"
+        steps += parse(block.group(1))
+    return steps
+
+
+def parse(block: str) -> list[tuple[str, list[str]]]:
+    """A shell session as (command, the lines shown after it)."""
+    lines = block.splitlines()
     steps: list[tuple[str, list[str]]] = []
-    in_output = False  # the lines after a command, until a comment or a blank line
+    in_output = False  # the lines after a command, until a comment or the next command
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -55,11 +83,17 @@ def session() -> list[tuple[str, list[str]]]:
                 i += 1
             steps.append((command, []))
             in_output = True
-        elif line.startswith("#") or not line.strip():
+        elif line.startswith("#"):
             in_output = False
+        elif not line.strip():
+            if in_output:
+                steps[-1][1].append("")  # A blank line within an output (kept only if more follows).
         else:
             assert in_output, f"the README shows a line that no command printed: {line}"
             steps[-1][1].append(line)
+    for _, output in steps:
+        while output and not output[-1]:
+            output.pop()
     return steps
 
 
@@ -87,16 +121,23 @@ def normalise(steps: list[tuple[str, list[str]]]) -> str:
             line = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)", "<time>", line)
             line = re.sub(r'"request_id":"[0-9a-f]{32}"', '"request_id":"<request-id>"', line)
             line = re.sub(r"cursor=[A-Za-z0-9_%.-]+", "cursor=<cursor>", line)
+            line = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", "<time>", line)  # reconcile's run header
+            line = re.sub(r"\(\d+\.\ds\)", "(<seconds>)", line)
             out.append(line)
     return "\n".join(out)
 
 
-def run(commands: list[str], env: dict[str, str], port: int) -> list[list[str]]:
-    """Run the commands in order in one bash process: the lines each printed (stdout and stderr)."""
+def run(commands: list[str], env: dict[str, str], port: int, database: str) -> list[list[str]]:
+    """Run the commands in order in one bash process: the lines each printed (stdout and stderr).
+
+    ``sqlite3 db.sqlite3``, the README's way to the embedded default's file, opens ``database``.
+    """
     marker = "@@readme-session-step"
     script = ["exec 2>&1"]  # what a terminal shows: stderr too
     for number, command in enumerate(commands):
-        script.append(command.replace(SHOWN_HOST, f"localhost:{port}"))
+        script.append(
+            command.replace(SHOWN_HOST, f"localhost:{port}").replace("sqlite3 db.sqlite3", f"sqlite3 {database}")
+        )
         script.append(f"printf '\\n{marker} {number} %s@@\\n' $?")
     result = subprocess.run(
         ["bash", "--noprofile", "--norc"],
@@ -119,11 +160,23 @@ def run(commands: list[str], env: dict[str, str], port: int) -> list[list[str]]:
     return outputs
 
 
-def test_the_readme_session_runs_as_written(tmp_path):
+def test_the_readme_session_and_its_reconciliation_examples_run_as_written(tmp_path):
+    if shutil.which("sqlite3") is None:  # The examples edit a balance behind the ledger's back with it.
+        message = "the README's reconciliation examples need sqlite3 (Debian's sqlite3 package)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     steps = session()
     assert len(steps) >= 10, steps
+    examples = operations()
+    assert [command.split()[:2] for command, _ in examples][:2] == [
+        ["bin/ledger", "reconcile"],
+        ["sqlite3", "db.sqlite3"],
+    ]
+    steps += examples
     port = free_port()
-    env = project_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", NO_PROXY="*", no_proxy="*")
+    database = tmp_path / "db.sqlite3"
+    env = project_env(DATABASE_URL=f"sqlite:///{database}", NO_PROXY="*", no_proxy="*")
     ledger(env, "migrate", "--noinput")
     # setup_demo as `make run` runs it, but with its credentials file in tmp_path, not in the work tree.
     demo = ledger(env, "shell", "-c", "from pathlib import Path; from django.conf import settings; "
@@ -133,7 +186,7 @@ def test_the_readme_session_runs_as_written(tmp_path):
 
     commands = [command for command, _ in steps]
     with serve([LEDGER, "runserver", f"127.0.0.1:{port}", "--noreload"], env, port, tmp_path / "server.log"):
-        outputs = run([*commands, 'echo "$TOKEN"'], env, port)
+        outputs = run([*commands, 'echo "$TOKEN"'], env, port, str(database))
 
     assert outputs.pop() == [demo_token], "the session's $TOKEN is the token of make run's demo client"
     ran = list(zip(commands, outputs, strict=True))
