@@ -6,7 +6,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,9 +13,9 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
+import redis
 
 from bench import database, peer, report
 from bench.database import Database, fetch, maintenance_database, manage
@@ -43,13 +42,11 @@ def bench_redis_url() -> str | None:
     url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
     if not url:
         return None
-    parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1) as conn:
-            conn.sendall(b"PING\r\n")
-            return url if conn.recv(16).startswith(b"+PONG") else None
-    except OSError:
+        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+    except redis.RedisError:
         return None
+    return url
 
 
 def missing_tools() -> list[str]:
@@ -64,9 +61,8 @@ def missing_tools() -> list[str]:
 def after_scenario(result: Result, db: Database, env: dict[str, str], before: Books) -> dict[str, Any]:
     time.sleep(0.5)  # Let requests still in flight when the generator stopped finish.
     after, applied = Books.read(db, since=before.last_txn)
-    result.applied = applied["total"]
+    result.record_applied(applied["total"])
     result.by_kind = applied["by_kind"]
-    result.applied_per_s = round(result.applied / result.duration_s, 1) if result.duration_s else 0.0
     result.conservation = check_conservation(before, after, applied)
     result.reconcile = reconcile(env)
     return applied
@@ -193,8 +189,7 @@ def _peer_scenario(config: Config, admin: Database, workdir: Path, run_id: str) 
             result = _load("6-peer-deposits", SCENARIOS["6-peer-deposits"], config, server, data_file, run_id,
                            kind="peer")  # fmt: skip
             time.sleep(0.5)
-            result.applied = peer.deposits(db) - before
-            result.applied_per_s = round(result.applied / result.duration_s, 1) if result.duration_s else 0.0
+            result.record_applied(peer.deposits(db) - before)
         finally:
             server.stop()
     finally:

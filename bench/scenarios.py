@@ -81,3 +81,8 @@ class Result:
     by_kind: dict[str, int] = field(default_factory=dict)
     worker_cpu_ms_per_request: float | None = None
     machine_cpu_busy_pct: float | None = None
+
+    def record_applied(self, count: int) -> None:
+        """Record how many transactions the database shows the scenario applied, and their rate."""
+        self.applied = count
+        self.applied_per_s = round(count / self.duration_s, 1) if self.duration_s else 0.0

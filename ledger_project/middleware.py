@@ -8,7 +8,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
+from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.module_loading import import_string
 from log_request_id.middleware import RequestIDMiddleware as _LibraryRequestIDMiddleware
 
 from ledger import metrics
@@ -99,11 +103,6 @@ class ConsoleMiddleware:
     API_PREFIX = "/api/v1/"
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
-        from django.conf import settings
-        from django.core.exceptions import MiddlewareNotUsed
-        from django.core.handlers.exception import convert_exception_to_response
-        from django.utils.module_loading import import_string
-
         self.get_response = get_response
         handler: Callable[[HttpRequest], Any] = get_response
         view_hooks: list[Callable[..., HttpResponseBase | None]] = []

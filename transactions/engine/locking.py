@@ -97,26 +97,28 @@ def lock_accounts_by_public_id(
             system_account_id=Subquery(systems.values("pk")), system_public_id=Subquery(systems.values("public_id"))
         )
         return list(accounts.order_by("pk"))
-    sql = _lock_sql(reserve_transaction_id=reserve_transaction_id)
-    extra = _LOCK_EXTRA + (("reserved_transaction_id",) if reserve_transaction_id else ())
-    # The statement selects the system account's columns under these names (see _lock_sql).
+    sql, extra = _lock_sql(reserve_transaction_id=reserve_transaction_id)
     return cast("list[LockedAccount]", rows.fetch(Account, sql, [list(public_ids)], extra))
 
 
-_LOCK_EXTRA = ("system_account_id", "system_public_id")
-
-
 @functools.cache
-def _lock_sql(*, reserve_transaction_id: bool) -> str:
-    """Return the statement of :func:`lock_accounts_by_public_id`, drawing a transaction id or not."""
+def _lock_sql(*, reserve_transaction_id: bool) -> tuple[str, tuple[str, ...]]:
+    """Return the statement of :func:`lock_accounts_by_public_id` and the names of the columns it adds.
+
+    The added columns: the system account's (:class:`SystemAccountColumns`), then the drawn
+    transaction id if ``reserve_transaction_id``.
+    """
     table = Account._meta.db_table
-    columns = rows.columns(Account, "a")
-    reserve = f", {_NEXT_TRANSACTION_ID.sql} AS reserved_transaction_id" if reserve_transaction_id else ""
-    return (
-        f"SELECT {columns}, s.id AS system_account_id, s.public_id AS system_public_id{reserve} "  # noqa: S608
+    added = {"system_account_id": "s.id", "system_public_id": "s.public_id"}
+    if reserve_transaction_id:
+        added["reserved_transaction_id"] = _NEXT_TRANSACTION_ID.sql
+    extra = ", ".join(f"{expression} AS {name}" for name, expression in added.items())
+    sql = (
+        f"SELECT {rows.columns(Account, 'a')}, {extra} "  # noqa: S608
         f"FROM {table} a LEFT JOIN {table} s ON s.is_system AND s.currency = a.currency "
         "WHERE a.public_id = ANY(%s::uuid[]) AND NOT a.is_system ORDER BY a.id FOR NO KEY UPDATE OF a"
     )
+    return sql, tuple(added)
 
 
 def reserved_transaction_id(accounts: Sequence[Account]) -> int | None:
