@@ -13,13 +13,24 @@ currency never queue on one row, and no client's traffic can drive it to a stora
 Its balance is derived: since every transaction sums to zero, it is the negative of what
 the currency's customer accounts hold (``accounts.selectors.with_balances``), which
 ``reconcile`` proves against the sum of its postings. Customer balances never go below zero.
+
+A :class:`Hold` reserves part of a customer account's balance until it is captured, voided or
+expires. What the account's open holds still reserve is kept on the account row,
+``reserved_minor``, under the same row lock as the balance, so one CHECK keeps the *available*
+balance (``balance_minor - reserved_minor``) of a customer account from going below zero.
+"Open" means recorded as ``pending``: a hold past its ``expires_at`` reserves nothing from that
+instant, and reads add it back (``lapsed_reserved_minor``) until a write or ``expire_holds``
+records it as expired (``transactions.holds``). Only the posting engine writes holds and the
+reservation; the database refuses a hold that leaves ``pending`` twice, captures more than its
+amount, or a reservation that differs from its holds (migration ``0005_holds``).
 """
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class Account(models.Model):
@@ -47,6 +58,12 @@ class Account(models.Model):
     last_sequence = models.BigIntegerField(
         default=0, editable=False, help_text="Sequence number of the account's latest posting."
     )
+    reserved_minor = models.BigIntegerField(
+        default=0,
+        db_default=0,  # Also for rows inserted by SQL that predates holds (bench seeding, operators' scripts).
+        editable=False,
+        help_text="What the account's pending holds still reserve, in minor units.",
+    )
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -70,6 +87,13 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=Q(is_system=False) | Q(balance_minor=0, last_sequence=0),
                 name="account_system_keeps_no_balance",
+            ),
+            models.CheckConstraint(condition=Q(reserved_minor__gte=0), name="account_reserved_not_negative"),
+            models.CheckConstraint(
+                condition=Q(is_system=False, balance_minor__gte=F("reserved_minor"))
+                | Q(is_system=True, reserved_minor=0),
+                name="account_available_not_negative",
+                violation_error_message="A customer account's available balance cannot go below zero.",
             ),
         ]
         indexes = [
@@ -103,3 +127,115 @@ class Account(models.Model):
         if derived is None:
             raise LookupError("load a system account through accounts.selectors.with_balances to read its balance")
         return int(derived)
+
+    @property
+    def available_balance_minor(self) -> int:
+        """What the account may spend: its balance less what its holds reserve at this instant.
+
+        A pending hold already past ``expires_at`` reserves nothing, whether or not its expiry
+        is recorded: ``accounts.selectors`` loads what such holds still count in
+        ``reserved_minor`` as ``lapsed_reserved_minor``; without it, one query finds it.
+        """
+        if self.is_system or self.reserved_minor == 0:
+            return self.current_balance_minor
+        lapsed = getattr(self, "lapsed_reserved_minor", None)
+        if lapsed is None:
+            from accounts.selectors import lapsed_reserved_minor  # The model's reads live there.
+
+            lapsed = lapsed_reserved_minor(self.pk)
+        return self.balance_minor - self.reserved_minor + int(lapsed)
+
+
+class Hold(models.Model):
+    """Money of one customer account reserved now, to be captured (moved) or voided later.
+
+    ``captured_minor`` is what captures have moved so far, never above ``amount_minor``; while
+    ``pending`` the hold reserves the rest. It leaves ``pending`` exactly once: ``captured`` (a
+    capture took everything, or was final), ``voided``, or ``expired`` (its ``expires_at`` came;
+    ``resolved_at`` is then that instant). A capture is a withdrawal (no destination) or a
+    transfer to ``destination_account`` whose ``hold`` is this hold.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        CAPTURED = "captured"
+        VOIDED = "voided"
+        EXPIRED = "expired"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name="id")
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="holds", help_text="The account whose money is held."
+    )
+    destination_account = models.ForeignKey(
+        Account,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Where a capture sends the money; empty: a capture is a withdrawal.",
+    )
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField(help_text="Amount held, in minor units; always positive.")
+    captured_minor = models.BigIntegerField(default=0, help_text="Amount captured so far, in minor units.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    description = models.CharField(max_length=500, blank=True, default="")
+    reference = models.CharField(max_length=200, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", help_text="The client who placed it."
+    )
+    expires_at = models.DateTimeField(help_text="From this instant the hold reserves nothing and cannot be captured.")
+    created_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True, help_text="When it left pending.")
+    resolution_reason = models.CharField(max_length=500, blank=True, default="", help_text="Why it was voided.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="hold_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(captured_minor__gte=0, captured_minor__lte=F("amount_minor")),
+                name="hold_captured_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "captured", "voided", "expired"]), name="hold_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", resolved_at__isnull=True, captured_minor__lt=F("amount_minor"))
+                | (~Q(status="pending") & Q(resolved_at__isnull=False)),
+                name="hold_resolved_iff_not_pending",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="captured") | Q(captured_minor__gt=0), name="hold_captured_took_money"
+            ),
+            models.CheckConstraint(condition=Q(expires_at__gt=F("created_at")), name="hold_expires_after_creation"),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__lte=F("expires_at")),
+                name="hold_resolved_by_expiry",
+            ),
+            models.CheckConstraint(condition=~Q(account=F("destination_account")), name="hold_distinct_accounts"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "-id"], name="hold_account_newest_idx"),
+            models.Index(fields=["status", "-id"], name="hold_status_newest_idx"),
+            # What the sweeps and the available balance look for: pending holds by expiry.
+            models.Index(
+                fields=["account", "expires_at"], condition=Q(status="pending"), name="hold_account_pending_idx"
+            ),
+            models.Index(fields=["expires_at"], condition=Q(status="pending"), name="hold_pending_expiry_idx"),
+        ]
+        permissions = [("void_hold", "Can void a pending hold")]
+
+    def __str__(self) -> str:
+        return f"hold {self.public_id}"
+
+    def status_at(self, now: datetime) -> str:
+        """Return the status the hold has at ``now``: ``expired`` once past ``expires_at``, recorded or not."""
+        if self.status == self.Status.PENDING and now >= self.expires_at:
+            return self.Status.EXPIRED
+        return str(self.status)
+
+    def remaining_minor_at(self, now: datetime) -> int:
+        """Return what the hold still reserves at ``now``: the uncaptured rest while pending, else nothing."""
+        if self.status_at(now) != self.Status.PENDING:
+            return 0
+        return self.amount_minor - self.captured_minor

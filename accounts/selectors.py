@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, When
+from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, Hold
 from ledger import rows
 from ledger.errors import NotFound
 
@@ -42,14 +44,53 @@ def with_balances(accounts: QuerySet[Account]) -> QuerySet[Account]:
     return accounts.annotate(system_balance_minor=Case(When(is_system=True, then=negated), default=F("balance_minor")))
 
 
+def _lapsed_holds(now: datetime) -> QuerySet[Hold]:
+    """Return the holds still recorded as pending that are past their expiry at ``now``."""
+    return Hold.objects.filter(status=Hold.Status.PENDING, expires_at__lte=now)
+
+
+def lapsed_reserved_minor(account_pk: int, now: datetime | None = None) -> int:
+    """Return what the account's reservation still counts for holds already expired at ``now`` (default: now).
+
+    They reserve nothing from ``expires_at`` on; until a write or ``expire_holds`` records them
+    as expired, ``reserved_minor`` still counts them, and the available balance adds this back.
+    """
+    holds = _lapsed_holds(now or timezone.now()).filter(account_id=account_pk)
+    total = holds.aggregate(total=Sum(F("amount_minor") - F("captured_minor")))["total"]
+    return int(total or 0)
+
+
+def with_available(accounts: QuerySet[Account]) -> QuerySet[Account]:
+    """Return ``accounts`` with what lapsed holds still count in each reservation (``available_balance_minor``).
+
+    One subquery per account that reserves anything; none for the others.
+    """
+    lapsed = (
+        _lapsed_holds(timezone.now())
+        .filter(account_id=OuterRef("pk"))
+        .order_by()
+        .values("account_id")
+        .annotate(total=Sum(F("amount_minor") - F("captured_minor")))
+        .values("total")
+    )
+    return accounts.annotate(
+        lapsed_reserved_minor=Case(
+            When(reserved_minor=0, then=Value(0)),
+            default=Coalesce(Subquery(lapsed), 0),
+            output_field=BigIntegerField(),
+        )
+    )
+
+
 def accounts_visible_to(user: User) -> QuerySet[Account]:
     """Return the accounts ``user`` may see: the ones it owns, or for staff every account.
 
-    Staff see system accounts too, with their derived balance.
+    Staff see system accounts too, with their derived balance. Each account comes with what it
+    needs for its available balance (:func:`with_available`).
     """
     if user.is_staff:
-        return with_balances(Account.objects.all())
-    return Account.objects.filter(owner=user)
+        return with_available(with_balances(Account.objects.all()))
+    return with_available(Account.objects.filter(owner=user))
 
 
 def account_get(*, user: User, account_id: UUID | str) -> Account:
@@ -62,7 +103,16 @@ def account_get(*, user: User, account_id: UUID | str) -> Account:
         if user.is_staff:
             return accounts_visible_to(user).get(public_id=account_id)
         public_id = account_id if isinstance(account_id, UUID) else UUID(account_id)
-        found = rows.fetch(Account, _own_account_sql(), [rows.db_value(Account, "public_id", public_id), user.pk])
+        found = rows.fetch(
+            Account,
+            _own_account_sql(),
+            [
+                rows.db_value(Hold, "expires_at", timezone.now()),
+                rows.db_value(Account, "public_id", public_id),
+                user.pk,
+            ],
+            ("lapsed_reserved_minor",),
+        )
     except (Account.DoesNotExist, ValueError):
         raise NotFound("No such account.") from None
     if not found:
@@ -72,6 +122,17 @@ def account_get(*, user: User, account_id: UUID | str) -> Account:
 
 @functools.cache
 def _own_account_sql() -> str:
-    """Return the statement of a client's own account by public id (``%s`` public id, ``%s`` owner id)."""
-    table = connection.ops.quote_name(Account._meta.db_table)
-    return f"SELECT {rows.columns(Account, 'a')} FROM {table} a WHERE a.public_id = %s AND a.owner_id = %s"  # noqa: S608
+    """Return the statement of a client's own account by public id (``%s`` now, public id, owner id).
+
+    With the account, what lapsed holds still count in its reservation (:func:`lapsed_reserved_minor`).
+    """
+    quote = connection.ops.quote_name
+    table, holds = quote(Account._meta.db_table), quote(Hold._meta.db_table)
+    lapsed = (
+        "CASE WHEN a.reserved_minor = 0 THEN 0 ELSE (SELECT COALESCE(SUM(h.amount_minor - h.captured_minor), 0) "  # noqa: S608
+        f"FROM {holds} h WHERE h.account_id = a.id AND h.status = 'pending' AND h.expires_at <= %s) END"
+    )
+    return (
+        f"SELECT {rows.columns(Account, 'a')}, {lapsed} AS lapsed_reserved_minor "  # noqa: S608
+        f"FROM {table} a WHERE a.public_id = %s AND a.owner_id = %s"
+    )

@@ -102,6 +102,16 @@ class LimitExceeded(LedgerError):
     default_detail = "The posting would take a balance beyond what the ledger can hold."
 
 
+class HoldNotPending(LedgerError):
+    code, status, title = "hold_not_pending", 422, "Hold not pending"
+    default_detail = "The hold is captured, voided or expired."
+
+
+class CaptureExceedsHold(LedgerError):
+    code, status, title = "capture_exceeds_hold", 422, "Capture exceeds hold"
+    default_detail = "The capture is above what the hold still reserves."
+
+
 class IdempotencyKeyReused(LedgerError):
     code, status, title = "idempotency_key_reused", 422, "Idempotency key reused"
     default_detail = "This Idempotency-Key was already used with another request."

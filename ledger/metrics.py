@@ -29,6 +29,15 @@ LOCK_TIMEOUTS = Counter("ledger_lock_timeouts_total", "Postings given up after a
 COMMIT_OUTCOME_UNKNOWN = Counter(
     "ledger_commit_outcome_unknown_total", "Writes whose COMMIT lost its connection: committed or not, unknown."
 )
+HOLDS_CREATED = Counter("ledger_holds_created_total", "Holds placed, by currency.", ["currency"])
+HOLDS_CAPTURED = Counter(
+    "ledger_holds_captured_total",
+    "Captures of holds committed (each partial capture counts), by currency.",
+    ["currency"],
+)
+HOLDS_VOIDED = Counter("ledger_holds_voided_total", "Holds voided, by currency.", ["currency"])
+HOLDS_EXPIRED = Counter("ledger_holds_expired_total", "Holds recorded as expired, by currency.", ["currency"])
+CurrencyCounter = Counter  # One of the hold counters above: labelled by currency alone.
 IDEMPOTENT_REPLAYS = Counter("ledger_idempotent_replays_total", "Answers replayed for a repeated Idempotency-Key.")
 DB_POOL = Gauge(
     "ledger_db_pool_connections",

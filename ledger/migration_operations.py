@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.contrib.postgres.operations import AddConstraintNotValid, ValidateConstraint
+from django.contrib.postgres.operations import AddConstraintNotValid, AddIndexConcurrently, ValidateConstraint
 from django.db import migrations
 
 if TYPE_CHECKING:
@@ -38,3 +38,51 @@ class AddCheckConstraintWithoutBlocking(migrations.AddConstraint):
         ValidateConstraint(self.model_name, self.constraint.name).database_forwards(
             app_label, schema_editor, from_state, to_state
         )
+
+
+class AddIndexWithoutBlocking(migrations.AddIndex):
+    """Add an index without blocking writes to the table while it is built.
+
+    On PostgreSQL: ``CREATE INDEX CONCURRENTLY`` (the migration must be ``atomic = False``);
+    elsewhere (SQLite), a plain :class:`~django.db.migrations.AddIndex`. Reversed by
+    ``DROP INDEX CONCURRENTLY`` on PostgreSQL.
+    """
+
+    def database_forwards(
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
+        """Build the index concurrently on PostgreSQL; elsewhere, add it."""
+        if schema_editor.connection.vendor != "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
+        AddIndexConcurrently(self.model_name, self.index).database_forwards(
+            app_label, schema_editor, from_state, to_state
+        )
+
+    def database_backwards(
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
+        """Drop the index (concurrently on PostgreSQL)."""
+        if schema_editor.connection.vendor != "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+            return
+        AddIndexConcurrently(self.model_name, self.index).database_backwards(
+            app_label, schema_editor, from_state, to_state
+        )
+
+
+def run_sql_on_postgresql(forwards: str, backwards: str) -> migrations.RunPython:
+    """Return an operation that runs ``forwards`` (reversed by ``backwards``) on PostgreSQL, and nothing elsewhere.
+
+    For what only PostgreSQL has: triggers, and the statements that add a column without blocking.
+    """
+
+    def runner(sql: str):
+        def run(apps: object, schema_editor: BaseDatabaseSchemaEditor) -> None:
+            if schema_editor.connection.vendor == "postgresql":
+                with schema_editor.connection.cursor() as cursor:
+                    cursor.execute(sql)
+
+        return run
+
+    return migrations.RunPython(runner(forwards), runner(backwards), elidable=False)

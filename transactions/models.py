@@ -13,7 +13,11 @@ migration ``0002_ledger_triggers``):
   postings' ``balance_after_minor`` is the account's balance once it was applied;
 - a posting on a system account carries neither (the outside world keeps no running
   balance, so no deposit or withdrawal waits for another: see ``accounts.models``); the
-  deferred trigger refuses a leg numbered the wrong way for its account (migration 0006).
+  deferred trigger refuses a leg numbered the wrong way for its account (migration 0006);
+- a capture of a hold (``hold`` set) is a withdrawal or transfer from the held account to its
+  destination, in its currency, made while the hold is pending and before it expires, for no
+  more than it still reserves; the hold's ``captured_minor`` is the sum of its captures
+  (triggers, migration 0007).
 
 Amounts are integers of the currency's minor unit (see ``ledger.money``). A batch
 groups the transactions that one request posted together.
@@ -25,7 +29,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from accounts.models import Account
+from accounts.models import Account, Hold
 
 
 class Batch(models.Model):
@@ -33,6 +37,7 @@ class Batch(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name="id")
     posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    holds = models.ManyToManyField(Hold, blank=True, related_name="+", help_text="The holds the batch placed.")
     created_at = models.DateTimeField()
 
     class Meta:
@@ -77,6 +82,16 @@ class Transaction(models.Model):
     batch = models.ForeignKey(
         Batch, on_delete=models.PROTECT, null=True, blank=True, related_name="transactions", editable=False
     )
+    hold = models.ForeignKey(
+        Hold,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="captures",
+        editable=False,
+        db_index=False,  # A partial index (below): most transactions capture no hold.
+        help_text="The hold this transaction captures, if it is a capture.",
+    )
     created_at = models.DateTimeField()
 
     class Meta:
@@ -106,6 +121,7 @@ class Transaction(models.Model):
             models.Index(fields=["currency", "-id"], name="txn_currency_newest_idx"),
             models.Index(fields=["created_at"], name="txn_created_idx"),
             models.Index(fields=["reference"], name="txn_reference_idx"),
+            models.Index(fields=["hold"], condition=Q(hold__isnull=False), name="txn_hold_idx"),
         ]
         permissions = [("reverse_transaction", "Can reverse a posted transaction")]
 
@@ -161,6 +177,15 @@ class IdempotencyRecord(models.Model):
         Transaction, on_delete=models.PROTECT, null=True, blank=True, related_name="idempotency_record"
     )
     batch = models.OneToOneField(Batch, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    hold = models.ForeignKey(
+        Hold,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # Never looked up by hold: a hold is never deleted.
+        help_text="The hold a hold's creation or void answered with.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,8 +4,9 @@ Every write (deposit, withdrawal, transfer, reversal) runs the same way, in one 
 transaction (:func:`~ledger.atomic.run_atomically_with_retries`):
 
 1. lock every customer account it touches with one ``SELECT ... ORDER BY id FOR NO KEY UPDATE``
-   (never a system account: its legs are appended without touching its row);
-2. check the rules against the locked rows (ownership, status, currency, funds) while
+   (never a system account: its legs are appended without touching its row), and release what
+   lapsed holds on them still reserve (``transactions.engine.reservations``);
+2. check the rules against the locked rows (ownership, status, currency, available funds) while
    adding each transaction to a :class:`~transactions.engine.journal.Journal`;
 3. write the journal: the transactions, their postings, the balances and sequence numbers
    of the locked accounts, and the idempotency key (if any) bound to the answer; on
@@ -24,16 +25,19 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, Hold
 from audit.services import audit_record_create
 from ledger.atomic import run_atomically_with_retries
 from ledger.errors import LedgerError, NotFound, ValidationFailed
 from ledger.money import amount_from, to_minor
+from transactions import holds
 from transactions.engine import orm, rules
 from transactions.engine.idempotency import IdempotencyClaim
 from transactions.engine.journal import Journal, Leg
 from transactions.engine.locking import lock_accounts, lock_accounts_by_public_id, reserved_transaction_id
+from transactions.engine.reservations import release_lapsed
 from transactions.engine.rules import LockedAccounts
 from transactions.models import Batch, Posting, Transaction
 
@@ -103,6 +107,16 @@ _PLANNERS: Mapping[str, Callable[..., Transaction]] = {
 _ACCOUNT_FIELDS = ("account_id", "source_account_id", "destination_account_id")
 
 
+def _plan_hold(journal: Journal, locked: LockedAccounts, **fields: Any) -> Hold:
+    """Plan a hold of a batch (``transactions.holds.plan_hold``) and stage it with the journal's instant."""
+    hold = holds.plan_hold(locked, journal.actor, journal.now, **fields)
+    journal.holds.append(hold)
+    return hold
+
+
+_BATCH_PLANNERS: Mapping[str, Callable[..., Transaction | Hold]] = {**_PLANNERS, "hold": _plan_hold}
+
+
 def _post_one(
     actor: User,
     kind: str,
@@ -119,6 +133,7 @@ def _post_one(
     def work() -> Transaction:
         accounts = lock_accounts_by_public_id(account_ids, reserve_transaction_id=True)
         journal = Journal(actor, transaction_id=reserved_transaction_id(accounts))
+        release_lapsed(accounts, journal.now)
         _PLANNERS[kind](journal, LockedAccounts(accounts), **movement)
         [txn] = journal.write(bind=idempotency)
         return txn
@@ -220,6 +235,8 @@ def transaction_reverse(
     def work() -> Transaction:
         touched = Posting.objects.filter(transaction__public_id=transaction_id).values("account_id")
         locked = lock_accounts(Q(pk__in=touched), reserve_transaction_id=True)  # Its customer accounts.
+        journal = Journal(actor, transaction_id=reserved_transaction_id(locked))
+        release_lapsed(locked, journal.now)
         accounts = {account.pk: account for account in locked}
         # Read after the locks: a concurrent reversal has either committed or not started.
         original = Transaction.objects.filter(public_id=transaction_id).prefetch_related(_with_legs()).first()
@@ -230,7 +247,6 @@ def transaction_reverse(
             raise refusal
         legs = _reversal_legs(original, accounts)
         rules.require_active(account for account, _ in legs)
-        journal = Journal(actor, transaction_id=reserved_transaction_id(locked))
         journal.add(
             kind=Transaction.Kind.REVERSAL,
             currency=original.currency,
@@ -268,10 +284,12 @@ def _checked_operations(operations: Sequence[dict[str, Any]]) -> list[tuple[str,
     for index, operation in enumerate(operations):
         kind = operation.get("kind")
         try:
-            if kind not in _PLANNERS:
-                raise ValidationFailed(errors={"kind": [f"Use one of: {', '.join(_PLANNERS)}."]})
+            if kind not in _BATCH_PLANNERS:
+                raise ValidationFailed(errors={"kind": [f"Use one of: {', '.join(_BATCH_PLANNERS)}."]})
             fields = {name: value for name, value in operation.items() if name != "kind"}
             fields["amount"] = amount_from(fields.get("amount"))
+            if kind == "hold":
+                holds.check_expiry(fields.get("expires_at"), timezone.now())
         except LedgerError as refusal:
             raise _named(refusal, index) from None
         checked.append((str(kind), fields))
@@ -292,7 +310,7 @@ def batch_post(
     operations: Sequence[dict[str, Any]],
     idempotency: IdempotencyClaim[Batch] | None = None,
 ) -> Batch:
-    """Post up to 1000 deposits, withdrawals and transfers in one database transaction.
+    """Post up to 1000 deposits, withdrawals, transfers and holds in one database transaction.
 
     All or nothing: every customer account any operation touches is locked once, in ascending
     id order, so batches never deadlock each other or single movements; each operation is
@@ -304,15 +322,21 @@ def batch_post(
     account_ids = {fields[name] for _, fields in checked for name in _ACCOUNT_FIELDS if name in fields}
 
     def work() -> Batch:
+        accounts = lock_accounts_by_public_id(list(account_ids))
         journal = Journal(actor)
-        locked = LockedAccounts(lock_accounts_by_public_id(list(account_ids)))
+        release_lapsed(accounts, journal.now)
+        locked = LockedAccounts(accounts)
         for index, (kind, fields) in enumerate(checked):
             try:
-                _PLANNERS[kind](journal, locked, **fields)
+                _BATCH_PLANNERS[kind](journal, locked, **fields)
             except LedgerError as refusal:
                 raise _named(refusal, index) from None
         batch = Batch.objects.create(posted_by=actor, created_at=journal.now)
-        orm.cache_related(batch, "transactions", journal.write(batch=batch))
+        orm.cache_related(batch, "transactions", journal.write(batch=batch) if journal.has_entries else [])
+        if journal.holds:
+            holds.store_holds(journal.holds, journal.now)
+            batch.holds.add(*journal.holds)
+        orm.cache_related(batch, "holds", journal.holds)
         if idempotency is not None:
             idempotency.bind(batch)
         return batch

@@ -8,13 +8,15 @@ posting in the order they are written, and :data:`BALANCE_COLUMNS` what a write 
 account. The journal builds its one-statement write from them; ``bench/seed.py`` its set-based
 ``INSERT ... SELECT``.
 
-A bulk write keeps every rule the journal keeps, and its caller keeps the arithmetic: it locks
-the customer accounts it writes as the engine does (:func:`lock_customer_accounts`), numbers
-each customer posting after the account's ``last_sequence`` with a ``balance_after`` chained
-from its stored balance (a system account's legs carry neither), writes the rows
-(:func:`write_rows`: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere) and the new balances
-(:func:`store_balances`) in the same database transaction. The database's own guards (the
-deferred zero-sum trigger, the constraints) check every row at commit.
+A bulk write captures no hold and changes no reservation (the journal writes both for the
+captures of ``transactions.holds``). It keeps every rule the journal keeps, and its caller
+keeps the arithmetic: it locks the customer accounts it writes as the engine does
+(:func:`lock_customer_accounts`), numbers each customer posting after the account's
+``last_sequence`` with a ``balance_after`` chained from its stored balance (a system account's
+legs carry neither), writes the rows (:func:`write_rows`: ``COPY`` on PostgreSQL,
+``bulk_create`` elsewhere) and the new balances (:func:`store_balances`) in the same database
+transaction. The database's own guards (the deferred zero-sum trigger, the constraints) check
+every row at commit.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypedDict, TypeVar
 
 from django.db import IntegrityError, connection
 
+from accounts.models import Hold
 from ledger import metrics
 from ledger.errors import IdempotencyKeyRequired, IdempotencyKeyReused, LedgerError
 from transactions.models import Batch, IdempotencyRecord, Transaction
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
 
 _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 
-Answer = Transaction | Batch
-AnswerT = TypeVar("AnswerT", bound=Answer)  # What one kind of write answers: a transaction, or a batch.
+Answer = Transaction | Batch | Hold
+AnswerT = TypeVar("AnswerT", bound=Answer)  # What one kind of write answers: a transaction, a batch or a hold.
 _AnswerT_contra = TypeVar("_AnswerT_contra", bound=Answer, contravariant=True)
 
 
@@ -81,12 +82,14 @@ class IdempotencyClaim(Generic[AnswerT]):
     """A key not yet bound, carried into the write's database transaction.
 
     ``body`` is ``None`` until the answer is rendered, which happens exactly when the key is bound.
+    ``status`` is the answer's status: 201 for what a write creates, 200 for a hold's void.
     """
 
     client: User
     key: str
     fingerprint: str
     render: AnswerRenderer[AnswerT]
+    status: int = 201
     body: bytes | None = field(default=None, init=False)
 
     def record(self, answer: AnswerT) -> RecordFields:
@@ -99,7 +102,7 @@ class IdempotencyClaim(Generic[AnswerT]):
             "client_id": self.client.pk,
             "key": self.key,
             "fingerprint": self.fingerprint,
-            "response_status": 201,
+            "response_status": self.status,
             "response_body": self.body,
         }
 
@@ -109,6 +112,7 @@ class IdempotencyClaim(Generic[AnswerT]):
             **self.record(answer),
             transaction=answer if isinstance(answer, Transaction) else None,
             batch=answer if isinstance(answer, Batch) else None,
+            hold=answer if isinstance(answer, Hold) else None,
         )
 
 
@@ -170,4 +174,4 @@ def write_once(claim: IdempotencyClaim[AnswerT], write: Callable[[IdempotencyCla
         return replay
     if claim.body is None:
         raise RuntimeError("the service did not bind the idempotency claim it was given")
-    return StoredAnswer(status=201, body=claim.body, replayed=False)
+    return StoredAnswer(status=claim.status, body=claim.body, replayed=False)

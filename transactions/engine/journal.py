@@ -27,7 +27,7 @@ from django.db import connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, Hold
 from ledger import metrics
 from transactions.engine import bulk, orm, rules
 from transactions.models import Posting, Transaction
@@ -55,6 +55,12 @@ class Journal:
         self._entries: list[tuple[Transaction, list[Posting]]] = []
         self._touched: dict[int, Account] = {}
         self._reserved_id = transaction_id
+        self.holds: list[Hold] = []  # Holds a batch places with its movements (transactions.holds stores them).
+
+    @property
+    def has_entries(self) -> bool:
+        """Whether any transaction was added (a batch of holds alone adds none)."""
+        return bool(self._entries)
 
     def add(
         self,
@@ -69,11 +75,14 @@ class Journal:
         reference: str = "",
         metadata: dict[str, Any] | None = None,
         reverses: Transaction | None = None,
+        hold: Hold | None = None,
     ) -> Transaction:
-        """Check the legs (no customer balance below zero, none beyond the limit) and stage them.
+        """Check the legs (no available balance below zero, none beyond the limit) and stage them.
 
         A leg on a system account is checked against nothing and numbered nothing: the outside
-        world keeps no running balance (``accounts.models``), so no client can exhaust it.
+        world keeps no running balance (``accounts.models``), so no client can exhaust it. A
+        capture (``hold``) has already released what it takes from the account's reservation,
+        which the journal writes with the balance.
         """
         rules.require_balanced(legs)
         for account, amount in legs:
@@ -90,6 +99,7 @@ class Journal:
             metadata=metadata or {},
             posted_by=self.actor,
             reverses=reverses,
+            hold=hold,
             created_at=self.now,
         )
         if self._reserved_id is not None and not self._entries:
@@ -140,7 +150,7 @@ class Journal:
         else:
             Transaction.objects.bulk_create(transactions)
             Posting.objects.bulk_create([posting for _, postings in self._entries for posting in postings])
-            Account.objects.bulk_update(self._touched.values(), list(bulk.BALANCE_COLUMNS))
+            Account.objects.bulk_update(self._touched.values(), [*bulk.BALANCE_COLUMNS, _RESERVATION_COLUMN])
             if bind is not None:
                 bind.bind(transactions[0])
         db_transaction.on_commit(lambda: _posted(transactions))
@@ -178,6 +188,7 @@ class Journal:
                         "posted_by": txn.posted_by_id,
                         "reverses": txn.reverses_id,
                         "batch": txn.batch_id,
+                        "hold": txn.hold_id,
                     }
                     for n, txn in enumerate(transactions)
                 ],
@@ -198,7 +209,12 @@ class Journal:
             ),
             "accounts": json.dumps(
                 [
-                    {"id": account.pk, "balance": account.balance_minor, "sequence": account.last_sequence}
+                    {
+                        "id": account.pk,
+                        "balance": account.balance_minor,
+                        "reserved": account.reserved_minor,
+                        "sequence": account.last_sequence,
+                    }
                     for account in self._touched.values()
                 ]
             ),
@@ -233,11 +249,11 @@ _WRITE_SQL = """
 WITH txn AS (
     INSERT INTO transactions_transaction ({id_column}{transaction_columns})
     SELECT {id_value}v.public_id, v.kind, v.status, v.amount, v.currency, v.source, v.destination, v.description,
-           v.reference, v.metadata, v.posted_by, v.reverses, v.batch, %(now)s
+           v.reference, v.metadata, v.posted_by, v.reverses, v.batch, %(now)s, v.hold
       FROM jsonb_to_recordset(%(txns)s::jsonb)
            AS v(n integer, id bigint, public_id uuid, kind text, status text, amount bigint, currency text,
                 source bigint, destination bigint, description text, reference text, metadata jsonb,
-                posted_by integer, reverses bigint, batch bigint)
+                posted_by integer, reverses bigint, batch bigint, hold bigint)
      ORDER BY v.n
     RETURNING id, public_id
 ), legs AS (
@@ -251,7 +267,7 @@ WITH txn AS (
 ), balances AS (
     UPDATE accounts_account AS a
        SET {balances}
-      FROM jsonb_to_recordset(%(accounts)s::jsonb) AS b(id bigint, balance bigint, sequence bigint)
+      FROM jsonb_to_recordset(%(accounts)s::jsonb) AS b(id bigint, balance bigint, reserved bigint, sequence bigint)
      WHERE a.id = b.id AND a.id = ANY(%(account_ids)s::bigint[])
     RETURNING a.id
 ){record}
@@ -271,8 +287,12 @@ _RECORD_SQL = """, record AS (
 )"""
 
 
-# The values each account's new state is set to, column by column (bulk.BALANCE_COLUMNS).
+# The values each account's new state is set to, column by column (bulk.BALANCE_COLUMNS), and its
+# reservation: the bulk path never changes one, a capture releases what it takes (transactions.holds).
 _BALANCE_VALUES = ("b.balance", "b.sequence", "%(now)s")
+_RESERVATION_COLUMN = "reserved_minor"
+# A capture names its hold; the bulk path never writes one.
+_HOLD_COLUMN = "hold_id"
 
 
 @functools.cache
@@ -281,9 +301,14 @@ def _write_sql(*, explicit_ids: bool, record: bool) -> str:
     return _WRITE_SQL.format(
         id_column="id, " if explicit_ids else "",
         id_value="v.id, " if explicit_ids else "",
-        transaction_columns=", ".join(bulk.TRANSACTION_COLUMNS),
+        transaction_columns=", ".join((*bulk.TRANSACTION_COLUMNS, _HOLD_COLUMN)),
         posting_columns=", ".join(bulk.POSTING_COLUMNS),
-        balances=", ".join(f"{c} = {v}" for c, v in zip(bulk.BALANCE_COLUMNS, _BALANCE_VALUES, strict=True)),
+        balances=", ".join(
+            [
+                *(f"{c} = {v}" for c, v in zip(bulk.BALANCE_COLUMNS, _BALANCE_VALUES, strict=True)),
+                f"{_RESERVATION_COLUMN} = b.reserved",
+            ]
+        ),
         record=_RECORD_SQL if record else "",
     )
 

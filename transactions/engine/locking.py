@@ -54,14 +54,20 @@ _NEXT_TRANSACTION_ID = RawSQL(  # noqa: S611 (fixed text, no input)
 )
 
 
-def lock_accounts(condition: Q, *, reserve_transaction_id: bool = False) -> list[Account]:
+def lock_accounts(condition: Q, *, reserve_transaction_id: bool = False, skip_locked: bool = False) -> list[Account]:
     """Lock and return the customer accounts matching ``condition``, in ascending primary-key order.
 
     With ``reserve_transaction_id`` on PostgreSQL, the same query also draws the id of the
     transaction about to be written from its sequence (see :func:`reserved_transaction_id`):
     the journal can then render the answer and write everything in one more round trip.
+    With ``skip_locked``, accounts another transaction has locked are left out rather than
+    waited for (background work: ``expire_holds``).
     """
-    accounts = Account.objects.select_for_update(no_key=True).filter(condition, is_system=False).order_by("pk")
+    accounts = (
+        Account.objects.select_for_update(no_key=True, skip_locked=skip_locked)
+        .filter(condition, is_system=False)
+        .order_by("pk")
+    )
     if reserve_transaction_id and connection.vendor == "postgresql":
         accounts = accounts.annotate(reserved_transaction_id=_NEXT_TRANSACTION_ID)
     return list(accounts)

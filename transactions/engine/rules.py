@@ -9,14 +9,17 @@ of every transaction). Each rule raises its :mod:`ledger.errors` refusal.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from accounts.models import Account
+from accounts.models import Account, Hold
 from ledger.errors import (
     AccountInactive,
     AlreadyReversed,
+    CaptureExceedsHold,
     CurrencyMismatch,
+    HoldNotPending,
     InsufficientFunds,
     LedgerError,
     LimitExceeded,
@@ -25,7 +28,7 @@ from ledger.errors import (
     SameAccount,
     ValidationFailed,
 )
-from ledger.money import BALANCE_LIMIT
+from ledger.money import BALANCE_LIMIT, format_minor
 from transactions.engine.locking import system_account_of
 from transactions.models import Transaction
 
@@ -86,17 +89,39 @@ def require_same_currency(source: Account, destination: Account) -> None:
 
 
 def require_balance_after(account: Account, amount_minor: int) -> None:
-    """Refuse a leg that would take a customer balance below zero or past ``BALANCE_LIMIT``.
+    """Refuse a leg that would take a customer's available balance below zero, or its balance past ``BALANCE_LIMIT``.
 
-    A system account keeps no balance: nothing to check.
+    The available balance is the balance less what the account's holds reserve
+    (``reserved_minor``, as the locked row has it once lapsed holds are released). A system
+    account keeps no balance: nothing to check.
     """
     if account.is_system:
         return
     balance = account.balance_minor + amount_minor
-    if balance < 0:
+    if balance - account.reserved_minor < 0:
         raise InsufficientFunds(f"Account {account.public_id} holds too little for this posting.")
     if balance > BALANCE_LIMIT:
         raise LimitExceeded()
+
+
+def require_reservable(account: Account, amount_minor: int) -> None:
+    """Refuse a hold of ``amount_minor`` on an account whose available balance is less (``insufficient_funds``)."""
+    if account.balance_minor - account.reserved_minor < amount_minor:
+        raise InsufficientFunds(f"Account {account.public_id} has too little available for this hold.")
+
+
+def require_pending(hold: Hold, now: datetime) -> None:
+    """Refuse to capture or void a hold that is captured, voided or expired at ``now`` (``hold_not_pending``)."""
+    status = hold.status_at(now)
+    if status != Hold.Status.PENDING:
+        raise HoldNotPending(f"The hold is {status}.")
+
+
+def require_within_hold(hold: Hold, amount_minor: int, now: datetime) -> None:
+    """Refuse a capture above what the hold still reserves (``capture_exceeds_hold``)."""
+    remaining = hold.remaining_minor_at(now)
+    if amount_minor > remaining:
+        raise CaptureExceedsHold(f"The hold reserves {format_minor(remaining, hold.currency)} {hold.currency}.")
 
 
 def require_balanced(legs: Iterable[tuple[Account, int]]) -> None:
