@@ -5,6 +5,7 @@ Import them in migrations like Django's own operations; they hold no application
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.contrib.postgres.operations import AddConstraintNotValid, AddIndexConcurrently, ValidateConstraint
@@ -77,7 +78,7 @@ def run_sql_on_postgresql(forwards: str, backwards: str) -> migrations.RunPython
     For what only PostgreSQL has: triggers, and the statements that add a column without blocking.
     """
 
-    def runner(sql: str):
+    def runner(sql: str) -> Callable[[object, BaseDatabaseSchemaEditor], None]:
         def run(apps: object, schema_editor: BaseDatabaseSchemaEditor) -> None:
             if schema_editor.connection.vendor == "postgresql":
                 with schema_editor.connection.cursor() as cursor:
