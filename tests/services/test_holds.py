@@ -292,7 +292,8 @@ class TestVoiding:
         voided = void(held, reason="order cancelled")
         assert (voided.status, voided.captured_minor, voided.resolution_reason) == ("voided", 1000, "order cancelled")
         held.refresh_from_db()
-        assert held.status == "voided" and held.resolved_at is not None
+        assert held.status == "voided"
+        assert held.resolved_at is not None
         assert money(funded) == (9000, 0, 9000)
         assert_books_balance()
 
