@@ -6,7 +6,9 @@ locks the customer accounts it touches in ascending id order, releases what laps
 them still reserve (:func:`~transactions.engine.reservations.release_lapsed`), checks the rules
 against the locked rows at one instant, and binds its idempotency key in the same transaction.
 The account row lock is also the hold's: every write of a hold first locks its account, so
-captures, voids and expiry of one hold serialize, and it leaves ``pending`` exactly once.
+captures, voids and expiry of one hold serialize, and it leaves ``pending`` exactly once. A
+capture or void need not release other lapsed holds first (what it releases leaves the
+available balance as it found it); a hold it is asked for that has lapsed is refused.
 
 - Placing a hold moves no money: it adds its amount to the account's ``reserved_minor``,
   refused when the available balance is less (``insufficient_funds``), and by the rules of a
@@ -208,7 +210,8 @@ def hold_capture(
         locked = lock_accounts_by_public_id(ids, reserve_transaction_id=True)
         journal = Journal(actor, transaction_id=reserved_transaction_id(locked))
         now = journal.now
-        release_lapsed(locked, now)
+        # Other lapsed holds need not be released first: a capture takes from the balance what it
+        # releases from the reservation, so the available balance it leaves is the one it found.
         accounts = LockedAccounts(locked)
         hold = _locked_hold(found.pk, {account.pk: account for account in locked})
         rules.require_pending(hold, now)
@@ -266,8 +269,7 @@ def hold_void(
 
     def work() -> Hold:
         locked = lock_accounts(Q(pk=found.account.pk))
-        now = timezone.now()
-        release_lapsed(locked, now)
+        now = timezone.now()  # A void only releases: other lapsed holds can wait for the next write.
         hold = _locked_hold(found.pk, {account.pk: account for account in locked} | _unlocked_destination(found))
         rules.require_pending(hold, now)
         hold.account.reserved_minor -= hold.amount_minor - hold.captured_minor
