@@ -13,7 +13,12 @@ PostgreSQL and SQLite both run, with no parameters, on any DB-API connection: ps
 - every transaction has at least two postings, on accounts of its currency, that sum to zero
   and move its amount (the positive legs add up to it);
 - in every currency, the customers' stored balances and the system account's postings sum to
-  zero: no money appeared or vanished.
+  zero: no money appeared or vanished;
+- every account's ``reserved_minor`` is what its pending holds still reserve (the sum of their
+  ``amount_minor - captured_minor``), a system account reserves nothing, and no customer
+  account's balance is below what it reserves (its available balance is never negative);
+- every hold has captured between nothing and its amount, exactly the sum of its captures (the
+  transactions that name it), and a hold left ``pending`` has something still to capture.
 
 Each check counts what it looked at (:attr:`Findings.checked`) and lists what it found wrong.
 This is the independent check: ``reconcile`` (``reconciliation.checks``) is the product's own,
@@ -69,6 +74,27 @@ SELECT a.currency, COALESCE(SUM(CASE WHEN a.is_system THEN 0 ELSE a.balance_mino
          ON w.account_id = a.id
  GROUP BY a.currency
  ORDER BY a.currency
+"""
+
+# Every account's stored reservation, and what its pending holds still reserve.
+_RESERVATIONS = """
+SELECT a.public_id, a.is_system, a.balance_minor, a.reserved_minor, COALESCE(SUM(h.remaining), 0)
+  FROM accounts_account a
+  LEFT JOIN (SELECT account_id, amount_minor - captured_minor AS remaining FROM accounts_hold
+              WHERE status = 'pending') h
+         ON h.account_id = a.id
+ GROUP BY a.id
+ ORDER BY a.id
+"""
+
+# Every hold, with the sum and count of its captures (the transactions that name it).
+_HOLDS = """
+SELECT h.public_id, h.status, h.amount_minor, h.captured_minor, COALESCE(c.total, 0), COALESCE(c.captures, 0)
+  FROM accounts_hold h
+  LEFT JOIN (SELECT hold_id, SUM(amount_minor) AS total, COUNT(*) AS captures FROM transactions_transaction
+              WHERE hold_id IS NOT NULL GROUP BY hold_id) c
+         ON c.hold_id = h.id
+ ORDER BY h.id
 """
 
 
@@ -169,6 +195,37 @@ def check(conn: Any) -> Findings:
         found.expect(
             money.total == 0, f"the {money.currency} books sum to {money.total}, not zero: money appeared or vanished"
         )
+    return found.add(check_holds(conn))
+
+
+def check_holds(conn: Any) -> Findings:
+    """Check the reservations and the holds on what ``conn`` sees (part of :func:`check`)."""
+    found = Findings()
+    for public_id, is_system, balance, reserved, held in _rows(conn, _RESERVATIONS):
+        found.expect(
+            reserved == held, f"account {public_id}: reserves {reserved}, its pending holds still reserve {held}"
+        )
+        if is_system:
+            found.expect(reserved == 0, f"system account {public_id} reserves {reserved}")
+        else:
+            found.expect(
+                balance >= reserved,
+                f"customer account {public_id} reserves {reserved} of its balance {balance}: "
+                "its available balance is below zero",
+            )
+
+    problems = []
+    for public_id, status, amount, captured, total, count in _rows(conn, _HOLDS):
+        found.checked += 3
+        if not 0 <= captured <= amount:
+            problems.append(f"hold {public_id} ({status}): captured {captured} of its amount {amount}")
+        if captured != total:
+            problems.append(
+                f"hold {public_id} ({status}): records {captured} captured, its {count} captures sum to {total}"
+            )
+        if status == "pending" and captured >= amount:
+            problems.append(f"hold {public_id} is pending with nothing left to capture ({captured} of {amount})")
+    found.record(problems, "hold problems")
     return found
 
 

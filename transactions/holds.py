@@ -308,9 +308,10 @@ def holds_expire(*, now: datetime | None = None, accounts_per_transaction: int =
 
     Works through the accounts that have such holds in ascending id order, a database
     transaction per ``accounts_per_transaction``, locking them as every write does but skipping
-    those another transaction holds (that write releases their lapsed holds itself, or a later
-    run does): so several runs at once, on several machines, never wait for each other or
-    record a hold twice.
+    those another transaction holds: so several runs at once, on several machines, never wait
+    for each other or record a hold twice. A skipped account's lapsed holds are recorded by the
+    write that held it, if it commits, or by a later run; until then they reserve nothing and
+    cannot be captured, on every read and write, so only the record waits.
     """
     moment = now or timezone.now()
     expired, after = 0, 0

@@ -47,7 +47,7 @@ BEGIN
     END IF;
     RAISE EXCEPTION 'a hold leaves pending once and is otherwise unchangeable: % of hold % (%) refused',
         TG_OP, OLD.id, OLD.status
-        USING ERRCODE = 'restrict_violation';
+        USING ERRCODE = 'restrict_violation', CONSTRAINT = 'hold_guard';
 END $$;
 
 CREATE TRIGGER hold_guard

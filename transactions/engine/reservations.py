@@ -45,6 +45,7 @@ def release_lapsed(accounts: Iterable[Account], now: datetime) -> int:
     released: dict[int, int] = {}
     for _, account_pk, _, amount, captured in lapsed:
         released[account_pk] = released.get(account_pk, 0) + amount - captured
+    # ``updated_at`` stays: what the account may spend did not change (reads already left lapsed holds out).
     for account_pk, amount in sorted(released.items()):
         Account.objects.filter(pk=account_pk).update(reserved_minor=F("reserved_minor") - amount)
         reserving[account_pk].reserved_minor -= amount
