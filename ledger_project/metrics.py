@@ -4,17 +4,99 @@ Under gunicorn with several workers, ``PROMETHEUS_MULTIPROC_DIR`` is set (see
 ``gunicorn.conf.py``) and every worker writes its samples there; the scrape aggregates them.
 There the master also serves them, without a token, on ``LEDGER_METRICS_BIND``: a port of its
 own, which the public proxy does not route to.
+
+What is read from the database at scrape time rather than counted (:class:`OpenHoldsCollector`:
+the open holds and what they reserve, by currency) is collected by the worker that answers
+``/metrics``, alongside either registry (:func:`scrape_registry`); the master's listener, which
+has no database, leaves it out.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import secrets
+from collections.abc import Iterable
 
 from django.conf import settings
+from django.db import Error as DatabaseFailure
+from django.db.models import Count, F, Sum
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from accounts.models import Hold
+
+logger = logging.getLogger(__name__)
+
+
+class OpenHoldsCollector(Collector):
+    """``ledger_holds_open`` and ``ledger_holds_open_amount_minor`` by currency, read at scrape time.
+
+    An open hold is pending and not yet past its ``expires_at`` (a lapsed one reserves nothing,
+    recorded or not); its amount is what it still reserves (amount less captured). One grouped
+    query over the pending holds' partial index; every configured currency is reported, 0 when
+    it has none. If the database cannot answer, the scrape goes on without them (logged).
+    """
+
+    def describe(self) -> Iterable[Metric]:
+        """Name the metrics without reading the database (asked when the collector is registered)."""
+        return self._families()
+
+    def collect(self) -> Iterable[Metric]:
+        """Return the open holds of each currency, or nothing if the database cannot answer."""
+        try:
+            rows = list(
+                Hold.objects.filter(status=Hold.Status.PENDING, expires_at__gt=timezone.now())
+                .values("currency")
+                .annotate(holds=Count("pk"), reserved=Sum(F("amount_minor") - F("captured_minor")))
+                .order_by("currency")
+            )
+        except DatabaseFailure as exc:
+            logger.warning("open holds left out of the metrics: the database did not answer: %s", exc)
+            return []
+        found = {row["currency"]: (int(row["holds"]), int(row["reserved"] or 0)) for row in rows}
+        count, amount = self._families()
+        for currency in sorted(set(settings.LEDGER_CURRENCIES) | set(found)):
+            holds, reserved = found.get(currency, (0, 0))
+            count.add_metric([currency], holds)
+            amount.add_metric([currency], reserved)
+        return [count, amount]
+
+    @staticmethod
+    def _families() -> list[GaugeMetricFamily]:
+        return [
+            GaugeMetricFamily(
+                "ledger_holds_open", "Holds pending and not yet expired, by currency.", labels=["currency"]
+            ),
+            GaugeMetricFamily(
+                "ledger_holds_open_amount_minor",
+                "What the open holds still reserve, in minor units of the currency.",
+                labels=["currency"],
+            ),
+        ]
+
+
+OPEN_HOLDS = OpenHoldsCollector()
+
+
+def scrape_registry() -> CollectorRegistry:
+    """Return what a scrape exposes: the counted metrics, and the open holds read from the database.
+
+    Multiprocess (``PROMETHEUS_MULTIPROC_DIR``): every worker's samples, aggregated. Otherwise
+    this process's default registry, wrapped rather than changed, so that nothing else reading
+    it (``REGISTRY.get_sample_value``) queries the database.
+    """
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(REGISTRY)
+    registry.register(OPEN_HOLDS)
+    return registry
 
 
 def _allowed(request: HttpRequest) -> bool:
@@ -35,9 +117,4 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     """Serve the Prometheus exposition; 403 unless the caller has the token or is on an allowed network."""
     if not _allowed(request):
         return HttpResponse("Forbidden\n", status=403, content_type="text/plain")
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(generate_latest(scrape_registry()), content_type=CONTENT_TYPE_LATEST)

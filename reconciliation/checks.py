@@ -1,4 +1,4 @@
-"""The six reconciliation checks: set-based SQL, one small function each, over one snapshot.
+"""The nine reconciliation checks: set-based SQL, one small function each, over one snapshot.
 
 Each check states its invariant in its docstring, runs a few statements over whole tables
 (never a query per account), and returns what it found as :class:`Discrepancy` rows, the
@@ -10,6 +10,9 @@ it is written for PostgreSQL's planner at ledger scale: check 3's window pass st
 postings in ``(account_id, sequence)`` order, and the others are hash aggregates or index
 lookups per account. A :class:`Scope` narrows every check to one account or to the accounts
 and transactions that moved since a cutoff.
+
+Checks 1 to 6 prove the postings and balances; checks 7 to 9 the holds (``accounts.models.Hold``):
+what accounts reserve, what holds captured, and that every capture is one of its hold.
 """
 
 # ruff: noqa: S608 -- every statement here is fixed text; the only values in it are query parameters.
@@ -115,6 +118,7 @@ class Discrepancy:
     currency: str | None = None
     transaction: str | None = None
     sequence: int | None = None
+    hold: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the discrepancy as JSON-ready fields, without the ones it has no value for."""
@@ -131,6 +135,8 @@ class Discrepancy:
             where.append(f"posting #{self.sequence}")
         if self.transaction:
             where.append(f"transaction {self.transaction}")
+        if self.hold:
+            where.append(f"hold {self.hold}")
         return f"[{self.check}] {', '.join(where)}: {self.problem}: expected {self.expected}, found {self.found}"
 
 
@@ -665,6 +671,256 @@ def check_reversals(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckRes
     return CheckResult("reversals", forward_total + backward_total, found)
 
 
+def _holds_in_scope(scope: Scope, alias: str) -> tuple[str, list[SQLParam]]:
+    """Return an SQL condition that the hold row ``alias`` is in scope, and its parameters.
+
+    ``account``: the holds on the account or to it. ``since``: the holds on an account that
+    moved since the cutoff (a capture is a posting), and those placed or resolved since then.
+    """
+    if scope.kind == "account":
+        return f"({alias}.account_id = %s OR {alias}.destination_account_id = %s)", [scope.account_pk] * 2
+    if scope.kind == "since":
+        condition, params = scope.accounts(f"{alias}.account_id")
+        cutoff = _timestamp(scope.cutoff)
+        return f"({condition} OR {alias}.created_at >= %s OR {alias}.resolved_at >= %s)", [*params, cutoff, cutoff]
+    return "1 = 1", []
+
+
+def _instant(value: object) -> str:
+    """Return a timestamp as ISO text (the driver gives a datetime, or SQLite text)."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def check_reservations(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
+    """Check that every account's stored ``reserved_minor`` is what its pending holds still reserve (check 7).
+
+    What a hold recorded as ``pending`` reserves is its amount less what it captured, until its
+    status changes, even past ``expires_at`` (reads add a lapsed hold back; a write or
+    ``expire_holds`` records it): the sum over the account's pending holds, 0 without any. One
+    aggregate of the pending holds (a partial index holds them), joined to the accounts. A
+    ``since`` scope checks every account, as the other scopes their own: a reservation changes
+    without a posting (a hold placed or voided), and the pass reads only the accounts.
+    """
+    if scope.kind == "account":
+        (inner, inner_params), (outer, outer_params) = scope.accounts("h.account_id"), scope.accounts("a.id")
+    else:
+        (inner, inner_params), (outer, outer_params) = ("1 = 1", []), ("1 = 1", [])
+    materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
+    rows, total = _capped(
+        cursor,
+        f"""
+        WITH held AS {materialized} (
+            SELECT h.account_id, SUM(h.amount_minor - h.captured_minor) AS reserved, COUNT(*) AS holds
+              FROM accounts_hold h
+             WHERE h.status = 'pending' AND {inner}
+             GROUP BY h.account_id)
+        SELECT a.id, a.public_id, a.currency, a.reserved_minor AS stored,
+               COALESCE(r.reserved, 0) AS derived, COALESCE(r.holds, 0) AS holds
+          FROM accounts_account a
+          LEFT JOIN held r ON r.account_id = a.id
+         WHERE {outer} AND a.reserved_minor <> COALESCE(r.reserved, 0)
+        """,
+        [*inner_params, *outer_params],
+        order_by="id",
+        limit=limit,
+    )
+    return CheckResult(
+        "reservations",
+        total,
+        [
+            Discrepancy(
+                check="reservations",
+                account=uuid_text(row["public_id"]),
+                currency=row["currency"],
+                problem=f"stored reservation differs from what its {row['holds']} pending hold(s) reserve",
+                expected=_money(row["derived"], row["currency"]),
+                found=_money(row["stored"], row["currency"]),
+            )
+            for row in rows
+        ],
+    )
+
+
+def check_hold_captures(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
+    """Check that no hold captured more than its amount, and that it captured the sum of its captures (check 8).
+
+    A capture is a transaction whose ``hold`` is the hold; a hold without one has captured 0.
+    One aggregate of the captures (a partial index on ``hold_id`` finds them), joined to the holds.
+    """
+    condition, params = _holds_in_scope(scope, "h")
+    captures = "t.hold_id IS NOT NULL"
+    capture_params: list[SQLParam] = []
+    if scope.kind != "all":
+        held, capture_params = _holds_in_scope(scope, "sh")
+        captures += f" AND t.hold_id IN (SELECT sh.id FROM accounts_hold sh WHERE {held})"
+    materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
+    rows, total = _capped(
+        cursor,
+        f"""
+        WITH captured AS {materialized} (
+            SELECT t.hold_id, SUM(t.amount_minor) AS total, COUNT(*) AS captures
+              FROM transactions_transaction t
+             WHERE {captures}
+             GROUP BY t.hold_id)
+        SELECT h.id, h.public_id, h.currency, h.amount_minor, h.captured_minor, a.public_id AS account,
+               COALESCE(c.total, 0) AS summed, COALESCE(c.captures, 0) AS captures
+          FROM accounts_hold h
+          JOIN accounts_account a ON a.id = h.account_id
+          LEFT JOIN captured c ON c.hold_id = h.id
+         WHERE {condition} AND (h.captured_minor > h.amount_minor OR h.captured_minor <> COALESCE(c.total, 0))
+        """,
+        [*capture_params, *params],
+        order_by="id",
+        limit=limit,
+        problems=_flags("captured_minor > amount_minor", "captured_minor <> summed"),
+    )
+    found = []
+    for row in rows:
+        currency = row["currency"]
+        common = {
+            "check": "hold_captures",
+            "account": uuid_text(row["account"]),
+            "currency": currency,
+            "hold": uuid_text(row["public_id"]),
+        }
+        if row["captured_minor"] > row["amount_minor"]:
+            found.append(
+                Discrepancy(
+                    **common,
+                    problem="hold captured more than its amount",
+                    expected=f"at most {_money(row['amount_minor'], currency)}",
+                    found=_money(row["captured_minor"], currency),
+                )
+            )
+        if row["captured_minor"] != int(row["summed"]):
+            found.append(
+                Discrepancy(
+                    **common,
+                    problem=f"captured amount differs from the sum of its {row['captures']} capture(s)",
+                    expected=_money(row["summed"], currency),
+                    found=_money(row["captured_minor"], currency),
+                )
+            )
+    return CheckResult("hold_captures", total, found)
+
+
+_CAPTURE_FLAGS = (
+    "kind <> hold_kind",
+    "COALESCE(source_account_id, 0) <> hold_account_id",
+    "COALESCE(destination_account_id, 0) <> COALESCE(hold_destination_id, 0)",
+    "currency <> hold_currency",
+    "after_expiry = 1 OR after_resolution = 1",
+)
+
+
+def check_captures(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
+    """Check that every capture is one of its hold (check 9).
+
+    A capture (a transaction whose ``hold`` is set) debits the hold's account and credits its
+    destination: a transfer to it, or a withdrawal when the hold has none; in the hold's
+    currency; made before the hold's ``expires_at`` and, once the hold is resolved, at or
+    before its ``resolved_at``. The captures in scope (a partial index on ``hold_id``), each
+    joined to its hold by primary key.
+    """
+    condition, params = scope.transactions("t")
+    rows, total = _capped(
+        cursor,
+        f"""
+        SELECT t.id, t.public_id, t.kind, t.currency, t.created_at, t.source_account_id, t.destination_account_id,
+               h.public_id AS hold, h.account_id AS hold_account_id, h.destination_account_id AS hold_destination_id,
+               CASE WHEN h.destination_account_id IS NULL THEN 'withdrawal' ELSE 'transfer' END AS hold_kind,
+               h.currency AS hold_currency, h.expires_at, h.resolved_at, h.status AS hold_status,
+               CASE WHEN t.created_at >= h.expires_at THEN 1 ELSE 0 END AS after_expiry,
+               CASE WHEN h.resolved_at IS NOT NULL AND t.created_at > h.resolved_at THEN 1 ELSE 0 END
+                   AS after_resolution,
+               source.public_id AS source, destination.public_id AS destination,
+               held.public_id AS hold_account, payee.public_id AS hold_destination
+          FROM transactions_transaction t
+          JOIN accounts_hold h ON h.id = t.hold_id
+          JOIN accounts_account held ON held.id = h.account_id
+          LEFT JOIN accounts_account payee ON payee.id = h.destination_account_id
+          LEFT JOIN accounts_account source ON source.id = t.source_account_id
+          LEFT JOIN accounts_account destination ON destination.id = t.destination_account_id
+         WHERE t.hold_id IS NOT NULL AND {condition}
+           AND (t.kind <> CASE WHEN h.destination_account_id IS NULL THEN 'withdrawal' ELSE 'transfer' END
+                OR COALESCE(t.source_account_id, 0) <> h.account_id
+                OR COALESCE(t.destination_account_id, 0) <> COALESCE(h.destination_account_id, 0)
+                OR t.currency <> h.currency
+                OR t.created_at >= h.expires_at
+                OR (h.resolved_at IS NOT NULL AND t.created_at > h.resolved_at))
+        """,
+        params,
+        order_by="id",
+        limit=limit,
+        problems=_flags(*_CAPTURE_FLAGS),
+    )
+    found = []
+    for row in rows:
+        common = {
+            "check": "captures",
+            "account": uuid_text(row["hold_account"]),
+            "currency": row["currency"],
+            "transaction": uuid_text(row["public_id"]),
+            "hold": uuid_text(row["hold"]),
+        }
+        if row["kind"] != row["hold_kind"]:
+            found.append(
+                Discrepancy(
+                    **common,
+                    problem="capture is not the kind its hold makes (withdrawal without destination, else transfer)",
+                    expected=row["hold_kind"],
+                    found=row["kind"],
+                )
+            )
+        if row["source_account_id"] != row["hold_account_id"]:
+            found.append(
+                Discrepancy(
+                    **common,
+                    problem="capture debits another account than its hold's",
+                    expected=uuid_text(row["hold_account"]) or "none",
+                    found=uuid_text(row["source"]) or "none",
+                )
+            )
+        if row["destination_account_id"] != row["hold_destination_id"]:
+            found.append(
+                Discrepancy(
+                    **common,
+                    problem="capture credits another account than its hold's destination",
+                    expected=uuid_text(row["hold_destination"]) or "none (a withdrawal)",
+                    found=uuid_text(row["destination"]) or "none (a withdrawal)",
+                )
+            )
+        if row["currency"] != row["hold_currency"]:
+            found.append(
+                Discrepancy(
+                    **common,
+                    problem="capture's currency differs from its hold's",
+                    expected=row["hold_currency"],
+                    found=row["currency"],
+                )
+            )
+        created, expires, resolved = row["created_at"], row["expires_at"], row["resolved_at"]
+        if row["after_expiry"]:
+            found.append(
+                Discrepancy(
+                    **common,
+                    problem="capture made once its hold had expired",
+                    expected=f"before {_instant(expires)}",
+                    found=_instant(created),
+                )
+            )
+        elif row["after_resolution"]:
+            found.append(
+                Discrepancy(
+                    **common,
+                    problem=f"capture made after its hold was resolved ({row['hold_status']})",
+                    expected=f"at or before {_instant(resolved)}",
+                    found=_instant(created),
+                )
+            )
+    return CheckResult("captures", total, found)
+
+
 CHECKS: tuple[Check, ...] = (
     Check(1, "balances", "stored balances equal the sums of postings", check_balances),
     Check(2, "transactions", "each transaction's postings sum to zero", check_transactions),
@@ -672,4 +928,7 @@ CHECKS: tuple[Check, ...] = (
     Check(4, "non_negative", "no customer account below zero", check_non_negative),
     Check(5, "currency_totals", "all balances of each currency sum to zero", check_currency_totals),
     Check(6, "reversals", "reversal links agree both ways", check_reversals),
+    Check(7, "reservations", "reservations equal what pending holds reserve", check_reservations),
+    Check(8, "hold_captures", "holds captured their captures, within amount", check_hold_captures),
+    Check(9, "captures", "each capture matches its hold", check_captures),
 )

@@ -7,6 +7,10 @@ account's ``created_at`` and ``sequence`` are both assigned under its row lock, 
 postings of a period are a run of consecutive sequence numbers. Call these inside one
 snapshot (:func:`reconciliation.services.read_snapshot`) so that they agree with each other.
 
+A posting of a hold's capture carries the hold's public id (``transaction__hold__public_id``;
+none for any other posting): a capture is a withdrawal or transfer like the others, and adds to
+the balance as they do.
+
 A system account keeps no running balance (``accounts.models``): its opening balance is the
 sum of its postings before ``start``, its postings follow in id order, and each one's balance
 after it is computed here as they stream; its statement ties out by construction.
@@ -65,6 +69,7 @@ class _PostingValues(TypedDict):
     transaction__kind: str
     transaction__description: str
     transaction__reference: str
+    transaction__hold__public_id: UUID | None
 
 
 class StatementRow(TypedDict):
@@ -81,6 +86,7 @@ class StatementRow(TypedDict):
     transaction__kind: str
     transaction__description: str
     transaction__reference: str
+    transaction__hold__public_id: UUID | None
 
 
 def _period(account: Account, start: datetime, end: datetime) -> QuerySet[Posting]:

@@ -46,3 +46,14 @@ def sql(statement: str, params: list | tuple = ()) -> None:
     """Execute ``statement`` on the test's connection."""
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
+
+
+def disable_triggers(table: str, *names: str) -> None:
+    """Switch off the named triggers of ``table`` for the rest of this test's transaction, which rolls back.
+
+    What the test wrote so far is checked first (PostgreSQL refuses to alter a table while
+    trigger events are pending), as when a test drops a CHECK constraint.
+    """
+    run_deferred_checks()
+    for name in names:
+        sql(f"ALTER TABLE {table} DISABLE TRIGGER {name}")

@@ -1,4 +1,4 @@
-"""``manage.py reconcile``: each of the six checks catches its own kind of damage, naming it exactly.
+"""``manage.py reconcile``: each of the nine checks catches its own kind of damage, naming it exactly.
 
 Every test starts from a small ledger written through the posting service, breaks one thing
 with raw SQL (switching off the append-only triggers, or dropping a CHECK constraint, for
@@ -8,18 +8,20 @@ and the discrepancy that names the account or transaction.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, Hold
 from harness.commands import run
 from ledger.money import format_minor
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import since_margin
-from tests.commands.helpers import bypass_triggers, findings, run_deferred_checks, sql
-from tests.ledgers import posting
+from tests.commands.helpers import bypass_triggers, disable_triggers, findings, run_deferred_checks, sql
+from tests.ledgers import Ledger, posting
+from transactions.holds import hold_capture, hold_create, hold_void, holds_expire
 from transactions.models import Posting, Transaction
 
 pytestmark = pytest.mark.postgres
@@ -29,12 +31,18 @@ def test_a_clean_ledger_reconciles_with_exit_status_0(ledger):
     text = run("reconcile")
     assert text.code == 0, text.out
     assert "Result: clean" in text.out
-    assert text.out.count(" ok") == 6
+    assert text.out.count(" ok") == 9
 
     report = run("reconcile", "--format", "json")
     assert report.code == 0
     assert report.json["result"] == "clean"
-    assert [check["discrepancies"] for check in report.json["checks"]] == [0] * 6
+    assert [check["discrepancies"] for check in report.json["checks"]] == [0] * 9
+    assert [(check["number"], check["name"]) for check in report.json["checks"]][5:] == [
+        (6, "reversals"),
+        (7, "reservations"),
+        (8, "hold_captures"),
+        (9, "captures"),
+    ]
     assert report.json["discrepancies"] == []
 
 
@@ -403,7 +411,10 @@ def test_every_run_is_recorded_with_its_findings(ledger):
 
     clean, dirty = ReconciliationRun.objects.order_by("pk")
     assert (clean.scope, clean.result, clean.discrepancy_count, clean.discrepancies) == ("all", "clean", 0, [])
-    assert set(clean.checks) == {"balances", "transactions", "chains", "non_negative", "currency_totals", "reversals"}
+    assert set(clean.checks) == {
+        *("balances", "transactions", "chains", "non_negative", "currency_totals", "reversals"),
+        *("reservations", "hold_captures", "captures"),
+    }
     assert clean.started_at <= clean.finished_at
     assert clean.run_by.startswith("manage.py reconcile (")
     assert (dirty.scope, dirty.scope_account, dirty.result) == ("account", str(ledger.bob.public_id), "discrepancies")
@@ -422,3 +433,304 @@ def test_a_run_stores_the_first_findings_but_counts_them_all(ledger, monkeypatch
     assert recorded.discrepancy_count == report.json["discrepancy_count"] == 3 + 3 + 2  # balances, chains, totals
     assert len(recorded.discrepancies) == len(report.json["discrepancies"]) == 2
     assert "... and 6 more" in run("reconcile").out
+
+
+# --- holds: checks 7, 8 and 9 ----------------------------------------------------------------
+
+
+@dataclass
+class Holds:
+    """The holds of :func:`held`, read back from the database, and their captures."""
+
+    ledger: Ledger
+    rent: Hold  # Alice to Bob, 10.00: captured 4.00, then the rest (captured)
+    partial: Hold  # Alice, 5.00, no destination: 2.00 captured, still pending (reserves 3.00)
+    voided: Hold  # Bob, 1.00: voided
+    lapsed: Hold  # Alice, 2.00: 0.50 captured, then it expired (recorded by expire_holds)
+    open_eur: Hold  # Carol, 1.50 EUR: pending
+    rent_captures: list[Transaction]
+    partial_capture: Transaction
+    lapsed_capture: Transaction
+
+    def refresh(self) -> None:
+        for hold in (self.rent, self.partial, self.voided, self.lapsed, self.open_eur):
+            hold.refresh_from_db()
+
+
+@pytest.fixture
+def held(ledger, monkeypatch) -> Holds:
+    """The ledger, then holds that lived a normal life, at chosen minutes after now: placed, partly
+    captured, captured in full, voided, expired (recorded by ``holds_expire``), and two still pending."""
+    start = timezone.now()
+    clock = {"now": start}
+    monkeypatch.setattr(timezone, "now", lambda: clock["now"])
+    alice, bob, carol = ledger.alice, ledger.bob, ledger.carol
+
+    def at(minutes: float) -> None:
+        clock["now"] = start + timedelta(minutes=minutes)
+
+    def place(account: Account, amount: str, **kwargs) -> Hold:
+        return hold_create(actor=account.owner, account_id=account.public_id, amount=amount, **kwargs)
+
+    def take(hold: Hold, amount: str | None = None) -> Transaction:
+        return hold_capture(actor=hold.account.owner, hold_id=hold.public_id, amount=amount)
+
+    at(1)
+    rent = place(alice, "10.00", destination_account_id=bob.public_id, expires_at=start + timedelta(hours=1))
+    at(2)
+    partial = place(alice, "5.00", expires_at=start + timedelta(days=1))
+    at(3)
+    voided = place(bob, "1.00")
+    at(4)
+    lapsed = place(alice, "2.00", expires_at=start + timedelta(minutes=30))
+    at(5)
+    open_eur = place(carol, "1.50")
+    at(10)
+    rent_captures = [take(rent, "4.00")]
+    at(11)
+    rent_captures.append(take(rent))
+    at(12)
+    partial_capture = take(partial, "2.00")
+    at(13)
+    hold_void(actor=bob.owner, hold_id=voided.public_id)
+    at(20)
+    lapsed_capture = take(lapsed, "0.50")
+    at(45)
+    assert holds_expire() == 1
+    monkeypatch.undo()
+    ledger.refresh()
+    holds = Holds(ledger, rent, partial, voided, lapsed, open_eur, rent_captures, partial_capture, lapsed_capture)
+    holds.refresh()
+    assert [h.status for h in (rent, partial, voided, lapsed, open_eur)] == [
+        "captured", "pending", "voided", "expired", "pending",
+    ]  # fmt: skip
+    assert (alice.reserved_minor, bob.reserved_minor, carol.reserved_minor) == (300, 0, 150)
+    return holds
+
+
+def iso(moment: datetime | None) -> str:
+    assert moment is not None
+    return moment.isoformat()
+
+
+def test_holds_that_lived_a_normal_life_reconcile_clean(held):
+    for args in ([], ["--account", str(held.ledger.alice.public_id)], ["--since", "1h"]):
+        report = run("reconcile", *args, "--format", "json")
+        assert report.code == 0, report.out
+        assert [check["discrepancies"] for check in report.json["checks"]] == [0] * 9, args
+    text = run("reconcile")
+    assert "7. reservations" in text.out
+    assert "9. captures" in text.out
+    assert "Result: clean" in text.out
+
+
+def test_check_7_a_stored_reservation_that_differs_from_its_pending_holds(held):
+    disable_triggers("accounts_account", "account_reservation")
+    sql("UPDATE accounts_account SET reserved_minor = reserved_minor + 100 WHERE id = %s", [held.ledger.alice.pk])
+
+    report = run("reconcile", "--format", "json")
+
+    assert report.code == 1
+    assert findings(report) == [
+        {
+            "check": "reservations",
+            "account": str(held.ledger.alice.public_id),
+            "currency": "USD",
+            "problem": "stored reservation differs from what its 1 pending hold(s) reserve",
+            "expected": "3.00",
+            "found": "4.00",
+        }
+    ]
+    # One account's own run finds it too; another's does not.
+    assert findings(run("reconcile", "--account", str(held.ledger.alice.public_id), "--format", "json")) != []
+    assert run("reconcile", "--account", str(held.ledger.carol.public_id)).code == 0
+
+
+def test_check_7_a_voided_hold_set_back_to_pending_reserves_what_the_account_does_not(held):
+    disable_triggers("accounts_hold", "hold_guard", "hold_reservation")
+    sql("UPDATE accounts_hold SET status = 'pending', resolved_at = NULL WHERE id = %s", [held.voided.pk])
+
+    report = run("reconcile", "--since", "1h", "--format", "json")
+
+    assert report.code == 1
+    assert findings(report) == [
+        {
+            "check": "reservations",
+            "account": str(held.ledger.bob.public_id),
+            "currency": "USD",
+            "problem": "stored reservation differs from what its 1 pending hold(s) reserve",
+            "expected": "1.00",
+            "found": "0.00",
+        }
+    ]
+
+
+def test_check_8_a_hold_that_captured_more_than_its_amount(held):
+    disable_triggers("accounts_hold", "hold_guard", "hold_capture_total")
+    sql("ALTER TABLE accounts_hold DROP CONSTRAINT hold_captured_within_amount")
+    sql("UPDATE accounts_hold SET captured_minor = 1500 WHERE id = %s", [held.rent.pk])
+
+    report = run("reconcile", "--format", "json")
+
+    assert report.code == 1
+    common = {
+        "check": "hold_captures",
+        "account": str(held.ledger.alice.public_id),
+        "currency": "USD",
+        "hold": str(held.rent.public_id),
+    }
+    assert findings(report) == [
+        {**common, "problem": "hold captured more than its amount", "expected": "at most 10.00", "found": "15.00"},
+        {
+            **common,
+            "problem": "captured amount differs from the sum of its 2 capture(s)",
+            "expected": "10.00",
+            "found": "15.00",
+        },
+    ]
+    # Bob's account run sees it: the hold is to him.
+    assert len(findings(run("reconcile", "--account", str(held.ledger.bob.public_id), "--format", "json"))) == 2
+
+
+def test_check_8_a_captured_amount_that_is_not_the_sum_of_the_captures(held):
+    """The pending hold records 1.00 captured where its capture took 2.00: so it also seems to
+    reserve 4.00 where Alice's account stores 3.00."""
+    disable_triggers("accounts_hold", "hold_guard", "hold_capture_total", "hold_reservation")
+    sql("UPDATE accounts_hold SET captured_minor = 100 WHERE id = %s", [held.partial.pk])
+
+    report = run("reconcile", "--format", "json")
+
+    assert report.code == 1
+    alice = str(held.ledger.alice.public_id)
+    assert findings(report) == [
+        {
+            "check": "reservations",
+            "account": alice,
+            "currency": "USD",
+            "problem": "stored reservation differs from what its 1 pending hold(s) reserve",
+            "expected": "4.00",
+            "found": "3.00",
+        },
+        {
+            "check": "hold_captures",
+            "account": alice,
+            "currency": "USD",
+            "hold": str(held.partial.public_id),
+            "problem": "captured amount differs from the sum of its 1 capture(s)",
+            "expected": "2.00",
+            "found": "1.00",
+        },
+    ]
+
+
+def test_check_9_a_capture_made_after_its_hold_was_resolved(held):
+    bypass_triggers()
+    late = held.rent.resolved_at + timedelta(minutes=5)
+    sql("UPDATE transactions_transaction SET created_at = %s WHERE id = %s", [late, held.rent_captures[0].pk])
+
+    report = run("reconcile", "--format", "json")
+
+    assert report.code == 1
+    assert findings(report) == [
+        {
+            "check": "captures",
+            "account": str(held.ledger.alice.public_id),
+            "currency": "USD",
+            "transaction": str(held.rent_captures[0].public_id),
+            "hold": str(held.rent.public_id),
+            "problem": "capture made after its hold was resolved (captured)",
+            "expected": f"at or before {iso(held.rent.resolved_at)}",
+            "found": iso(late),
+        }
+    ]
+
+
+def test_check_9_a_capture_made_once_its_hold_had_expired(held):
+    bypass_triggers()
+    late = held.lapsed.expires_at + timedelta(seconds=1)
+    sql("UPDATE transactions_transaction SET created_at = %s WHERE id = %s", [late, held.lapsed_capture.pk])
+
+    report = run("reconcile", "--format", "json")
+
+    assert report.code == 1
+    assert findings(report) == [
+        {
+            "check": "captures",
+            "account": str(held.ledger.alice.public_id),
+            "currency": "USD",
+            "transaction": str(held.lapsed_capture.public_id),
+            "hold": str(held.lapsed.public_id),
+            "problem": "capture made once its hold had expired",
+            "expected": f"before {iso(held.lapsed.expires_at)}",
+            "found": iso(late),
+        }
+    ]
+
+
+def test_check_9_captures_that_move_money_between_other_accounts_than_their_holds(held):
+    """The partial hold's capture (a withdrawal from Alice) turned into a transfer to Bob; the lapsed
+    hold's said to come from Bob; its currency changed to EUR. The postings are left as they were."""
+    ledger = held.ledger
+    bypass_triggers()
+    sql(
+        "UPDATE transactions_transaction SET kind = 'transfer', destination_account_id = %s WHERE id = %s",
+        [ledger.bob.pk, held.partial_capture.pk],
+    )
+    sql(
+        "UPDATE transactions_transaction SET source_account_id = %s, currency = 'EUR' WHERE id = %s",
+        [ledger.bob.pk, held.lapsed_capture.pk],
+    )
+
+    report = run("reconcile", "--format", "json")
+
+    assert report.code == 1
+    alice, bob = str(ledger.alice.public_id), str(ledger.bob.public_id)
+    partial = {
+        "check": "captures",
+        "account": alice,
+        "currency": "USD",
+        "transaction": str(held.partial_capture.public_id),
+        "hold": str(held.partial.public_id),
+    }
+    lapsed = {
+        "check": "captures",
+        "account": alice,
+        "currency": "EUR",
+        "transaction": str(held.lapsed_capture.public_id),
+        "hold": str(held.lapsed.public_id),
+    }
+    assert findings(report, "captures") == [
+        {
+            **partial,
+            "problem": "capture is not the kind its hold makes (withdrawal without destination, else transfer)",
+            "expected": "withdrawal",
+            "found": "transfer",
+        },
+        {
+            **partial,
+            "problem": "capture credits another account than its hold's destination",
+            "expected": "none (a withdrawal)",
+            "found": bob,
+        },
+        {**lapsed, "problem": "capture debits another account than its hold's", "expected": alice, "found": bob},
+        {**lapsed, "problem": "capture's currency differs from its hold's", "expected": "USD", "found": "EUR"},
+    ]
+    # Its postings stayed on USD accounts: the transaction check names the currency too.
+    assert [(item["transaction"], item["found"]) for item in findings(report, "transactions")] == [
+        (str(held.lapsed_capture.public_id), "USD")
+    ]
+    assert findings(report, "hold_captures") == findings(report, "reservations") == []
+
+
+def test_the_text_report_names_the_hold(held):
+    disable_triggers("accounts_hold", "hold_guard", "hold_capture_total", "hold_reservation")
+    sql("UPDATE accounts_hold SET captured_minor = 100 WHERE id = %s", [held.partial.pk])
+
+    report = run("reconcile")
+
+    assert report.code == 1
+    assert (
+        f"[hold_captures] account {held.ledger.alice.public_id} (USD), hold {held.partial.public_id}: "
+        "captured amount differs from the sum of its 1 capture(s): expected 2.00, found 1.00"
+    ) in report.out
+    assert "8. hold_captures" in report.out

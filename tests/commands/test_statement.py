@@ -20,6 +20,7 @@ from harness.commands import run
 from ledger.money import format_minor
 from tests.commands.helpers import bypass_triggers, sql
 from tests.factories import AccountFactory, UserFactory
+from transactions.holds import hold_capture, hold_create
 from transactions.services import deposit_create, transfer_create, withdrawal_create
 
 pytestmark = pytest.mark.postgres
@@ -236,3 +237,81 @@ def test_the_system_accounts_statement_counts_its_running_balance_itself(history
     # Alice 123.00 and Bob 30.10.
     latest = run("statement", str(world.public_id), "--from", "2026-01-01", "--to", "2026-03-31")
     assert list(csv.DictReader(io.StringIO(latest.out)))[-1]["balance_after"] == "-153.10"
+
+
+def test_a_capture_shows_as_a_capture_of_its_hold_and_the_statement_still_ties_out(db, monkeypatch):
+    """In April Alice took 100.00 in; a hold of 40.00 for Bob was captured in two parts (15.00,
+    then the rest), one of 5.00 without destination in one; she then withdrew 1.00."""
+    clock = {"now": datetime(2026, 4, 1, tzinfo=UTC)}
+    monkeypatch.setattr(timezone, "now", lambda: clock["now"])
+    owner = UserFactory()
+    alice = AccountFactory(owner=owner, currency="USD", name="Alice")
+    bob = AccountFactory(owner=UserFactory(), currency="USD", name="Bob")
+
+    def at(day: int, hour: int = 0) -> None:
+        clock["now"] = datetime(2026, 4, day, hour, tzinfo=UTC)
+
+    at(1, 9)
+    deposit_create(actor=owner, account_id=alice.public_id, amount=Decimal("100.00"))
+    at(2, 9)
+    flat = hold_create(
+        actor=owner,
+        account_id=alice.public_id,
+        destination_account_id=bob.public_id,
+        amount="40.00",
+        description="deposit on a flat",
+    )
+    at(2, 10)
+    first = hold_capture(actor=owner, hold_id=flat.public_id, amount="15.00")
+    at(3, 10)
+    rest = hold_capture(actor=owner, hold_id=flat.public_id)
+    at(4, 9)
+    cash = hold_create(actor=owner, account_id=alice.public_id, amount="5.00")
+    at(5, 9)
+    taken = hold_capture(actor=owner, hold_id=cash.public_id, amount="5.00", description="cash at the desk")
+    at(6, 9)
+    withdrawal = withdrawal_create(actor=owner, account_id=alice.public_id, amount=Decimal("1.00"))
+    monkeypatch.undo()
+
+    outcome = run("statement", str(alice.public_id), "--from", "2026-04-01", "--to", "2026-04-30")
+
+    assert outcome.code == 0, outcome.err
+    rows = list(csv.DictReader(io.StringIO(outcome.out)))
+    postings = [row for row in rows if row["type"] == "posting"]
+    assert [(row["kind"], row["hold_id"], row["amount"], row["balance_after"]) for row in postings] == [
+        ("deposit", "", "100.00", "100.00"),
+        ("capture", str(flat.public_id), "-15.00", "85.00"),
+        ("capture", str(flat.public_id), "-25.00", "60.00"),
+        ("capture", str(cash.public_id), "-5.00", "55.00"),
+        ("withdrawal", "", "-1.00", "54.00"),
+    ]
+    assert [row["transaction_id"] for row in postings[1:]] == [
+        str(txn.public_id) for txn in (first, rest, taken, withdrawal)
+    ]
+    descriptions = [row["description"] for row in postings[1:4]]
+    assert descriptions == ["deposit on a flat", "deposit on a flat", "cash at the desk"]
+    # The tie-out is unchanged: captures are postings like the others.
+    opening, closing = Decimal(rows[0]["balance_after"]), Decimal(rows[-1]["balance_after"])
+    assert (opening, closing) == (Decimal("0.00"), Decimal("54.00"))
+    assert opening + sum(Decimal(row["amount"]) for row in postings) == closing
+    assert [(row["type"], row["amount"]) for row in rows[-3:]] == [
+        ("credits", "100.00"),
+        ("debits", "-46.00"),
+        ("closing", "54.00"),
+    ]
+
+    payee = run("statement", str(bob.public_id), "--from", "2026-04-01", "--to", "2026-04-30", "--format", "json").json
+    assert [(p["kind"], p["hold_id"], p["amount"], p["balance_after"]) for p in payee["postings"]] == [
+        ("capture", str(flat.public_id), "15.00", "15.00"),
+        ("capture", str(flat.public_id), "25.00", "40.00"),
+    ]
+    assert payee["closing_balance"] == "40.00"
+    world = run(
+        "statement", str(Account.objects.get(is_system=True, currency="USD").public_id),
+        "--from", "2026-04-01", "--to", "2026-04-30", "--format", "json",
+    ).json  # fmt: skip
+    assert [(p["kind"], p["hold_id"]) for p in world["postings"]] == [
+        ("deposit", None),
+        ("capture", str(cash.public_id)),
+        ("withdrawal", None),
+    ]

@@ -11,9 +11,16 @@ import json
 import secrets
 import uuid
 from contextlib import ExitStack
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from django.db import OperationalError
+from django.test import Client
+from django.utils import timezone
+from prometheus_client import REGISTRY
 
+from accounts.models import Hold
 from harness.commands import manage
 from harness.environment import database_url, project_env
 from harness.ports import free_port
@@ -21,6 +28,8 @@ from harness.servers import gunicorn_command, http, serve
 from tests.factories import AccountFactory, UserFactory
 from tests.redis_server import REDIS_URL, redis_or_skip
 from tests.serving.helpers import METRICS_TOKEN, production_env
+from transactions.holds import hold_capture, hold_create, hold_void
+from transactions.services import deposit_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -58,6 +67,7 @@ def test_gunicorn_serves_the_api_health_and_metrics_with_json_logs(tmp_path, sta
             headers={"X-Request-ID": request_id},
         )
         assert deposit.status == 201, deposit.body
+        hold_create(actor=client, account_id=account.public_id, amount="2.00")  # read by the scrape, not counted
         assert deposit.header("X-Request-ID") == request_id
         assert http(base, "GET", f"/api/v1/accounts/{account.public_id}/balance/", token=token).body["balance"] == (
             "12.34"
@@ -77,6 +87,11 @@ def test_gunicorn_serves_the_api_health_and_metrics_with_json_logs(tmp_path, sta
             assert 'ledger_transactions_posted_total{currency="USD",kind="deposit"} 1.0' in exposition
             assert 'ledger_http_requests_total{method="POST",route="deposit-list",status="201"} 1.0' in exposition
             assert "ledger_http_request_duration_seconds_bucket" in exposition
+        # What the database says at scrape time: the worker that answers /metrics reads it; the
+        # master, which has no database, leaves it out.
+        assert 'ledger_holds_open{currency="USD"} 1.0' in scrapes[0].body
+        assert 'ledger_holds_open_amount_minor{currency="USD"} 200.0' in scrapes[0].body
+        assert "ledger_holds_open" not in scrapes[1].body
 
     lines = log.read_text().splitlines()
     records = [json.loads(line) for line in lines if line.strip()]  # every line is one JSON object
@@ -170,3 +185,89 @@ def test_the_app_refuses_to_start_without_a_strong_secret_key_outside_debug(key)
     result = manage(env, "check", timeout=60, check=False)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+# --- /metrics in this process: the holds ---------------------------------------------------
+
+
+def _scrape(settings) -> str:
+    """Scrape this process's /metrics with the token and return the exposition."""
+    settings.LEDGER_METRICS_TOKEN = METRICS_TOKEN
+    answer = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}")
+    assert answer.status_code == 200
+    return answer.content.decode()
+
+
+def _sample(exposition: str, name: str, currency: str) -> float | None:
+    """The value of ``name{currency="..."}`` in an exposition, None if it is not there."""
+    prefix = f'{name}{{currency="{currency}"}} '
+    values = [float(line[len(prefix) :]) for line in exposition.splitlines() if line.startswith(prefix)]
+    assert len(values) <= 1
+    return values[0] if values else None
+
+
+@pytest.fixture
+def open_holds(monkeypatch) -> dict[str, float]:
+    """USD: three holds placed, one voided, one partly captured (4.00 of 10.00), one capture in all;
+    EUR: one hold already past its expiry, not yet recorded (not open: it reserves nothing).
+
+    Returns how much each USD counter went up."""
+    owner = UserFactory()
+    usd = AccountFactory(owner=owner, currency="USD")
+    eur = AccountFactory(owner=owner, currency="EUR")
+    deposit_create(actor=owner, account_id=usd.public_id, amount=Decimal("100.00"))
+    deposit_create(actor=owner, account_id=eur.public_id, amount=Decimal("5.00"))
+    before = {name: _counted(name) for name in ("created", "captured", "voided")}
+    kept = hold_create(actor=owner, account_id=usd.public_id, amount="10.00")
+    hold_create(actor=owner, account_id=usd.public_id, amount="2.50")
+    dropped = hold_create(actor=owner, account_id=usd.public_id, amount="1.00")
+    hold_void(actor=owner, hold_id=dropped.public_id)
+    hold_capture(actor=owner, hold_id=kept.public_id, amount="4.00")
+    counted = {name: _counted(name) - value for name, value in before.items()}
+    past = timezone.now() - timedelta(hours=1)
+    with monkeypatch.context() as clock:
+        clock.setattr(timezone, "now", lambda: past)
+        hold_create(actor=owner, account_id=eur.public_id, amount="1.00", expires_at=past + timedelta(minutes=30))
+    return counted
+
+
+def _counted(event: str) -> float:
+    return REGISTRY.get_sample_value(f"ledger_holds_{event}_total", {"currency": "USD"}) or 0.0
+
+
+def test_metrics_show_the_open_holds_and_count_the_holds_by_currency(open_holds, settings):
+    exposition = _scrape(settings)
+
+    assert _sample(exposition, "ledger_holds_open", "USD") == 2.0
+    assert _sample(exposition, "ledger_holds_open_amount_minor", "USD") == 600 + 250
+    assert _sample(exposition, "ledger_holds_open", "EUR") == 0.0  # past its expiry: reserves nothing
+    assert _sample(exposition, "ledger_holds_open", "GBP") == 0.0  # every configured currency, 0 without holds
+    assert "# TYPE ledger_holds_open gauge" in exposition
+    assert open_holds == {"created": 3.0, "captured": 1.0, "voided": 1.0}
+    for event in ("created", "captured", "voided"):
+        assert _sample(exposition, f"ledger_holds_{event}_total", "USD") is not None
+    assert "# TYPE ledger_holds_expired_total counter" in exposition
+
+
+def test_the_multiprocess_exposition_shows_the_open_holds_too(open_holds, settings, monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # no worker wrote anything there yet
+
+    exposition = _scrape(settings)
+
+    assert _sample(exposition, "ledger_holds_open", "USD") == 2.0
+    assert _sample(exposition, "ledger_holds_open_amount_minor", "USD") == 850.0
+
+
+def test_a_database_that_does_not_answer_leaves_the_open_holds_out_of_the_scrape(
+    open_holds, settings, monkeypatch, caplog
+):
+    def unreachable(*args, **kwargs):
+        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+    monkeypatch.setattr(Hold.objects, "filter", unreachable)
+
+    exposition = _scrape(settings)
+
+    assert "ledger_holds_open{" not in exposition
+    assert "ledger_holds_created_total" in exposition  # the rest of the scrape is there
+    assert "open holds left out of the metrics" in caplog.text

@@ -54,7 +54,10 @@ class Command(BaseCommand):
         "(1) stored balances equal the sums of postings, (2) every transaction's postings sum to zero, "
         "(3) each account's postings have gap-free sequences with chained balance_after ending at the "
         "stored balance, (4) no customer account is below zero, (5) per currency all balances sum to zero, "
-        "(6) reversal links agree both ways. Every run is recorded (admin: Reconciliation runs). "
+        "(6) reversal links agree both ways, (7) each account's stored reservation equals what its pending "
+        "holds reserve, (8) no hold captured more than its amount and each hold's captured amount is the sum "
+        "of its captures, (9) every capture matches its hold (its accounts, kind and currency, made while "
+        "the hold was pending). Every run is recorded (admin: Reconciliation runs). "
         "Exit status: 0 clean, 1 discrepancies found (each listed), 2 usage error, 3 the checks could not run."
     )
 

@@ -33,7 +33,9 @@ COLUMNS = [
     "reference",
     "amount",
     "balance_after",
+    "hold_id",
 ]
+CAPTURE_KIND = "capture"  # The kind a posting of a hold's capture shows, with the hold's id in hold_id.
 
 
 def parse_bound(value: str, *, option: str, end: bool) -> datetime:
@@ -64,7 +66,8 @@ def parse_bound(value: str, *, option: str, end: bool) -> datetime:
 class Command(BaseCommand):
     help = (
         "Print an account's statement: the opening balance, every posting of the period in sequence order "
-        "(transaction id, kind, description, reference, amount, balance after) and the closing balance, "
+        "(transaction id, kind, description, reference, amount, balance after; a hold's capture shows kind "
+        "'capture' and the hold's id) and the closing balance, "
         "with the credit and debit totals. --from and --to are ISO dates or datetimes, both inclusive: "
         "--to 2026-11-30 covers that whole day. The statement is read in one snapshot and must tie out "
         "(opening + credits + debits = closing, and each balance_after follows from the one before); "
@@ -123,15 +126,19 @@ class Command(BaseCommand):
     ) -> Iterator[OutputRow]:
         """Yield the postings as output rows (already checked to tie out, in this snapshot)."""
         for posting in statement_postings(account=account, start=start, end=end, opening=opening):
+            hold = posting["transaction__hold__public_id"]
             yield {
                 "created_at": posting["created_at"].isoformat(),
                 "sequence": posting["sequence"],
                 "transaction_id": str(posting["transaction__public_id"]),
-                "kind": posting["transaction__kind"],
+                # A capture moves the money a hold reserved: shown as such, with its hold, not as a bare
+                # withdrawal or transfer (it adds to the balance all the same).
+                "kind": posting["transaction__kind"] if hold is None else CAPTURE_KIND,
                 "description": posting["transaction__description"],
                 "reference": posting["transaction__reference"],
                 "amount": money(posting["amount_minor"]),
                 "balance_after": money(posting["balance_after_minor"]),
+                "hold_id": None if hold is None else str(hold),
             }
 
     def _write_csv(
