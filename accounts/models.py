@@ -217,6 +217,7 @@ class Hold(models.Model):
         indexes = [
             models.Index(fields=["account", "-id"], name="hold_account_newest_idx"),
             models.Index(fields=["status", "-id"], name="hold_status_newest_idx"),
+            models.Index(fields=["reference"], name="hold_reference_idx"),  # The console's reference search.
             # What the sweeps and the available balance look for: pending holds by expiry.
             models.Index(
                 fields=["account", "expires_at"], condition=Q(status="pending"), name="hold_account_pending_idx"

@@ -226,6 +226,9 @@ def pages() -> list[tuple[str, str]]:
         ("audit: action=close (none)", r + "?action__exact=close"),
         ("audit: a month", r + f"?created_at__year={year}&created_at__month=3"),
         ("audit: detail", f"{r}{audit.pk}/change/"),
+        ("holds: list", "/admin/accounts/hold/"),
+        ("holds: status=pending", "/admin/accounts/hold/?status=pending"),
+        ("holds: expires within 24 h", "/admin/accounts/hold/?expiry=24h"),
     ]
 
 

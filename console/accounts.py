@@ -1,9 +1,13 @@
-"""The operator console for accounts: find one, see what moved, freeze, unfreeze or close it.
+"""The operator console for accounts: find one, see what moved and what is held, freeze, unfreeze or close it.
 
 Accounts are read-only here (they are opened through the API). Status changes go through
 ``accounts.services.account_status_change``, which locks the account, checks the rule and
 writes the audit record in one database transaction; this admin only asks for the reason
 and adds Django's ``LogEntry``. They need the ``accounts.change_account_status`` permission.
+
+An account's page shows its balance with what its holds reserve at this instant and what it
+may spend (``Account.available_balance_minor``: a hold past its expiry reserves nothing, even
+before its expiry is recorded), and its latest holds (``console.holds``).
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from accounts.models import Account
-from accounts.selectors import with_balances
+from accounts.models import Account, Hold
+from accounts.selectors import with_available, with_balances
 from accounts.services import account_status_change
+from console.holds import status_label
 from console.tools import (
     ChoicesListFilter,
     CurrencyFilter,
@@ -40,6 +46,7 @@ from ledger.errors import LedgerError
 from transactions.models import Posting
 
 LATEST_POSTINGS = 20
+LATEST_HOLDS = 20
 
 # action -> (button label, past tense for messages, statuses it applies to)
 STATUS_ACTIONS = {
@@ -87,19 +94,66 @@ class AccountAdmin(LedgerModelAdmin):
                 "fields": [
                     ("public_id", "name"),
                     ("owner", "currency", "is_system"),
-                    ("status", "balance", "last_sequence"),
+                    ("status", "last_sequence"),
+                    ("balance", "reserved", "available"),
                     ("created_at", "updated_at"),
                     "metadata",
                 ]
             },
         ),
         ("Latest postings", {"fields": ["latest_postings"]}),
+        ("Latest holds", {"fields": ["latest_holds"]}),
     ]
     readonly_fields = flat_fields(fieldsets)
 
     @admin.display(description="balance")
     def balance(self, obj: Account) -> str:
         return money(obj.current_balance_minor, obj.currency)
+
+    @admin.display(description="reserved")
+    def reserved(self, obj: Account) -> str:
+        """What the account's holds reserve now (a lapsed hold's rest, still recorded, counts for nothing)."""
+        return money(obj.current_balance_minor - obj.available_balance_minor, obj.currency)
+
+    @admin.display(description="available")
+    def available(self, obj: Account) -> str:
+        return money(obj.available_balance_minor, obj.currency)
+
+    @admin.display(description="latest holds")
+    def latest_holds(self, obj: Account) -> str:
+        """The account's latest holds, newest first, as they are now, each linking to its page."""
+        if obj.is_system:
+            return format_html("<p>{}</p>", "A system account holds nothing.")
+        holds = Hold.objects.filter(account=obj).select_related("destination_account").order_by("-id")[:LATEST_HOLDS]
+        now = timezone.now()
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    admin_link(hold, str(hold.public_id)[:8]),
+                    status_label(hold, now),
+                    money(hold.amount_minor, hold.currency),
+                    money(hold.captured_minor, hold.currency),
+                    money(hold.remaining_minor_at(now), hold.currency),
+                    account_label(hold.destination_account) if hold.destination_account else "-",
+                    hold.expires_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    hold.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                )
+                for hold in holds
+            ),
+        )
+        every = reverse("admin:accounts_hold_changelist") + f"?account={obj.pk}"
+        if not rows:
+            return format_html('<p>No holds yet.</p><p><a href="{}">All holds</a></p>', every)
+        return format_html(
+            '<table id="latest-holds"><thead><tr><th>hold</th><th>status</th><th>amount</th><th>captured</th>'
+            "<th>remaining</th><th>destination</th><th>expires</th><th>placed</th></tr></thead><tbody>{}</tbody></table>"
+            '<p><a href="{}" class="all-holds">All holds</a> (the latest {} are shown here)</p>',
+            rows,
+            every,
+            LATEST_HOLDS,
+        )
 
     @admin.display(description="latest postings")
     def latest_postings(self, obj: Account) -> str:
@@ -139,9 +193,11 @@ class AccountAdmin(LedgerModelAdmin):
         return with_balances(super().get_queryset(request))  # A system account's balance is derived.
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Account | None:
-        """Return the account with its owner in one query, or ``None`` for an id that is no id."""
+        """Return the account with its owner and available balance (one query), or ``None`` for an id that is no id."""
         pk = positive_int(object_id)
-        return None if pk is None else self.get_queryset(request).select_related("owner").filter(pk=pk).first()
+        if pk is None:
+            return None
+        return with_available(self.get_queryset(request)).select_related("owner").filter(pk=pk).first()
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Account], search_term: str
@@ -199,6 +255,8 @@ class AccountAdmin(LedgerModelAdmin):
             context["status_actions"] = self.status_actions(request, obj)
             context["history_url"] = reverse("admin:transactions_posting_changelist") + f"?account={obj.pk}"
             context["transactions_url"] = reverse("admin:transactions_transaction_changelist") + f"?q={obj.public_id}"
+            if not obj.is_system:
+                context["holds_url"] = reverse("admin:accounts_hold_changelist") + f"?account={obj.pk}"
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def status_change_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:

@@ -19,6 +19,7 @@ from console.tools import ChoicesListFilter, IdListFilter, LedgerModelAdmin
 _TARGET_LISTS = {
     "account": "admin:accounts_account_changelist",
     "transaction": "admin:transactions_transaction_changelist",
+    "hold": "admin:accounts_hold_changelist",
 }
 
 
@@ -38,13 +39,13 @@ class OperatorFilter(IdListFilter):
 
 
 class TargetTypeFilter(ChoicesListFilter):
-    """Accounts or transactions, without a ``SELECT DISTINCT`` over the trail."""
+    """Accounts, transactions or holds, without a ``SELECT DISTINCT`` over the trail."""
 
     title = "target"
     parameter_name = "target_type"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
-        return [("account", "Accounts"), ("transaction", "Transactions")]
+        return [("account", "Accounts"), ("transaction", "Transactions"), ("hold", "Holds")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[AuditRecord]) -> QuerySet[AuditRecord]:
         return queryset.filter(target_type=self.value()) if self.value() else queryset
@@ -57,7 +58,7 @@ class AuditRecordAdmin(LedgerModelAdmin):
     list_filter = [OperatorFilter, "action", TargetTypeFilter]
     date_hierarchy = "created_at"
     search_fields = ["target_id"]  # Shows the search box; get_search_results does the searching.
-    search_help_text = "The id of an account or a transaction (exact)."
+    search_help_text = "The id of an account, a transaction or a hold (exact)."
     sortable_by = ()
     ordering = ["-created_at"]
     fields = (

@@ -204,6 +204,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="hold",
+            index=models.Index(fields=["reference"], name="hold_reference_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="hold",
             index=models.Index(
                 condition=models.Q(("status", "pending")),
                 fields=["account", "expires_at"],

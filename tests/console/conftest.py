@@ -1,4 +1,4 @@
-"""Fixtures of the admin console tests: the five kinds of visitor, a small ledger and a reconciliation run."""
+"""Fixtures of the admin console tests: the five kinds of visitor, a small ledger, a hold and a reconciliation run."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
+from accounts.models import Hold
 from reconciliation.models import ReconciliationRun
 from tests.console.helpers import AUDITORS, OPERATORS, Books, logged_in, make_user, remake_ledger_groups
 from tests.factories import AccountFactory, UserFactory
 from transactions import services
+from transactions.holds import hold_create
 
 
 @pytest.fixture(autouse=True)
@@ -80,6 +82,21 @@ def books(db) -> Books:
     books = Books(client_user, alice, bob, deposit, transfer)
     books.refresh()
     return books
+
+
+@pytest.fixture
+def hold(books) -> Hold:
+    """Alice's 70.00 with 10.00 of it held for Bob, pending for a day (reference ORDER-9)."""
+    held = hold_create(
+        actor=books.client_user,
+        account_id=books.alice.public_id,
+        destination_account_id=books.bob.public_id,
+        amount=Decimal("10.00"),
+        expires_at=timezone.now() + datetime.timedelta(days=1),
+        reference="ORDER-9",
+    )
+    books.refresh()
+    return Hold.objects.get(pk=held.pk)
 
 
 @pytest.fixture

@@ -130,7 +130,7 @@ def visitors(superuser, ledger_groups) -> dict[str, tuple[object, object]]:
 
 
 @pytest.fixture
-def every_kind_of_row(books, reconciliation_run, superuser) -> None:
+def every_kind_of_row(books, hold, reconciliation_run, superuser) -> None:
     """A row in every registered model, so that each list and its date hierarchy has dates."""
     Token.objects.get_or_create(user=superuser)
     with db_transaction.atomic():
@@ -208,6 +208,7 @@ LISTS = {
     "postings": "transactions_posting_changelist",
     "audit": "audit_auditrecord_changelist",
     "runs": "reconciliation_reconciliationrun_changelist",
+    "holds": "accounts_hold_changelist",
 }
 INCORRECT = "?e=1"
 
@@ -252,6 +253,9 @@ def test_a_page_that_cannot_exist_is_an_incorrect_lookup_on_every_list(url_name,
         ("authtoken_tokenproxy_changelist", "?pk=%00"),
         ("accounts", "?%00=1"),
         ("postings", "?q=a%00"),
+        ("holds", "?status=%00"),
+        ("holds", "?expiry=%00"),
+        ("holds", "?q=a%00"),
     ],
 )
 def test_a_nul_character_in_a_filter_is_a_bad_request(list_name, query, root):
@@ -308,13 +312,17 @@ def test_the_last_day_a_drill_down_can_reach_is_an_empty_list(list_name, field, 
         ("transactions", "?description__icontains=x"),
         ("transactions", "?created_at__month=5"),
         ("transactions", "?created_at__gte=2000-01-01"),
+        ("holds", "?status__exact=pending"),  # The status filter is the list's own: no field lookup.
+        ("holds", "?expires_at__lte=2000-01-01"),
     ],
 )
 def test_field_lookups_that_cannot_be_answered_are_incorrect_lookups(list_name, query, root):
     assert_incorrect_lookup(get(root, list_name, query))
 
 
-@pytest.mark.parametrize(("list_name", "parameter"), [("postings", "account"), ("audit", "operator")])
+@pytest.mark.parametrize(
+    ("list_name", "parameter"), [("postings", "account"), ("audit", "operator"), ("holds", "account")]
+)
 def test_an_id_filter_with_no_id_is_an_incorrect_lookup(list_name, parameter, root):
     for value in ["²", "٣", "³²", "-1", "0", "1.0", " 1", "99999999999999999999", "abc", ""]:
         assert_incorrect_lookup(get(root, list_name, f"?{parameter}={value}"))
@@ -328,7 +336,15 @@ def test_an_account_history_of_no_account_is_empty_not_every_posting(root):
 
 @pytest.mark.parametrize(
     ("list_name", "query"),
-    [("accounts", "?type=bogus"), ("accounts", "?type="), ("accounts", "?currency=XXX"), ("audit", "?target_type=x")],
+    [
+        ("accounts", "?type=bogus"),
+        ("accounts", "?type="),
+        ("accounts", "?currency=XXX"),
+        ("audit", "?target_type=x"),
+        ("holds", "?status=lapsed"),
+        ("holds", "?expiry=1h"),
+        ("holds", "?currency=XXX"),
+    ],
 )
 def test_a_choice_no_filter_offers_is_an_incorrect_lookup(list_name, query, root):
     assert_incorrect_lookup(get(root, list_name, query))
@@ -345,6 +361,7 @@ def test_the_pages_around_the_lists_refuse_a_nul_character(root, books, superuse
         admin_url("authtoken_tokenproxy_change", "ID").replace("ID", "%00"),
         admin_url("accounts_account_freeze", books.alice.pk) + "?_changelist_filters=%00",
         admin_url("transactions_transaction_reverse", books.transfer.pk) + "?%00",
+        admin_url("accounts_hold_void", "ID").replace("ID", "%00"),
     ]
     for page in pages:
         with db_transaction.atomic():
@@ -352,7 +369,12 @@ def test_the_pages_around_the_lists_refuse_a_nul_character(root, books, superuse
 
 
 def test_the_confirmation_pages_answer_ids_that_are_no_ids_with_404(root):
-    for name in ["accounts_account_freeze", "accounts_account_close", "transactions_transaction_reverse"]:
+    for name in [
+        "accounts_account_freeze",
+        "accounts_account_close",
+        "transactions_transaction_reverse",
+        "accounts_hold_void",
+    ]:
         for object_id in ["99999999999999999999", "²", "٣", "-1", "x"]:
             assert root.get(admin_url(name, object_id)).status_code == 404, (name, object_id)
 

@@ -2,7 +2,7 @@
 
 Anonymous visitors and logged-in non-staff users are sent to the admin login; staff without
 a permission get 403; "Ledger auditors" see everything and change nothing; "Ledger
-operators" also reverse and freeze; superusers do all of it. Nobody adds, changes or
+operators" also reverse, freeze and void holds; superusers do all of it. Nobody adds, changes or
 deletes a ledger record in the admin.
 """
 
@@ -15,7 +15,7 @@ from django.db import connection
 from django.db import transaction as db_transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from accounts.models import Account
+from accounts.models import Account, Hold
 from audit.models import AuditRecord
 from audit.services import audit_record_create
 from tests.console.helpers import (
@@ -33,6 +33,7 @@ pytestmark = pytest.mark.django_db
 
 VIEWS = [
     "accounts.view_account",
+    "accounts.view_hold",
     "audit.view_auditrecord",
     "reconciliation.view_reconciliationrun",
     "transactions.view_batch",
@@ -40,7 +41,9 @@ VIEWS = [
     "transactions.view_posting",
     "transactions.view_transaction",
 ]
-OPERATOR_EXTRA = ["accounts.change_account_status", "transactions.reverse_transaction"]
+OPERATOR_EXTRA = ["accounts.change_account_status", "accounts.void_hold", "transactions.reverse_transaction"]
+# What the groups migration itself granted, before holds.
+FIRST_OPERATOR_EXTRA = ["accounts.change_account_status", "transactions.reverse_transaction"]
 LEDGER_APPS = {"accounts", "transactions", "audit", "reconciliation"}
 # Registered in the admin but no ledger records: users (password hashes) and API tokens
 # (credentials). "View everything" in the README means the books; the groups see none of these.
@@ -51,13 +54,13 @@ def perm_names(group) -> list[str]:
     return sorted(f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type"))
 
 
-def assert_groups(groups, views=VIEWS) -> None:
+def assert_groups(groups, views=VIEWS, extra=OPERATOR_EXTRA) -> None:
     """Auditors view every ledger model (those the migrations saw) and nothing else; operators
-    may also reverse and change account status."""
+    may also reverse, change account status and void holds."""
     auditors = perm_names(groups[AUDITORS])
     assert set(views) <= set(auditors)
     assert all(p.split(".")[1].startswith("view_") and p.split(".")[0] in LEDGER_APPS for p in auditors), auditors
-    assert perm_names(groups[OPERATORS]) == sorted(auditors + OPERATOR_EXTRA)
+    assert perm_names(groups[OPERATORS]) == sorted(auditors + extra)
 
 
 def test_the_migration_creates_the_auditor_and_operator_groups(ledger_groups):
@@ -71,8 +74,10 @@ def test_the_groups_migration_is_reversible(ledger_groups):
 
     executor = MigrationExecutor(connection)
     executor.migrate([GROUPS_MIGRATION])
-    first_views = [v for v in VIEWS if v not in {"transactions.view_batch", "reconciliation.view_reconciliationrun"}]
-    assert_groups({g.name: g for g in Group.objects.filter(name__in=[AUDITORS, OPERATORS])}, first_views)
+    later = {"transactions.view_batch", "reconciliation.view_reconciliationrun", "accounts.view_hold"}
+    first_views = [v for v in VIEWS if v not in later]
+    groups = {g.name: g for g in Group.objects.filter(name__in=[AUDITORS, OPERATORS])}
+    assert_groups(groups, first_views, FIRST_OPERATOR_EXTRA)
 
 
 def test_groups_remade_after_a_flush_hold_what_the_migrations_granted(ledger_groups):
@@ -94,6 +99,24 @@ def test_the_reconciliation_run_grant_is_a_reversible_migration_of_its_own(ledge
     assert groups_viewing_runs() == set()
     MigrationExecutor(connection).migrate([("audit", "0004_reconciliation_run_view_permission")])
     assert groups_viewing_runs() == {AUDITORS, OPERATORS}
+    MigrationExecutor(connection).migrate([("audit", "0005_hold_permissions")])
+    assert_groups({g.name: g for g in Group.objects.filter(name__in=[AUDITORS, OPERATORS])})
+
+
+def test_the_hold_grant_is_a_reversible_migration_of_its_own(ledger_groups):
+    def holders(codename: str) -> set[str]:
+        return set(
+            Group.objects.filter(name__in=[AUDITORS, OPERATORS], permissions__codename=codename).values_list(
+                "name", flat=True
+            )
+        )
+
+    assert (holders("view_hold"), holders("void_hold")) == ({AUDITORS, OPERATORS}, {OPERATORS})
+    MigrationExecutor(connection).migrate([("audit", "0004_reconciliation_run_view_permission")])
+    assert (holders("view_hold"), holders("void_hold")) == (set(), set())
+    assert holders("view_reconciliationrun") == {AUDITORS, OPERATORS}  # An earlier grant stays.
+    MigrationExecutor(connection).migrate([("audit", "0005_hold_permissions")])
+    assert (holders("view_hold"), holders("void_hold")) == ({AUDITORS, OPERATORS}, {OPERATORS})
     assert_groups({g.name: g for g in Group.objects.filter(name__in=[AUDITORS, OPERATORS])})
 
 
@@ -121,7 +144,7 @@ def test_both_groups_open_the_reconciliation_runs_and_other_staff_cannot(group, 
     assert (other_staff.get(list_url).status_code, other_staff.get(run_url).status_code) == (403, 403)
 
 
-def pages(books, run) -> dict[str, str]:
+def pages(books, run, hold) -> dict[str, str]:
     return {
         "account list": admin_url("accounts_account_changelist"),
         "transaction list": admin_url("transactions_transaction_changelist"),
@@ -133,6 +156,9 @@ def pages(books, run) -> dict[str, str]:
         "freeze": admin_url("accounts_account_freeze", books.alice.pk),
         "reconciliation list": admin_url("reconciliation_reconciliationrun_changelist"),
         "reconciliation detail": admin_url("reconciliation_reconciliationrun_change", run.pk),
+        "hold list": admin_url("accounts_hold_changelist"),
+        "hold detail": admin_url("accounts_hold_change", hold.pk),
+        "void": admin_url("accounts_hold_void", hold.pk),
     }
 
 
@@ -148,12 +174,15 @@ EVERYTHING = {
     "freeze": 200,
     "reconciliation list": 200,
     "reconciliation detail": 200,
+    "hold list": 200,
+    "hold detail": 200,
+    "void": 200,
 }
 MATRIX = {
     "anonymous": dict.fromkeys(EVERYTHING, LOGIN),
     "non-staff": dict.fromkeys(EVERYTHING, LOGIN),
     "staff without permissions": dict.fromkeys(EVERYTHING, 403),
-    "auditor": EVERYTHING | {"reverse": 403, "freeze": 403},
+    "auditor": EVERYTHING | {"reverse": 403, "freeze": 403, "void": 403},
     "operator": EVERYTHING,
     "superuser": EVERYTHING,
 }
@@ -175,10 +204,10 @@ def visitor(request, ledger_groups):
 
 @pytest.mark.parametrize("visitor", list(MATRIX), indirect=True)
 @pytest.mark.parametrize("page", list(EVERYTHING))
-def test_permission_matrix(request, visitor, page, books, reconciliation_run):
+def test_permission_matrix(request, visitor, page, books, reconciliation_run, hold):
     role = request.node.callspec.params["visitor"]
     expected = MATRIX[role][page]
-    response = logged_in(visitor).get(pages(books, reconciliation_run)[page])
+    response = logged_in(visitor).get(pages(books, reconciliation_run, hold)[page])
     if expected == LOGIN:
         assert response.status_code == 302
         assert response["Location"].startswith(admin_url("login"))
@@ -187,7 +216,9 @@ def test_permission_matrix(request, visitor, page, books, reconciliation_run):
 
 
 @pytest.mark.parametrize("role", ["auditor", "staff without permissions"])
-def test_a_reverse_or_freeze_posted_without_the_permission_is_refused_and_changes_nothing(role, books, ledger_groups):
+def test_a_reverse_freeze_or_void_posted_without_the_permission_is_refused_and_changes_nothing(
+    role, books, hold, ledger_groups
+):
     user = make_user(role.replace(" ", "-"), groups=[ledger_groups[AUDITORS]] if role == "auditor" else [])
     client = logged_in(user)
     transactions_before = Transaction.objects.count()
@@ -197,8 +228,11 @@ def test_a_reverse_or_freeze_posted_without_the_permission_is_refused_and_change
         {"reason": "try", "token": "6f1c3a38-9d9a-4e57-9a43-3c2f5b1f7b10"},
     )
     freeze_response = client.post(admin_url("accounts_account_freeze", books.alice.pk), {"reason": "try"})
+    void_response = client.post(admin_url("accounts_hold_void", hold.pk), {"reason": "try"})
 
-    assert (reverse_response.status_code, freeze_response.status_code) == (403, 403)
+    assert (reverse_response.status_code, freeze_response.status_code, void_response.status_code) == (403, 403, 403)
+    hold.refresh_from_db()
+    assert (hold.status, books.alice.reserved_minor) == (Hold.Status.PENDING, 1000)
     books.refresh()
     assert books.transfer.status == Transaction.Status.POSTED
     assert books.alice.status == Account.Status.ACTIVE
@@ -233,12 +267,20 @@ def test_system_accounts_have_no_status_buttons(books, superuser):
     assert admin_url("accounts_account_freeze", system.pk) not in page
 
 
-READ_ONLY_MODELS = ["accounts_account", "transactions_transaction", "transactions_posting", "audit_auditrecord"]
+READ_ONLY_MODELS = [
+    "accounts_account",
+    "accounts_hold",
+    "transactions_transaction",
+    "transactions_posting",
+    "audit_auditrecord",
+]
 
 
-def some_record(model_url: str, books):
+def some_record(model_url: str, books, hold):
     if model_url == "accounts_account":
         return books.alice
+    if model_url == "accounts_hold":
+        return hold
     if model_url == "transactions_transaction":
         return books.transfer
     if model_url == "transactions_posting":
@@ -249,10 +291,10 @@ def some_record(model_url: str, books):
 
 @pytest.mark.parametrize("role", ["operator", "superuser"])
 @pytest.mark.parametrize("model_url", READ_ONLY_MODELS)
-def test_ledger_records_are_read_only_for_everyone(role, model_url, books, ledger_groups):
+def test_ledger_records_are_read_only_for_everyone(role, model_url, books, hold, ledger_groups):
     user = make_user(role, superuser=role == "superuser", groups=[ledger_groups[OPERATORS]])
     client = logged_in(user)
-    record = some_record(model_url, books)
+    record = some_record(model_url, books, hold)
     before = type(record).objects.filter(pk=record.pk).values().get()
     count = type(record).objects.count()
 
@@ -277,7 +319,7 @@ def test_the_admin_lists_offer_no_bulk_actions(books, superuser):
     assert 'name="action"' not in page
 
 
-def test_operators_hold_exactly_the_two_custom_permissions(operator):
+def test_operators_hold_exactly_the_custom_permissions(operator):
     granted = {p for p in OPERATOR_EXTRA if operator.has_perm(p)}
     assert granted == set(OPERATOR_EXTRA)
     assert not operator.has_perm("transactions.change_transaction")

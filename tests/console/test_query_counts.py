@@ -18,6 +18,7 @@ from audit.services import audit_record_create
 from tests.console.helpers import admin_url, logged_in, make_user
 from tests.factories import AccountFactory, UserFactory
 from transactions import services
+from transactions.holds import hold_capture, hold_create
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +32,16 @@ LIST_BUDGET = {
     "transactions_transaction_changelist": 4,
     "transactions_posting_changelist": 3,
     "audit_auditrecord_changelist": 5,
+    "accounts_hold_changelist": 3,
 }
 # The details: the session, the user, the record (with what it links to, joined), and its
-# postings (an account's latest, a transaction's legs with their accounts).
-DETAIL_BUDGET = {"account": 4, "transaction": 4, "audit record": 3}
+# postings (an account's latest, a transaction's legs with their accounts); an account's
+# latest holds too, a hold's captures.
+DETAIL_BUDGET = {"account": 5, "transaction": 4, "audit record": 3, "hold": 4}
 
 
 def grow(n: int, operator) -> None:
-    """Add ``n`` customers, each with an account, a deposit, a transfer, a freeze and an unfreeze."""
+    """Add ``n`` customers, each with an account, a deposit, a transfer, a freeze, an unfreeze and a hold."""
     for _ in range(n):
         owner = UserFactory()
         account = AccountFactory(owner=owner, currency="USD")
@@ -49,6 +52,7 @@ def grow(n: int, operator) -> None:
         )
         account_status_change(operator=operator, account_id=other.public_id, action="freeze", reason="check")
         account_status_change(operator=operator, account_id=other.public_id, action="unfreeze", reason="ok")
+        hold_create(actor=owner, account_id=account.public_id, destination_account_id=other.public_id, amount="1.00")
 
 
 def count_queries(client, url: str) -> tuple[int, list[str]]:
@@ -88,6 +92,8 @@ def test_searched_and_filtered_lists_cost_the_same_with_more_rows(superuser_clie
         admin_url("transactions_transaction_changelist") + "?q=INV",
         admin_url("accounts_account_changelist") + "?status__exact=active&type=customer&currency=USD",
         admin_url("audit_auditrecord_changelist") + f"?action__exact=freeze&operator={operator.pk}",
+        admin_url("accounts_hold_changelist") + "?status=pending&expiry=24h&currency=USD",
+        admin_url("accounts_hold_changelist") + "?status=expired&q=ORDER",
     ]
     grow(2, operator)
     few = [count_queries(superuser_client, url)[0] for url in urls]
@@ -101,9 +107,12 @@ def test_an_account_page_costs_the_same_with_more_postings(superuser_client):
     account = AccountFactory(owner=owner, currency="USD")
     url = admin_url("accounts_account_change", account.pk)
     services.deposit_create(actor=owner, account_id=account.public_id, amount=Decimal("1.00"))
+    services.deposit_create(actor=owner, account_id=account.public_id, amount=Decimal("1.00"))
+    hold_create(actor=owner, account_id=account.public_id, amount="0.10")
     few, _ = count_queries(superuser_client, url)
     for _ in range(30):
         services.deposit_create(actor=owner, account_id=account.public_id, amount=Decimal("1.00"))
+        hold_create(actor=owner, account_id=account.public_id, amount="0.10")
     many, sql = count_queries(superuser_client, url)
 
     assert few == many == DETAIL_BUDGET["account"]
@@ -131,3 +140,19 @@ def test_the_audit_record_page_is_cheap(superuser_client):
         record = audit_record_create(action="freeze", target_type="account", target_id="x", reason="why")
     count, _ = count_queries(superuser_client, admin_url("audit_auditrecord_change", record.pk))
     assert count == DETAIL_BUDGET["audit record"]
+
+
+def test_a_hold_page_costs_the_same_with_more_captures(superuser_client):
+    owner = UserFactory()
+    account = AccountFactory(owner=owner, currency="USD")
+    other = AccountFactory(owner=owner, currency="USD")
+    services.deposit_create(actor=owner, account_id=account.public_id, amount=Decimal("50.00"))
+    held = hold_create(actor=owner, account_id=account.public_id, destination_account_id=other.public_id, amount=40)
+    url = admin_url("accounts_hold_change", held.pk)
+    hold_capture(actor=owner, hold_id=held.public_id, amount="1.00")
+    few, _ = count_queries(superuser_client, url)
+    for _ in range(10):
+        hold_capture(actor=owner, hold_id=held.public_id, amount="1.00")
+    many, _ = count_queries(superuser_client, url)
+
+    assert few == many == DETAIL_BUDGET["hold"]
