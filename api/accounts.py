@@ -89,10 +89,11 @@ class AccountViewSet(viewsets.GenericViewSet):
         return Response(ACCOUNT.render(account), status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="The account's balance, now or at an instant",
+        summary="The account's balance and available balance, now or at an instant",
         description=(
-            "With `at`, the balance as it stood at that instant (zero before the first posting); "
-            "`as_of` is the instant the balance is for: `at`, or now when `at` is omitted or in the future."
+            "With `at`, the balance as it stood at that instant (zero before the first posting), and the "
+            "available balance then: the balance less what the account's pending holds reserved at that "
+            "instant. `as_of` is the instant both are for: `at`, or now when `at` is omitted or in the future."
         ),
         parameters=[BalanceQuerySerializer],
         responses={200: BalanceSerializer, **problems(*READ_ERRORS)},
@@ -100,8 +101,8 @@ class AccountViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"])
     def balance(self, request: Request, id: str) -> Response:
         account = self.get_object()
-        balance, as_of = transaction_selectors.balance_as_of(account, _query(BalanceQuerySerializer, request).get("at"))
-        return Response(BALANCE.render(BalanceAt(account, balance, as_of)))
+        found = transaction_selectors.balances_as_of(account, _query(BalanceQuerySerializer, request).get("at"))
+        return Response(BALANCE.render(BalanceAt(account, found.balance_minor, found.available_minor, found.as_of)))
 
     @extend_schema(
         summary="The account's postings, newest first",

@@ -16,16 +16,17 @@ What a viewer may see of a transaction (which legs) is decided by the core
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from accounts.models import Account
+from accounts.models import Account, Hold
 from api.fields import MetadataField, MinorUnitsField
 from ledger.money import format_minor
 from transactions.engine.idempotency import AnswerRenderer, AnswerT
@@ -68,6 +69,7 @@ UUID = Kind(serializers.UUIDField)
 NULLABLE_UUID = Kind(lambda **kw: serializers.UUIDField(allow_null=True, **kw))
 TEXT = Kind(serializers.CharField)
 INSTANT = Kind(serializers.DateTimeField)
+NULLABLE_INSTANT = Kind(lambda **kw: serializers.DateTimeField(allow_null=True, **kw))
 MONEY = Kind(MinorUnitsField)
 NULLABLE_MONEY = Kind(lambda **kw: MinorUnitsField(allow_null=True, **kw))
 METADATA = Kind(MetadataField)
@@ -117,8 +119,8 @@ class Document(Generic[T]):
         return type(f"{self.name}Serializer", (serializers.Serializer,), {"__module__": __name__, **fields})
 
 
-def _public_id(related: Account | Transaction | None) -> str | None:
-    """Return the public id of a related account or transaction, ``None`` for none."""
+def _public_id(related: Account | Transaction | Hold | None) -> str | None:
+    """Return the public id of a related account, transaction or hold, ``None`` for none."""
     return None if related is None else str(related.public_id)
 
 
@@ -138,7 +140,13 @@ ACCOUNT: Document[Account] = Document(
         Prop("id", UUID, lambda a, _: str(a.public_id)),
         Prop("name", TEXT, lambda a, _: a.name),
         Prop("currency", TEXT, lambda a, _: a.currency),
-        Prop("balance", MONEY, lambda a, _: format_minor(a.current_balance_minor, a.currency)),
+        Prop("balance", MONEY, lambda a, _: format_minor(a.current_balance_minor, a.currency), "What is posted."),
+        Prop(
+            "available_balance",
+            MONEY,
+            lambda a, _: format_minor(a.available_balance_minor, a.currency),
+            "The balance less what the account's pending holds reserve: what it may spend.",
+        ),
         Prop("status", choice(Account.Status.choices), lambda a, _: str(a.status)),
         Prop("metadata", METADATA, lambda a, _: a.metadata),
         Prop("created_at", INSTANT, lambda a, _: instant(a.created_at)),
@@ -149,10 +157,11 @@ ACCOUNT: Document[Account] = Document(
 
 @dataclass(frozen=True)
 class BalanceAt:
-    """An account's balance at an instant, as the balance endpoint answers it."""
+    """An account's balance and available balance at an instant, as the balance endpoint answers them."""
 
     account: Account
     balance_minor: int
+    available_minor: int
     as_of: datetime
 
 
@@ -166,6 +175,13 @@ BALANCE: Document[BalanceAt] = Document(
             TEXT,
             lambda b, _: format_minor(b.balance_minor, b.account.currency),
             "Decimal string with the currency's minor-unit digits.",
+        ),
+        Prop(
+            "available_balance",
+            TEXT,
+            lambda b, _: format_minor(b.available_minor, b.account.currency),
+            "The balance less what the account's pending holds reserved at that instant; "
+            "decimal string with the currency's minor-unit digits.",
         ),
         Prop("as_of", INSTANT, lambda b, _: instant(b.as_of)),
     ],
@@ -208,6 +224,12 @@ TRANSACTION: Document[Transaction] = Document(
         Prop("metadata", METADATA, lambda t, _: t.metadata),
         Prop("reverses", NULLABLE_UUID, lambda t, _: _public_id(t.reverses)),
         Prop("reversed_by", NULLABLE_UUID, lambda t, _: _reversed_by(t)),
+        Prop(
+            "hold_id",
+            NULLABLE_UUID,
+            lambda t, _: _public_id(t.hold),
+            "The hold this transaction captures; null unless it is a capture.",
+        ),
         Prop("created_at", INSTANT, lambda t, _: instant(t.created_at)),
         Prop(
             "postings",
@@ -219,10 +241,110 @@ TRANSACTION: Document[Transaction] = Document(
 )
 
 
+@dataclass(frozen=True)
+class HoldAt:
+    """A hold as it stands at the instant ``now``: its status and what it reserves depend on when it is read.
+
+    A pending hold past ``expires_at`` is ``expired`` and reserves nothing from that instant,
+    whether or not its expiry is recorded yet; every property of one document reads one instant.
+    """
+
+    hold: Hold
+    now: datetime
+
+
+def holds_now(holds: Iterable[Hold]) -> list[HoldAt]:
+    """Return ``holds`` as they stand now, one reading of the clock for all of them (a page, a batch)."""
+    now = timezone.now()
+    return [HoldAt(hold, now) for hold in holds]
+
+
+def _hold_resolved_at(h: HoldAt) -> str | None:
+    """Return when the hold left pending: as recorded, or its expiry once past it (recorded or not)."""
+    if h.hold.resolved_at is not None:
+        return instant(h.hold.resolved_at)
+    return instant(h.hold.expires_at) if h.hold.status_at(h.now) == Hold.Status.EXPIRED else None
+
+
+def _hold_captures(h: HoldAt) -> list[str]:
+    """Return the public ids of the hold's captures, oldest first (no query while nothing is captured)."""
+    if h.hold.captured_minor == 0:
+        return []
+    return [str(txn.public_id) for txn in sorted(h.hold.captures.all(), key=lambda txn: txn.pk)]
+
+
+HOLD: Document[HoldAt] = Document(
+    "Hold",
+    [
+        Prop("id", UUID, lambda h, _: str(h.hold.public_id)),
+        Prop(
+            "status",
+            choice(Hold.Status.choices),
+            lambda h, _: h.hold.status_at(h.now),
+            "`expired` from `expires_at` on, whether or not the expiry is recorded yet.",
+        ),
+        Prop("account_id", UUID, lambda h, _: str(h.hold.account.public_id), "The account whose money is held."),
+        Prop(
+            "destination_account_id",
+            NULLABLE_UUID,
+            lambda h, _: _public_id(h.hold.destination_account),
+            "Where a capture sends the money (a transfer); null: a capture is a withdrawal.",
+        ),
+        Prop("currency", TEXT, lambda h, _: h.hold.currency),
+        Prop(
+            "amount",
+            MONEY,
+            lambda h, _: format_minor(h.hold.amount_minor, h.hold.currency),
+            "What the hold reserved when placed.",
+        ),
+        Prop(
+            "captured_amount",
+            MONEY,
+            lambda h, _: format_minor(h.hold.captured_minor, h.hold.currency),
+            "What its captures have moved so far.",
+        ),
+        Prop(
+            "remaining_amount",
+            MONEY,
+            lambda h, _: format_minor(h.hold.remaining_minor_at(h.now), h.hold.currency),
+            "What the hold still reserves: the uncaptured rest while pending, else zero.",
+        ),
+        Prop("description", TEXT, lambda h, _: h.hold.description),
+        Prop("reference", TEXT, lambda h, _: h.hold.reference),
+        Prop("metadata", METADATA, lambda h, _: h.hold.metadata),
+        Prop("expires_at", INSTANT, lambda h, _: instant(h.hold.expires_at), "From this instant it reserves nothing."),
+        Prop("created_at", INSTANT, lambda h, _: instant(h.hold.created_at)),
+        Prop(
+            "resolved_at",
+            NULLABLE_INSTANT,
+            lambda h, _: _hold_resolved_at(h),
+            "When it left pending (its final capture, its void, or its expiry); null while pending.",
+        ),
+        Prop(
+            "captures",
+            Kind(lambda **kw: serializers.ListField(child=serializers.UUIDField(), **kw)),
+            lambda h, _: _hold_captures(h),
+            "The ids of the transactions that captured it, oldest first.",
+        ),
+    ],
+)
+
+
+def hold_renderer(viewer: User) -> AnswerRenderer[Hold]:
+    """Return the port a hold's write asks for its answer: the hold as it stands when it is written."""
+    return lambda hold: HOLD.render_bytes(HoldAt(hold, timezone.now()), viewer)
+
+
 def _batch_transactions(batch: Batch, viewer: User | None) -> list[dict[str, Any]]:
     """Return the transactions of ``batch``, in the order of its operations, rendered for ``viewer``."""
     ordered = sorted(batch.transactions.all(), key=lambda txn: txn.pk)  # Request order: the order inserted.
     return [TRANSACTION.render(txn, viewer) for txn in ordered]
+
+
+def _batch_holds(batch: Batch, viewer: User | None) -> list[dict[str, Any]]:
+    """Return the holds ``batch`` placed, in the order of its operations, rendered."""
+    ordered = sorted(batch.holds.all(), key=lambda hold: hold.pk)  # Request order: the order inserted.
+    return [HOLD.render(hold, viewer) for hold in holds_now(ordered)]
 
 
 BATCH: Document[Batch] = Document(
@@ -230,6 +352,12 @@ BATCH: Document[Batch] = Document(
     [
         Prop("id", UUID, lambda b, _: str(b.public_id)),
         Prop("transactions", nested(TRANSACTION, many=True), _batch_transactions, "In the order of the operations."),
+        Prop(
+            "holds",
+            nested(HOLD, many=True),
+            _batch_holds,
+            "The holds the batch placed, in the order of the operations.",
+        ),
     ],
 )
 

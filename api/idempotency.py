@@ -26,13 +26,14 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def claim_for(request: Request, render: AnswerRenderer[AnswerT]) -> IdempotencyClaim[AnswerT]:
-    """Return the request's claim: its key (``idempotency_key_required`` unless valid) and fingerprint."""
+def claim_for(request: Request, render: AnswerRenderer[AnswerT], *, status: int = 201) -> IdempotencyClaim[AnswerT]:
+    """Return the request's claim: its key (``idempotency_key_required`` unless valid), fingerprint and status."""
     return IdempotencyClaim(
         client=client_of(request),
         key=valid_key(request.headers.get(HEADER)),
         fingerprint=fingerprint(f"{request.method} {request.path}", request.data),
         render=render,
+        status=status,
     )
 
 
@@ -45,11 +46,16 @@ def response_of(answer: StoredAnswer) -> HttpResponse:
 
 
 def idempotent_post(
-    request: Request, *, render: AnswerRenderer[AnswerT], perform: Callable[[IdempotencyClaim[AnswerT]], AnswerT]
+    request: Request,
+    *,
+    render: AnswerRenderer[AnswerT],
+    perform: Callable[[IdempotencyClaim[AnswerT]], AnswerT],
+    status: int = 201,
 ) -> HttpResponse:
     """Answer a money movement exactly once per ``(client, Idempotency-Key)``.
 
     ``perform`` validates the request and calls the service with the claim; ``render`` produces
-    the 201 body, inside the write's transaction.
+    the body, inside the write's transaction, answered with ``status`` (201; a hold's void: 200)
+    the first time and on every replay.
     """
-    return response_of(write_once(claim_for(request, render), perform))
+    return response_of(write_once(claim_for(request, render, status=status), perform))

@@ -11,6 +11,7 @@ from typing import Any
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from accounts.models import Hold
 from api.fields import AmountField, InstantField, MetadataField
 from transactions.models import Transaction
 from transactions.services import MAX_BATCH_OPERATIONS
@@ -62,10 +63,60 @@ class TransferInputSerializer(_MovementInput):
     destination_account_id = serializers.UUIDField()
 
 
+# --- holds -----------------------------------------------------------------------------------
+
+
+class HoldInputSerializer(_MovementInput):
+    account_id = serializers.UUIDField(help_text="The account whose money is held: one the client owns.")
+    destination_account_id = serializers.UUIDField(
+        required=False,
+        help_text="Where a capture sends the money (any active account of the currency); omitted: a withdrawal.",
+    )
+    expires_at = InstantField(
+        required=False,
+        help_text="An ISO 8601 instant in the future, at most 30 days on; default 7 days after it is placed.",
+    )
+
+
+class _StrictBooleanField(serializers.BooleanField):
+    """A JSON ``true`` or ``false``, nothing else (not ``"yes"``, not ``1``)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class CaptureInputSerializer(serializers.Serializer):
+    amount = AmountField(required=False, help_text="Default: what the hold still reserves.")
+    final = _StrictBooleanField(
+        required=False, default=False, help_text="Resolve the hold as captured and release the rest."
+    )
+    description = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default="", help_text="Default: the hold's."
+    )
+
+
+class VoidInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class HoldQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=Hold.Status.choices,
+        required=False,
+        help_text="Only holds with this status now (`expired`: past `expires_at`, recorded or not).",
+    )
+    account_id = serializers.UUIDField(required=False, help_text="Only holds on this account.")
+
+
+# --- batches ---------------------------------------------------------------------------------
+
 _OPERATION_INPUTS = {
     "deposit": DepositInputSerializer,
     "withdrawal": WithdrawalInputSerializer,
     "transfer": TransferInputSerializer,
+    "hold": HoldInputSerializer,
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
@@ -86,10 +88,22 @@ _DESCRIPTIONS = {
 }
 
 
-def problems(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
-    """Return the ``responses`` entries of the given error statuses, as problem documents."""
+# The refusals of the hold endpoints (placing one, capturing, voiding): a 422 of their own.
+HOLD_REFUSALS = (
+    "`insufficient_funds` (against the available balance), `currency_mismatch`, `account_inactive`, "
+    "`same_account`, `hold_not_pending` (the hold is captured, voided or expired), `capture_exceeds_hold` "
+    "(a capture above what the hold still reserves) or `idempotency_key_reused`"
+)
+
+
+def problems(*statuses: int, descriptions: Mapping[int, str] | None = None) -> dict[tuple[int, str], OpenApiResponse]:
+    """Return the ``responses`` entries of the given error statuses, as problem documents.
+
+    ``descriptions`` replaces the shared description of a status (e.g. the 422 of holds).
+    """
+    described = {**_DESCRIPTIONS, **(descriptions or {})}
     return {
-        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=_DESCRIPTIONS[status])
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=described[status])
         for status in statuses
     }
 

@@ -185,11 +185,12 @@ class BatchViewSet(viewsets.GenericViewSet):
         return Batch.objects.none()  # Reads go through selectors.batch_get.
 
     @extend_schema(
-        summary="Post a batch of movements atomically",
+        summary="Post a batch of movements and holds atomically",
         description=(
-            '1 to 1000 operations, each `{"kind": "deposit"|"withdrawal"|"transfer", ...}` with the fields '
-            "of that endpoint. All or nothing: a refusal posts nothing and its problem document carries "
-            "`operation`, the index of the refused operation."
+            '1 to 1000 operations, each `{"kind": "deposit"|"withdrawal"|"transfer"|"hold", ...}` with the '
+            "fields of that endpoint (`hold`: of `POST /api/v1/holds/`). All or nothing: a refusal posts nothing "
+            "and its problem document carries `operation`, the index of the refused operation. The answer lists "
+            "the transactions and the holds placed, each in the order of the operations."
         ),
         request=BatchInputSerializer,
         parameters=[IDEMPOTENCY_KEY],

@@ -148,6 +148,8 @@ ALL_ERRORS: tuple[type[LedgerError], ...] = (
     ReversalNotAllowed,
     AccountNotEmpty,
     InvalidStatusChange,
+    HoldNotPending,
+    CaptureExceedsHold,
     LimitExceeded,
     IdempotencyKeyReused,
     Unavailable,

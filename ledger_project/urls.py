@@ -9,6 +9,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.routers import DefaultRouter
 
 from api.accounts import AccountViewSet
+from api.holds import HoldViewSet
 from api.problems import page_not_found, problem_type_view
 from api.transactions import BatchViewSet, DepositViewSet, TransactionViewSet, TransferViewSet, WithdrawalViewSet
 from ledger_project.health import healthz, readyz
@@ -23,6 +24,7 @@ router.register("withdrawals", WithdrawalViewSet, basename="withdrawal")
 router.register("transfers", TransferViewSet, basename="transfer")
 router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("batches", BatchViewSet, basename="batch")
+router.register("holds", HoldViewSet, basename="hold")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, TypedDict
 from uuid import UUID
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, Hold
 from ledger.errors import LedgerError, NotFound
 from transactions.engine import rules
 from transactions.models import Batch, Posting, Transaction
@@ -22,9 +23,9 @@ if TYPE_CHECKING:
 
 def _rendered(queryset: QuerySet[Transaction]) -> QuerySet[Transaction]:
     """Return ``queryset`` loading what the API renders of each transaction, in a fixed number of queries."""
-    return queryset.select_related("source_account", "destination_account", "reverses", "reversed_by").prefetch_related(
-        Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("pk"))
-    )
+    return queryset.select_related(
+        "source_account", "destination_account", "reverses", "reversed_by", "hold"
+    ).prefetch_related(Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("pk")))
 
 
 def transactions_visible_to(user: User, *, kind: str | None = None) -> QuerySet[Transaction]:
@@ -50,8 +51,14 @@ def transaction_get(*, user: User, transaction_id: UUID | str, kind: str | None 
 
 
 def batch_get(*, user: User, batch_id: UUID | str) -> Batch:
-    """Return the batch ``batch_id`` to the client that posted it, or to staff; ``NotFound`` otherwise."""
-    batches = Batch.objects.prefetch_related(Prefetch("transactions", queryset=_rendered(Transaction.objects.all())))
+    """Return the batch ``batch_id`` to the client that posted it, or to staff; ``NotFound`` otherwise.
+
+    With what the API renders of its transactions and of its holds.
+    """
+    batches = Batch.objects.prefetch_related(
+        Prefetch("transactions", queryset=_rendered(Transaction.objects.all())),
+        Prefetch("holds", queryset=_rendered_holds(Hold.objects.all())),
+    )
     if not user.is_staff:
         batches = batches.filter(posted_by=user)
     try:
@@ -122,15 +129,95 @@ def account_balance_at(account: Account, at: datetime) -> int:
     return balance or 0
 
 
-def balance_as_of(account: Account, at: datetime | None = None) -> tuple[int, datetime]:
-    """Return the account's balance at ``at`` and the instant it is for: now, if ``at`` is omitted or later.
+def account_reserved_at(account: Account, at: datetime) -> int:
+    """Return what the account's holds reserved, in minor units, at the instant ``at``.
 
-    The books say nothing yet about a later instant.
+    A hold reserves from its ``created_at`` until it leaves pending (``resolved_at``: its final
+    capture, its void, or its recorded expiry, which is its ``expires_at``) or, while recorded as
+    pending, until its ``expires_at``: its amount less its captures made by then.
+    """
+    if account.is_system:
+        return 0
+    holds = Hold.objects.filter(account=account, created_at__lte=at).filter(
+        Q(resolved_at__gt=at) | Q(resolved_at__isnull=True, expires_at__gt=at)
+    )
+    held = holds.aggregate(total=Sum("amount_minor"))["total"]
+    if not held:
+        return 0
+    captured = Transaction.objects.filter(hold__in=holds, created_at__lte=at).aggregate(total=Sum("amount_minor"))
+    return int(held) - int(captured["total"] or 0)
+
+
+@dataclass(frozen=True)
+class BalanceAsOf:
+    """An account's balance and available balance (minor units) at the instant ``as_of``."""
+
+    balance_minor: int
+    available_minor: int
+    as_of: datetime
+
+
+def balances_as_of(account: Account, at: datetime | None = None) -> BalanceAsOf:
+    """Return the account's balance and available balance at ``at``: now, if ``at`` is omitted or later.
+
+    The available balance is the balance less what its holds reserved at that instant
+    (:func:`account_reserved_at`); now, ``Account.available_balance_minor``. The books say
+    nothing yet about a later instant.
     """
     now = timezone.now()
     if at is None or at >= now:
-        return account.current_balance_minor, now
-    return account_balance_at(account, at), at
+        return BalanceAsOf(account.current_balance_minor, account.available_balance_minor, now)
+    balance = account_balance_at(account, at)
+    return BalanceAsOf(balance, balance - account_reserved_at(account, at), at)
+
+
+def balance_as_of(account: Account, at: datetime | None = None) -> tuple[int, datetime]:
+    """Return the account's balance at ``at`` and the instant it is for (:func:`balances_as_of`)."""
+    found = balances_as_of(account, at)
+    return found.balance_minor, found.as_of
+
+
+# --- holds ------------------------------------------------------------------------------------
+
+
+def _rendered_holds(queryset: QuerySet[Hold]) -> QuerySet[Hold]:
+    """Return ``queryset`` loading what the API renders of each hold: its accounts, its captures oldest first."""
+    captures = Transaction.objects.only("pk", "public_id", "hold").order_by("pk")
+    return queryset.select_related("account", "destination_account").prefetch_related(
+        Prefetch("captures", queryset=captures)
+    )
+
+
+def holds_visible_to(
+    user: User, *, status: str | None = None, account_id: UUID | None = None, now: datetime | None = None
+) -> QuerySet[Hold]:
+    """Return the holds ``user`` may see, to be paginated newest first: on the accounts it owns, for staff all.
+
+    ``status`` is the status at ``now`` (default: now): a hold recorded as pending but past its
+    expiry is ``expired``, not ``pending``. ``account_id`` keeps the holds on that account.
+    """
+    holds = _rendered_holds(Hold.objects.all())
+    if not user.is_staff:
+        holds = holds.filter(account__owner=user)
+    if account_id is not None:
+        holds = holds.filter(account__public_id=account_id)
+    if status is not None:
+        moment = now or timezone.now()
+        if status == Hold.Status.PENDING:
+            holds = holds.filter(status=Hold.Status.PENDING, expires_at__gt=moment)
+        elif status == Hold.Status.EXPIRED:
+            holds = holds.filter(Q(status=Hold.Status.EXPIRED) | Q(status=Hold.Status.PENDING, expires_at__lte=moment))
+        else:
+            holds = holds.filter(status=status)
+    return holds
+
+
+def hold_get(*, user: User, hold_id: UUID | str) -> Hold:
+    """Return the hold ``hold_id`` with its captures; ``NotFound`` unless it is on ``user``'s account (or staff)."""
+    try:
+        return holds_visible_to(user).get(public_id=hold_id)
+    except (Hold.DoesNotExist, ValueError, ValidationError):
+        raise NotFound("No such hold.") from None
 
 
 def legs_visible_to(txn: Transaction, viewer: User) -> list[Posting]:

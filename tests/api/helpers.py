@@ -10,13 +10,23 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
-from accounts.models import Account
+from accounts.models import Account, Hold
 from transactions.models import IdempotencyRecord, Posting, Transaction
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "request_id"}
 
-ACCOUNT_KEYS = {"id", "name", "currency", "balance", "status", "metadata", "created_at", "updated_at"}
+ACCOUNT_KEYS = {
+    "id",
+    "name",
+    "currency",
+    "balance",
+    "available_balance",
+    "status",
+    "metadata",
+    "created_at",
+    "updated_at",
+}
 TRANSACTION_KEYS = {
     "id",
     "kind",
@@ -30,8 +40,26 @@ TRANSACTION_KEYS = {
     "metadata",
     "reverses",
     "reversed_by",
+    "hold_id",
     "created_at",
     "postings",
+}
+HOLD_KEYS = {
+    "id",
+    "status",
+    "account_id",
+    "destination_account_id",
+    "currency",
+    "amount",
+    "captured_amount",
+    "remaining_amount",
+    "description",
+    "reference",
+    "metadata",
+    "expires_at",
+    "created_at",
+    "resolved_at",
+    "captures",
 }
 LEG_KEYS = {"account_id", "amount", "balance_after"}
 HISTORY_KEYS = {"transaction_id", "kind", "amount", "balance_after", "description", "reference", "created_at"}
@@ -144,6 +172,25 @@ def reverse(
     return post_movement(client, path, {"reason": reason}, key=key, **extra)
 
 
+def place_hold(client: APIClient, account_id: Any, amount: Any, *, key: str | None = None, **fields: Any):
+    """POST /api/v1/holds/ for ``amount`` of ``account_id`` (other body fields and ``HTTP_*`` headers as given)."""
+    body, extra = _split(fields)
+    body = {"account_id": str(account_id), "amount": amount, **body}
+    return post_movement(client, "/api/v1/holds/", body, key=key, **extra)
+
+
+def capture_hold(client: APIClient, hold_id: Any, *, key: str | None = None, **fields: Any):
+    """POST /api/v1/holds/{id}/capture/ with the body ``fields`` (``amount``, ``final``, ``description``)."""
+    body, extra = _split(fields)
+    return post_movement(client, f"/api/v1/holds/{hold_id}/capture/", body, key=key, **extra)
+
+
+def void_hold(client: APIClient, hold_id: Any, *, key: str | None = None, **fields: Any):
+    """POST /api/v1/holds/{id}/void/ with the body ``fields`` (``reason``)."""
+    body, extra = _split(fields)
+    return post_movement(client, f"/api/v1/holds/{hold_id}/void/", body, key=key, **extra)
+
+
 def deposited(client: APIClient, account_id: Any, amount: Any, **fields: Any) -> dict[str, Any]:
     """Deposit and return the 201 Transaction."""
     return assert_json(deposit(client, account_id, amount, **fields), 201)
@@ -175,5 +222,6 @@ def ledger_snapshot() -> tuple:
         Posting.objects.count(),
         IdempotencyRecord.objects.count(),
         sorted(Transaction.objects.values_list("public_id", "status")),
-        sorted(Account.objects.values_list("public_id", "balance_minor", "last_sequence")),
+        sorted(Account.objects.values_list("public_id", "balance_minor", "reserved_minor", "last_sequence")),
+        sorted(Hold.objects.values_list("public_id", "status", "captured_minor", "resolved_at")),
     )

@@ -1,7 +1,7 @@
 """A fixed conversation with the API, recorded byte for byte, to prove a change alters no answer.
 
 :func:`converse` plays the same requests in the same order every time: opening accounts,
-every kind of movement, replays, reversals, batches, history pages, balances at instants,
+every kind of movement, replays, reversals, batches, holds, history pages, balances at instants,
 and every refusal the contract lists. Everything an answer could vary by is pinned while it
 plays: public ids count up from 1, the clock reads the request's number in milliseconds
 after a fixed instant (whatever the code reads it for, as often as it likes), cursors are
@@ -40,7 +40,7 @@ _CLOCK = [START]  # What timezone.now() answers while the conversation plays: se
 @contextlib.contextmanager
 def pinned() -> Iterator[None]:
     """Pin what answers vary by: public ids, the clock, the cursors' signing time, throttle clocks."""
-    from accounts.models import Account
+    from accounts.models import Account, Hold
     from transactions.models import Batch, Transaction
 
     counter = itertools.count(1)
@@ -51,7 +51,7 @@ def pinned() -> Iterator[None]:
     def now() -> datetime:
         return _CLOCK[0]
 
-    fields = [model._meta.get_field("public_id") for model in (Account, Transaction, Batch)]
+    fields = [model._meta.get_field("public_id") for model in (Account, Transaction, Batch, Hold)]
     defaults = [field.default for field in fields]
     for field in fields:
         field.default = next_uuid
@@ -122,12 +122,12 @@ def converse() -> list[dict[str, Any]]:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from accounts.models import Account
+    from accounts.models import Account, Hold
     from transactions.models import Batch, IdempotencyRecord, Posting, Transaction
 
     # Cursors carry row ids: every table's ids start from the same, unused, number.
     with connection.cursor() as cursor:
-        for model in (get_user_model(), Account, Transaction, Posting, Batch, IdempotencyRecord):
+        for model in (get_user_model(), Account, Transaction, Posting, Batch, IdempotencyRecord, Hold):
             cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 1000000000, false)", [model._meta.db_table])
     for n, world in enumerate(Account.objects.filter(is_system=True).order_by("currency"), start=1):
         Account.objects.filter(pk=world.pk).update(
@@ -243,3 +243,51 @@ def _play(talk: Callable[..., Any]) -> None:
     with override_settings(LEDGER_THROTTLE_RATE="3/min"):
         for _ in range(4):
             talk("carol", "GET", f"{api}/accounts/")  # A client that has not been counted yet.
+
+    # Holds: placed, refused, captured in part, voided, captured whole; in batches, lists and balances.
+    card = {"account_id": a, "amount": "40.00", "description": "card auth", "metadata": {"order": "A-1"}}
+    held = talk("alice", "POST", f"{api}/holds/", card, key="h-1")
+    talk("alice", "POST", f"{api}/holds/", card, key="h-1")
+    talk("alice", "POST", f"{api}/holds/", {**card, "amount": "41.00"}, key="h-1")
+    talk("alice", "GET", f"{api}/accounts/{a}/")
+    talk("alice", "GET", f"{api}/accounts/{a}/balance/")
+    talk("alice", "POST", f"{api}/holds/", {"account_id": a, "amount": "100000"}, key="h-2")
+    talk("alice", "POST", f"{api}/holds/", {"account_id": a, "amount": "1", "expires_at": "2026-03-01T09:00:00Z"},
+         key="h-3")  # fmt: skip
+    talk("alice", "POST", f"{api}/holds/", {"account_id": a, "amount": "1", "expires_at": "2026-05-01T09:00:00Z"},
+         key="h-4")  # fmt: skip
+    talk("alice", "POST", f"{api}/holds/", {"account_id": a, "amount": "1", "expires_at": "soon"}, key="h-5")
+    talk("alice", "POST", f"{api}/holds/", {"account_id": a, "destination_account_id": euro["id"], "amount": "1"},
+         key="h-6")  # fmt: skip
+    talk("alice", "POST", f"{api}/holds/", {"account_id": a, "destination_account_id": a, "amount": "1"}, key="h-7")
+    talk("alice", "POST", f"{api}/holds/", {"account_id": b, "amount": "1"}, key="h-8")
+    talk("alice", "POST", f"{api}/holds/", {"account_id": a, "amount": "1"})
+    capture = talk("alice", "POST", f"{api}/holds/{held['id']}/capture/",
+                   {"amount": "15.00", "description": "first shipment"}, key="c-1")  # fmt: skip
+    talk("alice", "POST", f"{api}/holds/{held['id']}/capture/", {"amount": "25.01"}, key="c-2")
+    talk("alice", "GET", f"{api}/holds/{held['id']}/")
+    talk("bob", "GET", f"{api}/holds/{held['id']}/")
+    talk("alice", "GET", f"{api}/holds/not-a-uuid/")
+    talk("alice", "GET", f"{api}/transactions/{capture['id']}/")
+    talk("alice", "POST", f"{api}/holds/{held['id']}/void/", {"reason": "order cancelled"}, key="v-1")
+    talk("alice", "POST", f"{api}/holds/{held['id']}/void/", {"reason": "order cancelled"}, key="v-1")
+    talk("alice", "POST", f"{api}/holds/{held['id']}/capture/", {}, key="c-3")
+    talk("alice", "POST", f"{api}/holds/{held['id']}/void/", {}, key="v-2")
+    payout = {"account_id": a, "destination_account_id": b, "amount": "5", "reference": "PAY-1",
+              "expires_at": "2026-03-05T09:00:00Z"}  # fmt: skip
+    paid = talk("alice", "POST", f"{api}/holds/", payout, key="h-9")
+    talk("alice", "POST", f"{api}/holds/{paid['id']}/capture/", {}, key="c-4")
+    talk("alice", "GET", f"{api}/holds/{paid['id']}/")
+    holds = [{"kind": "deposit", "account_id": a, "amount": "2"}, {"kind": "hold", "account_id": a, "amount": "3"}]
+    talk("alice", "POST", f"{api}/batches/", {"operations": holds}, key="b-5")
+    talk("alice", "POST", f"{api}/batches/", {"operations": [*holds, {**holds[1], "amount": "100000"}]}, key="b-6")
+    talk("alice", "GET", f"{api}/holds/")
+    talk("alice", "GET", f"{api}/holds/?status=pending&page_size=1")
+    talk("alice", "GET", f"{api}/holds/?status=open")
+    talk("alice", "GET", f"{api}/holds/?account_id={savings['id']}")
+    talk("bob", "GET", f"{api}/holds/")
+    talk("staff", "GET", f"{api}/holds/?page_size=2")
+    talk("alice", "GET", f"{api}/accounts/{a}/balance/?at={held['created_at']}")
+    talk("alice", "GET", f"{api}/accounts/{a}/balance/?at={capture['created_at']}")
+    talk("alice", "GET", f"{api}/accounts/{a}/")
+    talk("anonymous", "GET", f"{api}/problems/hold_not_pending/")

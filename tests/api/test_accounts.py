@@ -150,10 +150,11 @@ def test_the_account_balance_reflects_postings(api, account):
 def test_balance_now(api, account):
     deposited(api, account.public_id, "12.34")
     body = assert_json(api.get(f"/api/v1/accounts/{account.public_id}/balance/"), 200)
-    assert set(body) == {"account_id", "currency", "balance", "as_of"}
+    assert set(body) == {"account_id", "currency", "balance", "available_balance", "as_of"}
     assert body["account_id"] == str(account.public_id)
     assert body["currency"] == "USD"
     assert body["balance"] == "12.34"
+    assert body["available_balance"] == "12.34"
     parse_instant(body["as_of"])
 
 

@@ -2,7 +2,7 @@
 
 The documents of ``api.documents`` render answers and generate the schema from one definition;
 this checks the result from the outside: the conversation of ``tests/api/recording.py`` (every
-endpoint, every refusal) is played, and each JSON answer is validated, with ``jsonschema``,
+endpoint, holds included, every refusal) is played, and each JSON answer is validated, with ``jsonschema``,
 against the response schema the published OpenAPI document gives for its operation and status.
 """
 
@@ -57,6 +57,7 @@ def test_every_answer_matches_the_published_schema():
     defs = {name: _json_schema(schema, {}) for name, schema in openapi["components"]["schemas"].items()}
     operations = _operations(openapi)
     checked = 0
+    validated: set[tuple[str, int]] = set()  # (operation template, status) of every answer checked
     for entry in entries:
         method, path = entry["request"].split(" ")[:2]
         if path.startswith("/api/schema/") or not entry["headers"].get("Content-Type", "").endswith("json"):
@@ -64,6 +65,7 @@ def test_every_answer_matches_the_published_schema():
         if path.startswith("/api/v1/problems/"):
             continue  # The pages that explain problem types: not part of the API's operations.
         matches = [operation for pattern, verb, operation in operations if verb == method and pattern.match(path)]
+        validated.update((f"{method} {operation['operationId']}", entry["status"]) for operation in matches[:1])
         if not matches:  # A method or path the API does not have: a problem document all the same.
             assert entry["status"] in (404, 405), entry["request"]
             schema = {"$ref": "#/$defs/Problem", "$defs": defs}
@@ -75,3 +77,17 @@ def test_every_answer_matches_the_published_schema():
         jsonschema.validate(json.loads(entry["answer"]), schema)
         checked += 1
     assert checked > 60, checked
+    # Every hold document: placed, read, listed, voided (200), a capture (201), a batch with holds.
+    for operation, status in [
+        ("POST v1_holds_create", 201),
+        ("GET v1_holds_retrieve", 200),
+        ("GET v1_holds_list", 200),
+        ("POST v1_holds_capture_create", 201),
+        ("POST v1_holds_void_create", 200),
+        ("POST v1_holds_create", 422),
+        ("POST v1_holds_capture_create", 422),
+        ("POST v1_holds_void_create", 422),
+        ("GET v1_accounts_balance_retrieve", 200),
+        ("POST v1_batches_create", 201),
+    ]:
+        assert (operation, status) in validated, (operation, status, sorted(validated))

@@ -21,7 +21,7 @@ from api.authentication import forget_tokens
 from harness.books import assert_books_balance
 from tests.clients import client_for
 from tests.factories import AccountFactory
-from transactions import services
+from transactions import holds, services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -165,6 +165,47 @@ def test_a_transactions_page_costs_the_same_queries_for_5_or_50_rows(user, other
 
     assert few == many, f"the list costs {few} queries for 5 rows but {many} for 50"
     assert many <= LIST_PAGE_BUDGET
+
+
+def _place_holds(user, account: Account, count: int) -> None:
+    """Place ``count`` holds on ``account``, every other one captured in part (so it has a capture to list)."""
+    for number in range(count):
+        hold = holds.hold_create(actor=user, account_id=account.public_id, amount=Decimal("1.00"))
+        if number % 2:
+            holds.hold_capture(actor=user, hold_id=hold.public_id, amount=Decimal("0.50"))
+
+
+@pytest.mark.parametrize("viewer", ["client", "staff"])
+def test_a_holds_page_costs_the_same_queries_for_5_or_50_rows(user, staff, viewer):
+    mine = AccountFactory(owner=user, currency="USD")
+    services.deposit_create(actor=user, account_id=mine.public_id, amount=Decimal("1000.00"))
+    api = client_for(user if viewer == "client" else staff)
+    path = "/api/v1/holds/"
+
+    _place_holds(user, mine, 5)
+    few = _list_queries(api, path, 5)
+    _place_holds(user, mine, 45)
+    many = _list_queries(api, path, 50)
+
+    assert few == many, f"the holds list costs {few} queries for 5 rows but {many} for 50"
+    assert many <= LIST_PAGE_BUDGET
+
+
+def test_a_batch_with_holds_is_read_in_a_fixed_number_of_queries(user, account):
+    api = client_for(user)
+    counts = []
+    for size in (2, 20):
+        operations = [{"kind": "deposit", "account_id": str(account.public_id), "amount": "100"}] + [
+            {"kind": "hold", "account_id": str(account.public_id), "amount": "1"} for _ in range(size)
+        ]
+        created = _post(api, "/api/v1/batches/", {"operations": operations})
+        assert created.status_code == 201, created.content
+        path = f"/api/v1/batches/{created.json()['id']}/"
+        response, queries = _count(f"GET {path} ({size} holds)", lambda p=path: api.get(p))
+        assert response.status_code == 200
+        assert len(response.json()["holds"]) == size
+        counts.append(queries)
+    assert counts[0] == counts[1]
 
 
 def test_a_history_page_costs_the_same_queries_for_5_or_50_rows(user, other_user, staff):

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.staticfiles import finders
 from rest_framework.test import APIClient
 
-from tests.api.helpers import LEG_KEYS, PROBLEM_KEYS, TRANSACTION_KEYS
+from tests.api.helpers import ACCOUNT_KEYS, HOLD_KEYS, LEG_KEYS, PROBLEM_KEYS, TRANSACTION_KEYS
 
 CONTRACT_OPERATIONS = {
     "/api/v1/accounts/": {"get", "post"},
@@ -23,13 +23,21 @@ CONTRACT_OPERATIONS = {
     "/api/v1/transactions/": {"get"},
     "/api/v1/transactions/{id}/": {"get"},
     "/api/v1/transactions/{id}/reverse/": {"post"},
+    "/api/v1/holds/": {"get", "post"},
+    "/api/v1/holds/{id}/": {"get"},
+    "/api/v1/holds/{id}/capture/": {"post"},
+    "/api/v1/holds/{id}/void/": {"post"},
 }
 MONEY_MOVEMENTS = [
     "/api/v1/deposits/",
     "/api/v1/withdrawals/",
     "/api/v1/transfers/",
     "/api/v1/transactions/{id}/reverse/",
+    "/api/v1/holds/",
+    "/api/v1/holds/{id}/capture/",
+    "/api/v1/holds/{id}/void/",
 ]
+HOLD_WRITES = ["/api/v1/holds/", "/api/v1/holds/{id}/capture/", "/api/v1/holds/{id}/void/"]
 PAGED_LISTS = [
     ("/api/v1/accounts/", "get"),
     ("/api/v1/accounts/{id}/history/", "get"),
@@ -37,6 +45,7 @@ PAGED_LISTS = [
     ("/api/v1/withdrawals/", "get"),
     ("/api/v1/transfers/", "get"),
     ("/api/v1/transactions/", "get"),
+    ("/api/v1/holds/", "get"),
 ]
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -165,15 +174,18 @@ def _json_body(schema, path, method, status="201"):
 
 def test_amounts_and_balances_are_documented_as_strings(schema):
     account = _json_body(schema, "/api/v1/accounts/", "post")
+    assert set(account["properties"]) == ACCOUNT_KEYS
     assert account["properties"]["balance"]["type"] == "string"
+    assert account["properties"]["available_balance"]["type"] == "string"
     transaction = _json_body(schema, "/api/v1/deposits/", "post")
     assert transaction["properties"]["amount"]["type"] == "string"
     assert set(transaction["properties"]) == TRANSACTION_KEYS
     leg = _resolve(schema, transaction["properties"]["postings"]["items"])
     assert set(leg["properties"]) == LEG_KEYS
     balance = _json_body(schema, "/api/v1/accounts/{id}/balance/", "get", "200")
-    assert set(balance["properties"]) == {"account_id", "currency", "balance", "as_of"}
+    assert set(balance["properties"]) == {"account_id", "currency", "balance", "available_balance", "as_of"}
     assert balance["properties"]["balance"]["type"] == "string"
+    assert balance["properties"]["available_balance"]["type"] == "string"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/deposits/", "/api/v1/withdrawals/", "/api/v1/transfers/"])
@@ -184,6 +196,41 @@ def test_request_amounts_accept_a_string_or_a_number(schema, path):
     assert "amount" in body["required"]
     types = {option.get("type") for option in body["properties"]["amount"]["oneOf"]}
     assert types == {"string", "number"}
+
+
+def test_the_hold_document_is_described(schema):
+    hold = _json_body(schema, "/api/v1/holds/", "post")
+    assert set(hold["properties"]) == HOLD_KEYS
+    assert set(hold["required"]) == HOLD_KEYS
+    for money in ("amount", "captured_amount", "remaining_amount"):
+        assert hold["properties"][money]["type"] == "string"
+    assert set(_resolve(schema, hold["properties"]["status"]["allOf"][0])["enum"]) == {
+        "pending",
+        "captured",
+        "voided",
+        "expired",
+    }
+    assert hold["properties"]["resolved_at"]["nullable"] is True
+    assert hold["properties"]["captures"]["items"]["format"] == "uuid"
+    assert _json_body(schema, "/api/v1/holds/{id}/void/", "post", "200") == hold
+    capture = _json_body(schema, "/api/v1/holds/{id}/capture/", "post")
+    assert set(capture["properties"]) == TRANSACTION_KEYS
+    assert capture["properties"]["hold_id"]["nullable"] is True
+    batch = _json_body(schema, "/api/v1/batches/", "post")
+    assert _resolve(schema, batch["properties"]["holds"]["items"]) == hold
+
+
+def test_the_holds_list_documents_its_filters(schema):
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/holds/"]["get"]["parameters"]}
+    assert set(parameters["status"]["schema"]["enum"]) == {"pending", "captured", "voided", "expired"}
+    assert parameters["account_id"]["schema"]["format"] == "uuid"
+
+
+def test_a_batch_operation_may_be_a_hold(schema):
+    operation = schema["components"]["schemas"]["BatchOperationRequest"]
+    assert set(operation["discriminator"]["mapping"]) == {"deposit", "withdrawal", "transfer", "hold"}
+    hold = schema["components"]["schemas"]["HoldOperationRequest"]
+    assert {"kind", "account_id", "amount", "destination_account_id", "expires_at"} <= set(hold["properties"])
 
 
 # --- Problems ------------------------------------------------------------------------------
@@ -225,6 +272,15 @@ def test_money_movements_document_their_refusals(schema, path):
     for code in ("insufficient_funds", "idempotency_key_reused", "account_inactive"):
         assert code in problems["422"]["description"]
     assert "idempotency_key_required" in problems["400"]["description"]
+
+
+@pytest.mark.parametrize("path", HOLD_WRITES)
+def test_hold_writes_document_their_own_refusals(schema, path):
+    problems = _problem_responses(schema["paths"][path]["post"])
+    for code in ("hold_not_pending", "capture_exceeds_hold", "insufficient_funds", "idempotency_key_reused"):
+        assert code in problems["422"]["description"]
+    deposit = _problem_responses(schema["paths"]["/api/v1/deposits/"]["post"])
+    assert "hold_not_pending" not in deposit["422"]["description"]
 
 
 def test_the_reversal_documents_permission_denied(schema):

@@ -1,0 +1,167 @@
+"""The holds endpoint: place, list and read holds, capture and void them.
+
+A hold reserves money of an account now and moves it later (a capture) or releases it (a void);
+the rules are the core's (``transactions.holds``). Views only translate HTTP: validate the input
+(``api.inputs``), call one service under the request's ``Idempotency-Key``, render the document
+(``api.documents``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import Hold
+from api.clients import client_of
+from api.documents import HOLD, TRANSACTION, HoldAt, hold_renderer, holds_now, posting_renderer
+from api.idempotency import idempotent_post
+from api.inputs import CaptureInputSerializer, HoldInputSerializer, HoldQuerySerializer, VoidInputSerializer
+from api.schema import HOLD_REFUSALS, IDEMPOTENCY_KEY, READ_ERRORS, WRITE_ERRORS, problems
+from ledger.errors import NotFound, ValidationFailed
+from transactions import holds, selectors
+from transactions.engine.idempotency import IdempotencyClaim
+from transactions.models import Transaction
+
+HoldSerializer = HOLD.serializer
+TransactionSerializer = TRANSACTION.serializer
+
+_HOLD_WRITE_ERRORS = problems(*WRITE_ERRORS, descriptions={422: HOLD_REFUSALS})
+
+
+def _hold_id_or_404(value: str) -> UUID:
+    """Return ``value`` as a UUID; ``not_found`` if it is none (no hold can have that id)."""
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound("No such hold.") from None
+
+
+def _query(request: Request) -> dict[str, Any]:
+    """Return the list's filters; ``validation_error`` naming each invalid one."""
+    serializer = HoldQuerySerializer(data=request.query_params)
+    if not serializer.is_valid():
+        raise ValidationFailed(errors={field: [str(m) for m in msgs] for field, msgs in serializer.errors.items()})
+    return serializer.validated_data
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The client's holds, newest first",
+        parameters=[HoldQuerySerializer],
+        responses={200: HoldSerializer(many=True), **problems(*READ_ERRORS)},
+    ),
+    retrieve=extend_schema(summary="A hold", responses={200: HoldSerializer, **problems(*READ_ERRORS)}),
+)
+class HoldViewSet(viewsets.GenericViewSet):
+    """Holds on the accounts the client owns (staff: every hold)."""
+
+    serializer_class = HoldSerializer  # Describes the schema; HOLD renders.
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self) -> QuerySet[Hold]:
+        if getattr(self, "swagger_fake_view", False):  # Schema generation has no client.
+            return Hold.objects.none()
+        return selectors.holds_visible_to(client_of(self.request), **_query(self.request))
+
+    def list(self, request: Request) -> Response:
+        client = client_of(request)
+        page = self.paginate_queryset(self.get_queryset()) or []  # Always a page: the view paginates.
+        return self.get_paginated_response([HOLD.render(hold, client) for hold in holds_now(page)])
+
+    def retrieve(self, request: Request, id: str) -> Response:
+        client = client_of(request)
+        hold = selectors.hold_get(user=client, hold_id=_hold_id_or_404(id))
+        return Response(HOLD.render(HoldAt(hold, timezone.now()), client))
+
+    @extend_schema(
+        summary="Place a hold: reserve money now, move it later",
+        description=(
+            "Moves no money: the account's `available_balance` falls by `amount`, its `balance` stays. "
+            "Refused with `insufficient_funds` when the available balance is below `amount`, and by the "
+            "rules of a withdrawal (no destination) or a transfer (with one). `expires_at`: default 7 days "
+            "on, at most 30, never in the past; from then the hold is `expired` and reserves nothing."
+        ),
+        request=HoldInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: HoldSerializer, **_HOLD_WRITE_ERRORS},
+    )
+    def create(self, request: Request) -> HttpResponse:
+        client = client_of(request)
+
+        def perform(claim: IdempotencyClaim[Hold]) -> Hold:
+            serializer = HoldInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            return holds.hold_create(actor=client, idempotency=claim, **serializer.validated_data)
+
+        return idempotent_post(request, render=hold_renderer(client), perform=perform)
+
+    @extend_schema(
+        summary="Capture a pending hold",
+        description=(
+            "Posts a `withdrawal` from the held account (the hold has no destination) or a `transfer` to its "
+            "destination, whose `hold_id` is the hold. `amount` defaults to what the hold still reserves; "
+            "captures together never exceed the hold (`capture_exceeds_hold`). Capturing everything that "
+            "remains, or `final: true`, resolves the hold as `captured` and releases the rest. Never refused "
+            "for funds; refused while an account is frozen or closed (`account_inactive`), the hold still "
+            "pending; `hold_not_pending` once it is captured, voided or expired."
+        ),
+        request=CaptureInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: OpenApiResponse(TransactionSerializer, description="The capture, with `hold_id`."),
+            **_HOLD_WRITE_ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def capture(self, request: Request, id: str) -> HttpResponse:
+        hold_id = _hold_id_or_404(id)
+        client = client_of(request)
+
+        def perform(claim: IdempotencyClaim[Transaction]) -> Transaction:
+            serializer = CaptureInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            return holds.hold_capture(
+                actor=client,
+                hold_id=hold_id,
+                amount=data.get("amount"),
+                final=data["final"],
+                description=data["description"],
+                idempotency=claim,
+            )
+
+        return idempotent_post(request, render=posting_renderer(TRANSACTION, client), perform=perform)
+
+    @extend_schema(
+        summary="Void a pending hold",
+        description=(
+            "Releases what the hold still reserves and resolves it as `voided`; moves no money, so a hold on a "
+            "frozen or closed account may be voided. `hold_not_pending` once it is captured, voided or expired."
+        ),
+        request=VoidInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: OpenApiResponse(HoldSerializer, description="The hold, `voided`."), **_HOLD_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def void(self, request: Request, id: str) -> HttpResponse:
+        hold_id = _hold_id_or_404(id)
+        client = client_of(request)
+
+        def perform(claim: IdempotencyClaim[Hold]) -> Hold:
+            serializer = VoidInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            return holds.hold_void(
+                actor=client, hold_id=hold_id, reason=serializer.validated_data["reason"], idempotency=claim
+            )
+
+        return idempotent_post(request, render=hold_renderer(client), perform=perform, status=200)
