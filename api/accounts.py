@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -16,10 +15,11 @@ from accounts import selectors, services
 from accounts.models import Account
 from api.clients import client_of
 from api.documents import ACCOUNT, BALANCE, HISTORY_ENTRY, BalanceAt
+from api.ids import id_or_404
 from api.inputs import AccountOpenInputSerializer, BalanceQuerySerializer, HistoryQuerySerializer
 from api.pagination import SignedCursorPagination
 from api.schema import PAGE_PARAMETERS, READ_ERRORS, problems
-from ledger.errors import NotFound, ValidationFailed
+from ledger.errors import ValidationFailed
 from transactions import selectors as transaction_selectors
 
 AccountSerializer = ACCOUNT.serializer
@@ -69,10 +69,7 @@ class AccountViewSet(viewsets.GenericViewSet):
         return selectors.accounts_visible_to(client_of(self.request))
 
     def get_object(self) -> Account:
-        try:
-            account_id = UUID(self.kwargs["id"])
-        except ValueError:
-            raise NotFound("No such account.") from None
+        account_id = id_or_404(self.kwargs["id"], what="account")
         return selectors.account_get(user=client_of(self.request), account_id=account_id)
 
     def list(self, request: Request) -> Response:

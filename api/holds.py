@@ -24,9 +24,10 @@ from accounts.models import Hold
 from api.clients import client_of
 from api.documents import HOLD, TRANSACTION, HoldAt, hold_renderer, holds_now, posting_renderer
 from api.idempotency import idempotent_post
+from api.ids import id_or_404
 from api.inputs import CaptureInputSerializer, HoldInputSerializer, HoldQuerySerializer, VoidInputSerializer
 from api.schema import HOLD_REFUSALS, IDEMPOTENCY_KEY, READ_ERRORS, WRITE_ERRORS, problems
-from ledger.errors import NotFound, ValidationFailed
+from ledger.errors import ValidationFailed
 from transactions import holds, selectors
 from transactions.engine.idempotency import IdempotencyClaim
 from transactions.models import Transaction
@@ -38,11 +39,8 @@ _HOLD_WRITE_ERRORS = problems(*WRITE_ERRORS, descriptions={422: HOLD_REFUSALS})
 
 
 def _hold_id_or_404(value: str) -> UUID:
-    """Return ``value`` as a UUID; ``not_found`` if it is none (no hold can have that id)."""
-    try:
-        return UUID(value)
-    except ValueError:
-        raise NotFound("No such hold.") from None
+    """Return the path's hold id; ``not_found`` if it is none (no hold can have that id)."""
+    return id_or_404(value, what="hold")
 
 
 def _query(request: Request) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from api.clients import client_of
 from api.documents import BATCH, TRANSACTION, posting_renderer
 from api.idempotency import idempotent_post
+from api.ids import id_or_404
 from api.inputs import (
     BatchInputSerializer,
     DepositInputSerializer,
@@ -30,7 +31,7 @@ from api.inputs import (
 )
 from api.problems import flatten_errors
 from api.schema import IDEMPOTENCY_KEY, READ_ERRORS, WRITE_ERRORS, problems
-from ledger.errors import NotFound, ValidationFailed
+from ledger.errors import ValidationFailed
 from transactions import selectors, services
 from transactions.engine.idempotency import IdempotencyClaim
 from transactions.models import Batch, Transaction
@@ -44,11 +45,8 @@ _View = TypeVar("_View", bound=Callable[..., Any])
 
 
 def _uuid_or_404(value: str) -> UUID:
-    """Return ``value`` as a UUID; ``not_found`` if it is none (no object can have that id)."""
-    try:
-        return UUID(value)
-    except ValueError:
-        raise NotFound("No such transaction.") from None
+    """Return the path's id; ``not_found`` if it is none (no transaction or batch can have that id)."""
+    return id_or_404(value, what="transaction")
 
 
 class IsStaff(permissions.BasePermission):

@@ -9,15 +9,25 @@ that does not exist. The expected status of every cell:
 - a method the path does not offer: 405;
 - a reversal by a client that is not staff: 403, whosever the transaction (the only 403);
 - another client's object, or one that does not exist: 404, never 403 (no client learns that
-  an id exists); a client's own object: 200 (201 for a post);
+  an id exists); a client's own object: 200 (201 for a post, 200 for a hold's void);
 - staff: every object, 200 or 201.
 
+Holds are objects like the others: each client places one to read (``GET /holds/{id}/``), and
+every cell that captures or voids one gets a hold of its own, placed just before and still
+pending, so that its expected status does not depend on the cells before it (a hold leaves
+``pending`` once; a second capture or void would be 422 ``hold_not_pending``). A hold's list
+filtered on another client's account is the same empty page as one filtered on an account
+that does not exist.
+
 Every error is a problem document with the contract's code. No answer to A contains an id of
-B's accounts, transactions or batches, and the reverse; the one exception is a transfer
-between them, whose payee sees the payer's account id as ``source_account_id`` (never the
-payer's posting). A 404 for another client's object is the very same problem document as the
-404 for an id that does not exist. Staff lists show both clients' objects. Afterwards the books
-balance, and exactly the posts answered 201 are in the database.
+B's accounts, transactions, batches or holds, and the reverse; the one exception is a transfer
+between them (also the capture of a hold whose destination is the other's account), whose payee
+sees the payer's account id as ``source_account_id`` and the hold's id as ``hold_id`` (never the
+payer's posting, nor the hold itself). A 404 for another client's object is the very same
+problem document as the 404 for an id that does not exist. Staff lists show both clients'
+objects. Afterwards the books balance (reservations included), and exactly the posts answered
+201 are in the database: transactions (captures among them) and holds counted apart, each hold
+captured or voided exactly when a capture answered 201 or a void 200 for it.
 """
 
 from __future__ import annotations
@@ -50,7 +60,9 @@ COLLECTION = {
     "withdrawals": "withdrawal",
     "transfers": "transfer",
     "transactions": "transaction",
+    "holds": "hold",
 }
+HOLD_ACTIONS = ("/capture/", "/void/")  # posts that take a hold out of pending
 
 
 class World:
@@ -63,8 +75,13 @@ class World:
         self.shared: set[str] = set()  # transfers between A and B: both see them
         self.objects: dict[str, dict[str, str]] = {"A": {}, "B": {}}
         self.reversible: dict[str, list[str]] = {"A": [], "B": []}  # for staff reversals
-        self.posted = 0  # transactions posted (seeding and matrix)
-        conn = Connection(base, timeout=20)
+        self.posted = 0  # transactions posted (seeding and matrix), captures included
+        self.placed = 0  # holds placed (seeding, matrix, batches): a hold is not a transaction
+        self.captures = 0  # captures answered 201
+        self.captured: set[str] = set()  # holds a capture answered 201 for (each captures all that remains)
+        self.voided: set[str] = set()  # holds a void answered 200 for
+        self.conn = Connection(base, timeout=20)
+        conn = self.conn
         for owner in ("A", "B"):
             token = tokens[owner]
             first, second = open_accounts(base, {owner: token}, 2)
@@ -92,8 +109,14 @@ class World:
                 conn,
                 owner,
                 "/api/v1/batches/",
-                {"operations": [{"kind": "deposit", "account_id": second.id, "amount": "2.00"}]},
+                {
+                    "operations": [
+                        {"kind": "deposit", "account_id": second.id, "amount": "2.00"},
+                        {"kind": "hold", "account_id": second.id, "amount": "1.00"},
+                    ]
+                },
             )
+            objects["hold"] = self.place_hold(owner)  # read, never captured nor voided
         # B pays A: the payee sees it (and the payer's account id as its source), but not B's leg.
         self.shared.add(
             self._post(
@@ -108,7 +131,26 @@ class World:
                 private=False,
             )
         )
-        conn.close()
+        # A holds money for B's account and captures it: the capture is a transfer B sees as payee.
+        payee_hold = self._post(
+            conn,
+            "A",
+            "/api/v1/holds/",
+            {
+                "account_id": self.objects["A"]["account"],
+                "destination_account_id": self.objects["B"]["account"],
+                "amount": "3.00",
+            },
+        )
+        self.objects["A"]["payee_hold"] = payee_hold
+        self.shared.add(payee_hold)  # it names B's account as its destination; its id stays A's
+        self.shared.add(self._post(conn, "A", f"/api/v1/holds/{payee_hold}/capture/", {}, private=False))
+
+    def place_hold(self, owner: str) -> str:
+        """A new pending hold of 1.00 on ``owner``'s first account."""
+        return self._post(
+            self.conn, owner, "/api/v1/holds/", {"account_id": self.objects[owner]["account"], "amount": "1.00"}
+        )
 
     def _post(self, conn: Connection, owner: str, path: str, payload: dict, *, private: bool = True) -> str:
         reply = call(conn, "POST", path, payload, token=self.tokens[owner], key=f"authz-{uuid.uuid4()}")
@@ -118,16 +160,23 @@ class World:
         return reply.json["id"]
 
     def learn(self, owner: str, reply: Reply, *, private: bool = True) -> None:
-        """Note the ids in a 201 answer to ``owner``: the other client must never see them."""
+        """Note the ids in a 201 answer to ``owner`` (the other client must never see them), and
+        what it stored: transactions (a capture is one), holds, and the hold a capture resolved."""
         body = reply.json
         if not isinstance(body, dict):
             return
         ids = {body["id"]}
-        if "transactions" in body:  # a batch
-            ids |= {t["id"] for t in body["transactions"]}
+        if "transactions" in body:  # a batch, with the holds it placed
+            ids |= {t["id"] for t in body["transactions"]} | {h["id"] for h in body.get("holds") or []}
             self.posted += len(body["transactions"])
-        elif "kind" in body:
+            self.placed += len(body.get("holds") or [])
+        elif "kind" in body:  # a transaction; a capture names its hold
             self.posted += 1
+            if body.get("hold_id"):
+                self.captures += 1
+                self.captured.add(body["hold_id"])
+        elif "captures" in body:  # a hold just placed
+            self.placed += 1
         if private:
             self.private[owner] |= ids
         else:
@@ -136,7 +185,7 @@ class World:
 
 def leaks(body: Any, foreign: set[str], shared: set[str], *, key: str = "", owner_id: str = "") -> list[str]:
     """Foreign ids in ``body``; a shared transfer may name the other client's account as its source or
-    destination (never in its postings)."""
+    destination, and the payer's hold it captures (never in its postings)."""
     found = []
     if isinstance(body, dict):
         here = body.get("id") if isinstance(body.get("id"), str) else owner_id
@@ -147,7 +196,7 @@ def leaks(body: Any, foreign: set[str], shared: set[str], *, key: str = "", owne
             found += leaks(item, foreign, shared, key=key, owner_id=owner_id)
     elif isinstance(body, str):
         for candidate in re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", body):
-            allowed = owner_id in shared and key in ("source_account_id", "destination_account_id")
+            allowed = owner_id in shared and key in ("source_account_id", "destination_account_id", "hold_id")
             if candidate in foreign and not allowed:
                 found.append(f"{key}={candidate}")
     return found
@@ -193,6 +242,8 @@ def run(ctx: Context) -> Result:
             if reply.status == 201 and principal in ("A", "B", "staff"):  # whose new object is it?
                 learner = principal if principal != "staff" else owner if owner in ("A", "B") else "A"
                 world.learn(learner, reply, private=owner != "payee")
+            if reply.status == 200 and method == "POST" and template.endswith("/void/"):
+                world.voided.add(path.split("/")[4])
             label = f"{principal} {method} {path} ({template}, {owner}'s)"
             result.requests += 1
             if reply.status == 404 and principal in ("A", "B") and isinstance(reply.json, dict):
@@ -221,8 +272,19 @@ def run(ctx: Context) -> Result:
             if template == "/api/v1/transfers/":
                 destination = objects.get("other_account", world.objects["A"]["account"])
                 return {"source_account_id": account, "destination_account_id": destination, "amount": "1.00"}
-            if template == "/api/v1/batches/":
-                return {"operations": [{"kind": "deposit", "account_id": account, "amount": "1.00"}]}
+            if template == "/api/v1/batches/":  # the hold first: a refusal names operation 0, the hold
+                return {
+                    "operations": [
+                        {"kind": "hold", "account_id": account, "amount": "1.00"},
+                        {"kind": "deposit", "account_id": account, "amount": "1.00"},
+                    ]
+                }
+            if template == "/api/v1/holds/":
+                return {"account_id": account, "amount": "1.00", "description": "authz"}
+            if template.endswith("/capture/"):
+                return {"description": "authorization matrix"}  # all that remains: the hold is captured
+            if template.endswith("/void/"):
+                return {"reason": "authorization matrix"}
             if template.endswith("/reverse/"):
                 return {"reason": "authorization matrix"}
             return None
@@ -242,8 +304,11 @@ def run(ctx: Context) -> Result:
                     for principal in PRINCIPALS:
                         if has_id:
                             reversal = template.endswith("/reverse/") and method == "POST"
+                            consumes = method == "POST" and template.endswith(HOLD_ACTIONS)
                             if reversal and principal == "staff" and owner in ("A", "B"):
                                 target = world.reversible[owner].pop()
+                            elif consumes and owner in ("A", "B"):
+                                target = world.place_hold(owner)  # a pending hold of its own, every cell
                             else:
                                 target = world.objects.get(owner, {}).get(kind, str(uuid.uuid4()))
                             path = template.replace("{id}", target)
@@ -277,23 +342,62 @@ def run(ctx: Context) -> Result:
                 )
 
         # Staff lists show both clients' objects; each client's lists show only its own.
-        for path in ("/api/v1/accounts/?page_size=200", "/api/v1/transactions/?page_size=200"):
+        for path in (
+            "/api/v1/accounts/?page_size=200",
+            "/api/v1/transactions/?page_size=200",
+            "/api/v1/holds/?page_size=200",
+        ):
             seen = {
                 p: set(re.findall(r'"id":\s*"([0-9a-f-]{36})"', ask(p, "GET", path).body.decode()))
                 for p in ("A", "B", "staff")
             }
             result.requests += 3
-            kind = "account" if "accounts" in path else "transaction"
+            kind = path.split("/")[3][:-1]
             for owner in ("A", "B"):
                 result.expect(world.objects[owner][kind] in seen["staff"], f"staff {path} misses {owner}'s {kind}")
                 result.expect(world.objects[owner][kind] in seen[owner], f"{owner} {path} misses its own {kind}")
             result.expect(not (seen["A"] & world.private["B"]), f"A's {path} shows B's objects")
             result.expect(not (seen["B"] & world.private["A"]), f"B's {path} shows A's objects")
+
+        # The holds' filters never reach another client's holds: B's account and no account at all
+        # give the same empty page; the client's own account and status give its own holds.
+        for principal, other in (("A", "B"), ("B", "A")):
+            pages = {}
+            for name, account in (
+                ("theirs", world.objects[other]["account"]),
+                ("nobody", str(uuid.uuid4())),
+                ("own", world.objects[principal]["account"]),
+            ):
+                for status in ("", "&status=pending"):
+                    path = f"/api/v1/holds/?account_id={account}{status}"
+                    reply = ask(principal, "GET", path)
+                    check(principal, "GET", "/api/v1/holds/", principal, path, 200, reply)
+                    pages[(name, status)] = reply.json.get("results") if isinstance(reply.json, dict) else None
+            for status in ("", "&status=pending"):
+                theirs, nobodys = pages[("theirs", status)], pages[("nobody", status)]
+                result.expect(
+                    theirs == nobodys == [],
+                    f"{principal}'s holds on {other}'s account{status}: {theirs!r}, on an account that does not "
+                    f"exist: {nobodys!r}",
+                )
+                own = {h.get("id") for h in pages[("own", status)] or []}
+                result.expect(
+                    world.objects[principal]["hold"] in own, f"{principal}'s holds on its own account{status}: {own}"
+                )
         conn.close()
+        world.conn.close()
 
     with connect(url) as db:
         stored = db.execute("SELECT COUNT(*) FROM transactions_transaction").fetchone()[0]
+        captures = db.execute("SELECT COUNT(*) FROM transactions_transaction WHERE hold_id IS NOT NULL").fetchone()[0]
+        holds = dict(db.execute("SELECT public_id::text, status FROM accounts_hold").fetchall())
     result.expect(stored == world.posted, f"{stored} transactions stored, {world.posted} answered 201")
+    result.expect(captures == world.captures, f"{captures} captures stored, {world.captures} answered 201")
+    result.expect(len(holds) == world.placed, f"{len(holds)} holds stored, {world.placed} answered 201")
+    for hold, status in sorted(holds.items()):
+        expected = "captured" if hold in world.captured else "voided" if hold in world.voided else "pending"
+        result.expect(status == expected, f"hold {hold} is {status}, the answers say {expected}")
+    result.checked += len(holds)
     result.take(check_at(url), "books: ")
     reconciled, line = reconcile(url)
     result.take(reconciled)
@@ -306,7 +410,9 @@ def run(ctx: Context) -> Result:
             f"{', '.join(extra_methods)} on every path that does not offer them",
             **{f"expected answers to {p}": dict(sorted(c.items())) for p, c in by_principal.items()},
             "404 for another client's object = 404 for an id that does not exist": f"{twins} pairs compared",
-            "transactions stored = answered 201": f"{stored} = {world.posted}",
+            "transactions stored = answered 201": f"{stored} = {world.posted} ({captures} captures)",
+            "holds stored = answered 201": f"{len(holds)} = {world.placed} ({len(world.captured)} captured, "
+            f"{len(world.voided)} voided, the rest pending)",
             "reconcile": line,
         }
     )
@@ -323,7 +429,7 @@ def expected_status(principal: str, method: str, template: str, offered: set[str
         return 405
     if template.endswith("/reverse/"):
         return 201 if owner in ("A", "B") else 404
-    ok = 201 if method == "POST" else 200
+    ok = 201 if method == "POST" and not template.endswith("/void/") else 200
     if "{id}" not in template and method == "GET":
         return ok
     if template == "/api/v1/accounts/":

@@ -4,13 +4,20 @@
 for every operation (examples, boundary values of the coverage phase, random positive and
 negative data, and, in the full version, stateful sequences that feed one answer's ids into
 the next request), with a valid token: a client's, then a staff client's. Hooks
-(:mod:`torture.fuzz_hooks`) put real account, transaction and batch ids into many requests,
-and fresh idempotency keys on most money movements, so that the fuzzing reaches the posting
-service instead of stopping at 404.
+(:mod:`torture.fuzz_hooks`) put real account, transaction, batch and hold ids into many
+requests, valid expiry instants into many holds, and fresh idempotency keys on most money
+movements, so that the fuzzing reaches the posting and hold services instead of stopping at
+404. The hold endpoints are fuzzed like the others: placing a hold (also as a batch's
+``{"kind": "hold"}`` operation), reading and listing holds (``?status=&account_id=``),
+capturing and voiding them (seeded pending holds, and one captured and one voided, for the
+refusals).
 
 Checks on every answer: ``not_a_server_error``, ``status_code_conformance``,
-``content_type_conformance`` and ``response_schema_conformance``; afterwards the books
-balance and ``reconcile`` is clean.
+``content_type_conformance``, ``response_schema_conformance``, and two of the ledger's own
+(:mod:`torture.fuzz_hooks`): every error is a problem document, and a post answered 4xx posted
+nothing (its key bound nothing) while one answered 2xx bound its key exactly once. Every hold
+operation must have been exercised. Afterwards the books balance (reservations and holds
+included) and ``reconcile`` is clean.
 """
 
 # ruff: noqa: S603 -- the schemathesis command line is built here from fixed parts.
@@ -34,7 +41,17 @@ from torture.invariants import reconcile
 from torture.known import known_bug
 from torture.report import Result
 
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+CHECKS = (
+    "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,"
+    "problem_document,posted_only_when_answered"
+)
+HOLD_OPERATIONS = {
+    "POST /api/v1/holds/",
+    "GET /api/v1/holds/",
+    "GET /api/v1/holds/{id}/",
+    "POST /api/v1/holds/{id}/capture/",
+    "POST /api/v1/holds/{id}/void/",
+}
 
 
 @dataclass(frozen=True)
@@ -50,7 +67,7 @@ SHORT = FuzzPlan(4, "examples,coverage,fuzzing", ("client",), 120)
 
 
 def seed(base: str, tokens: dict[str, str]) -> dict[str, list[str]]:
-    """A few accounts, movements and a batch for the hooks to aim at; returns their ids."""
+    """A few accounts, movements, a batch and holds for the hooks to aim at; returns their ids."""
     a, b = tokens["fuzz-a"], tokens["fuzz-b"]
     accounts = open_accounts(base, {"fuzz-a": a}, 2) + open_accounts(base, {"fuzz-b": b}, 1)
     a1, a2, b1 = (account.id for account in accounts)
@@ -89,8 +106,48 @@ def seed(base: str, tokens: dict[str, str]) -> dict[str, list[str]]:
     if batch.status != 201:
         raise RuntimeError(f"seeding a batch: {batch.describe()}")
     transactions += [t["id"] for t in batch.json["transactions"]]
+    # Holds: pending ones to capture and void (withdrawals and transfers, other currencies, B's),
+    # one placed by a batch, and one captured and one voided for the refusals.
+    placements = [
+        ({"account_id": a1, "amount": "100.00"}, a),
+        ({"account_id": a1, "amount": "250.00", "destination_account_id": a2}, a),
+        ({"account_id": a1, "amount": "40.00", "destination_account_id": b1, "description": "escrow"}, a),
+        ({"account_id": a2, "amount": "30.00", "metadata": {"card": "4242"}}, a),
+        ({"account_id": eur, "amount": "50.00"}, a),
+        ({"account_id": jpy, "amount": "5000"}, a),
+        ({"account_id": b1, "amount": "20.00"}, b),
+        ({"account_id": a1, "amount": "5.00"}, a),
+        ({"account_id": a1, "amount": "6.00"}, a),
+    ]
+    holds = []
+    for number, (payload, token) in enumerate(placements):
+        reply = call(conn, "POST", "/api/v1/holds/", payload, token=token, key=f"seed-hold-{number}")
+        if reply.status != 201:
+            raise RuntimeError(f"seeding a hold: {reply.describe()}")
+        holds.append(reply.json["id"])
+    held = call(
+        conn,
+        "POST",
+        "/api/v1/batches/",
+        {"operations": [{"kind": "hold", "account_id": a2, "amount": "4.00", "destination_account_id": a1}]},
+        token=a,
+        key="seed-batch-hold",
+    )
+    if held.status != 201 or len(held.json.get("holds") or []) != 1:
+        raise RuntimeError(f"seeding a batch's hold: {held.describe()}")
+    holds += [h["id"] for h in held.json["holds"]]
+    captured = call(conn, "POST", f"/api/v1/holds/{holds[-3]}/capture/", {}, token=a, key="seed-capture")
+    voided = call(conn, "POST", f"/api/v1/holds/{holds[-2]}/void/", {"reason": "seed"}, token=a, key="seed-void")
+    if captured.status != 201 or voided.status != 200:
+        raise RuntimeError(f"seeding a capture and a void: {captured.describe()} / {voided.describe()}")
+    transactions.append(captured.json["id"])
     conn.close()
-    return {"accounts": [a1, a2, eur, jpy, b1], "transactions": transactions, "batches": [batch.json["id"]]}
+    return {
+        "accounts": [a1, a2, eur, jpy, b1],
+        "transactions": transactions,
+        "batches": [batch.json["id"], held.json["id"]],
+        "holds": holds,
+    }
 
 
 @dataclass
@@ -111,7 +168,9 @@ def _decode(payload: dict | None) -> str:
     return json.dumps(payload)
 
 
-def schemathesis_run(base: str, token: str, plan: FuzzPlan, ids: dict, workdir: Path, seed_value: int) -> Outcome:
+def schemathesis_run(
+    base: str, token: str, plan: FuzzPlan, ids: dict, workdir: Path, seed_value: int, database_url: str = ""
+) -> Outcome:
     report = workdir / f"schemathesis-{time.monotonic_ns()}.ndjson"
     command = [
         sys.executable,
@@ -148,6 +207,7 @@ def schemathesis_run(base: str, token: str, plan: FuzzPlan, ids: dict, workdir: 
         "SCHEMATHESIS_HOOKS": "torture.fuzz_hooks",
         "TORTURE_FUZZ_IDS": json.dumps(ids),
         "TORTURE_FUZZ_SEED": str(seed_value),
+        "TORTURE_FUZZ_DB": database_url,
     }
     finished = subprocess.run(
         command, cwd=workdir, env=env, capture_output=True, text=True, timeout=plan.timeout, check=False
@@ -204,9 +264,11 @@ def run(ctx: Context, plan: FuzzPlan | None = None) -> Result:
     operations: set[str] = set()
     with instances(Instance("fuzzing", url, ctx.workdir)) as (instance,):
         ids = seed(instance.base, tokens)
-        result.requests += 20
+        result.requests += 34
         for number, principal in enumerate(plan.principals):
-            outcome = schemathesis_run(instance.base, token_of[principal], plan, ids, ctx.workdir, ctx.seed + number)
+            outcome = schemathesis_run(
+                instance.base, token_of[principal], plan, ids, ctx.workdir, ctx.seed + number, url
+            )
             result.requests += outcome.requests
             result.checked += outcome.requests * len(CHECKS.split(","))
             statuses.update(outcome.statuses)
@@ -235,12 +297,16 @@ def run(ctx: Context, plan: FuzzPlan | None = None) -> Result:
     result.take(check_at(url), "books: ")
     reconciled, line = reconcile(url)
     result.take(reconciled)
-    result.expect(len(operations) >= 19, f"only {len(operations)} operations were exercised: {sorted(operations)}")
+    result.expect(len(operations) >= 24, f"only {len(operations)} operations were exercised: {sorted(operations)}")
+    result.expect(
+        operations >= HOLD_OPERATIONS, f"hold operations never exercised: {sorted(HOLD_OPERATIONS - operations)}"
+    )
     result.figures.update(
         {
             "schemathesis": f"{plan.phases} phases, {plan.max_examples} examples per operation and phase, "
             f"as {' and '.join(plan.principals)}",
             "operations exercised": len(operations),
+            "hold operations exercised": len(HOLD_OPERATIONS & operations),
             "answers": dict(sorted(statuses.items())),
             "checks per answer": CHECKS.replace(",", ", "),
             "new failures": len(new),

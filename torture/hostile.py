@@ -6,20 +6,33 @@ deep, long and non-ASCII idempotency keys, odd Unicode where only ASCII belongs 
 currency codes, ids), lone surrogates and NUL characters, numbers with thousands of digits,
 duplicate JSON keys, wrong or lying content types and charsets, and odd paths.
 
+Holds get their own cases (:func:`hold_cases`): huge and deep metadata, amounts with enormous
+exponents, zero and negative amounts, ``expires_at`` strings that are huge, far in the future,
+in the past or written with other scripts' digits, hold ids in the path that are no UUID or far
+too long, ``final`` of every wrong type, captures above what the hold reserves, and captures and
+voids of holds that already left ``pending``, also as a batch's ``{"kind": "hold"}`` operations.
+
 Every case expects a clear 4xx: a problem document with the contract's code when the app
 answers, or gunicorn's own 4xx when the HTTP request itself is beyond its limits (a request
 line or a header field too long, too many headers). After each case: nothing was posted
-(transactions, postings, idempotency records and accounts counted in the database) and
-``/healthz`` still answers. At the end a normal deposit still posts, and the books balance.
+(transactions, postings, idempotency records, accounts, balances, holds, what they captured and
+what the accounts reserve, counted in the database) and ``/healthz`` still answers. While each
+case runs, a watcher polls ``pg_stat_activity`` for the oldest open write transaction of the
+service (one that locked a row): none may stay open longer than ``LOCK_BOUND`` seconds, far
+above normal work (a few milliseconds), so no input is ever parsed or normalised under a lock.
+At the end a normal deposit still posts, a hold is placed, captured in part and voided, and the
+books balance.
 """
 
 # ruff: noqa: RUF001 -- look-alike characters (fullwidth, Arabic-Indic digits) are what these cases send.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from harness.books import check_at
 from torture.client import Connection, Reply, api_headers, call, open_accounts
@@ -29,6 +42,7 @@ from torture.known import known_bug
 from torture.report import Result
 
 MAX_BODY = 256 * 1024  # DJANGO_MAX_BODY_BYTES, the default
+LOCK_BOUND = 2.0  # seconds a write transaction may stay open during a case; normal work takes milliseconds
 # Combining marks, an emoji, right-to-left override and embedding, a zero-width space, Arabic, astral letters.
 ODD_NAME = "Zoe\u0301 \U0001f9fe \u202eabc\u202c \u200b \u0645\u0631\u062d\u0628\u0627 \U0001d518\U0001d52b"
 
@@ -355,7 +369,297 @@ def cases(account: str, other: str, batch: str) -> list[Case]:
     ]
 
 
+def hold_cases(account: str, other: str, pending: str, captured: str, voided: str) -> list[Case]:
+    """Hostile requests to the hold endpoints: ``pending`` is a hold of 5.00 on ``account`` that
+    stays pending (every case here is refused), ``captured`` and ``voided`` have left pending."""
+    holds = "/api/v1/holds/"
+    capture, void = f"{holds}{pending}/capture/", f"{holds}{pending}/void/"
+    ok = {"account_id": account, "amount": "1.00"}
+    raw_account = account.encode()
+
+    def hold(name: str, raw: bytes, code: str = "validation_error", expected: tuple[int, ...] = (400,)) -> Case:
+        return Case(f"hold: {name}", "POST", holds, raw, expected, code)
+
+    def cap(name: str, raw: bytes, code: str = "validation_error", expected: tuple[int, ...] = (400,)) -> Case:
+        return Case(f"capture: {name}", "POST", capture, raw, expected, code)
+
+    def expiring(name: str, value: object) -> Case:
+        return hold(f"expires_at {name}", _json({**ok, "expires_at": value}))
+
+    def nested(depth: int) -> bytes:
+        return b'{"account_id": "%s", "amount": "1.00", "metadata": %s}' % (
+            raw_account,
+            b'{"a": ' * depth + b"1" + b"}" * depth,
+        )
+
+    long_id = "f" * 3000
+    return [
+        # Metadata: deep, large, many keys.
+        hold("metadata nested 40 deep (beyond the parser's depth)", nested(40), "parse_error"),
+        hold("metadata nested 9 deep (beyond the metadata's depth)", nested(9)),
+        hold("metadata of 9,000 bytes (beyond its 8 KiB)", _json({**ok, "metadata": {"note": "x" * 9000}})),
+        hold("metadata with 10,000 keys", _json({**ok, "metadata": {f"k{i}": i for i in range(10_000)}})),
+        hold("metadata with a NUL character", _json({**ok, "metadata": {"a\u0000b": "c\u0000d"}})),
+        hold(
+            "body just over the limit (256 KiB + 1)",
+            _json({**ok, "metadata": {"note": "x" * MAX_BODY}}),
+            "payload_too_large",
+            (413,),
+        ),
+        # Amounts.
+        hold("amount: 1e999999999", b'{"account_id": "%s", "amount": 1e999999999}' % raw_account),
+        hold('amount: "1e999999999"', _json({**ok, "amount": "1e999999999"})),
+        hold("amount: 1E-999999999", b'{"account_id": "%s", "amount": 1E-999999999}' % raw_account),
+        hold(
+            "amount: exactly 1, written as 1 and 150,000 zeros e-150000",
+            b'{"account_id": "%s", "amount": 1%se-150000}' % (raw_account, b"0" * 150_000),
+            "parse_error",
+        ),
+        hold("amount: a string of 5,000 digits", _json({**ok, "amount": "9" * 5000})),
+        hold("amount: 10^15", _json({**ok, "amount": "1000000000000000"})),
+        hold("amount: 0", _json({**ok, "amount": "0"})),
+        hold("amount: 0.00 as a number", b'{"account_id": "%s", "amount": 0.00}' % raw_account),
+        hold("amount: -1.00", _json({**ok, "amount": "-1.00"})),
+        hold("amount: -5 as a number", b'{"account_id": "%s", "amount": -5}' % raw_account),
+        hold('amount: "-0"', _json({**ok, "amount": "-0"})),
+        hold("amount: USD 1.005", _json({**ok, "amount": "1.005"})),
+        hold("amount above the available balance", _json({**ok, "amount": "1000000.00"}), "insufficient_funds", (422,)),
+        hold(
+            "destination is the held account",
+            _json({**ok, "destination_account_id": account}),
+            "same_account",
+            (422,),
+        ),
+        # Expiry instants.
+        expiring("of 100,000 characters", "2030-01-01T00:00:00Z" + "0" * 100_000),
+        expiring("in the year 9999 (past 30 days)", "9999-12-31T23:59:59Z"),
+        expiring("in the year 99999", "99999-01-01T00:00:00Z"),
+        expiring("in the past", "2000-01-01T00:00:00Z"),
+        expiring("in Arabic-Indic digits", "٢٠٣٠-٠١-٠١T00:00:00Z"),
+        expiring("in fullwidth digits", "２０３０-０１-０１T００:００:００Z"),
+        expiring("with 5,000 fraction digits", "2030-01-01T00:00:00." + "1" * 5000 + "Z"),
+        expiring("with an offset of +99:00", "2030-01-01T00:00:00+99:00"),
+        expiring("at a leap second", "2030-12-31T23:59:60Z"),
+        expiring("with a trailing newline", "2030-01-01T00:00:00Z\n"),
+        expiring('"infinity"', "infinity"),
+        expiring("as a number", 1e20),
+        expiring("as null", None),
+        expiring("as an object", {"at": "2030-01-01T00:00:00Z"}),
+        # Hold ids in the path.
+        Case("hold id that is not a UUID", "GET", f"{holds}'%20OR%201=1%20--/", None, (404,), "not_found", key=None),
+        Case(
+            "capture of a hold id that is not a UUID", "POST", f"{holds}not-a-uuid/capture/", b"{}", (404,), "not_found"
+        ),
+        Case(
+            "void of a hold id that is not a UUID",
+            "POST",
+            f"{holds}..%2F..%2Faccounts/void/",
+            b"{}",
+            (404,),
+            "not_found",
+        ),
+        Case("hold id of 3,000 characters", "GET", f"{holds}{long_id}/", None, (404,), "not_found", key=None),
+        Case(
+            "capture of a hold id of 3,000 characters", "POST", f"{holds}{long_id}/capture/", b"{}", (404,), "not_found"
+        ),
+        Case("void of a hold id of 3,000 characters", "POST", f"{holds}{long_id}/void/", b"{}", (404,), "not_found"),
+        Case(
+            "hold id with fullwidth digits (a UUID only as Unicode digits read it)",
+            "GET",
+            f"{holds}{quote(pending.translate(_FULLWIDTH_DIGITS))}/",
+            None,
+            (404,),
+            "not_found",
+            key=None,
+        ),
+        Case(
+            "capture of a hold id with a NUL character",
+            "POST",
+            f"{holds}{pending[:8]}%00{pending[9:]}/capture/",
+            b"{}",
+            (404,),
+            "not_found",
+        ),
+        Case(
+            "holds filtered on an account id that is not a UUID",
+            "GET",
+            f"{holds}?account_id={'9' * 3000}",
+            None,
+            (400,),
+            "validation_error",
+            key=None,
+        ),
+        Case(
+            "holds filtered on an unknown status",
+            "GET",
+            f"{holds}?status=pending%00",
+            None,
+            (400,),
+            "validation_error",
+            key=None,
+        ),
+        # "final" of every wrong type.
+        *[
+            cap(f"final {name}", _json({"amount": "1.00", "final": value}))
+            for name, value in [
+                ('"true"', "true"),
+                ("1", 1),
+                ("0", 0),
+                ("null", None),
+                ("[]", []),
+                ("{}", {}),
+                ('"yes"', "yes"),
+            ]
+        ],
+        # Capture amounts.
+        cap("amount above the hold (6.00 of 5.00)", _json({"amount": "6.00"}), "capture_exceeds_hold", (422,)),
+        cap(
+            "amount far above the hold",
+            _json({"amount": "999999999999.99", "final": True}),
+            "capture_exceeds_hold",
+            (422,),
+        ),
+        cap("amount 0", _json({"amount": "0"})),
+        cap("amount -1.00", _json({"amount": "-1.00"})),
+        cap("amount -5 as a number", b'{"amount": -5}'),
+        cap("amount: 1e999999999", b'{"amount": 1e999999999}'),
+        cap('amount: "1E+999999999"', _json({"amount": "1E+999999999"})),
+        cap("amount: 1E-999999999", b'{"amount": 1E-999999999}'),
+        cap("amount: USD 0.001", _json({"amount": "0.001"})),
+        cap("amount: null", _json({"amount": None})),
+        cap("description of 501 characters", _json({"description": "d" * 501})),
+        cap("a JSON array", _json([{"amount": "1.00"}])),
+        cap("duplicate key: amount twice", b'{"amount": "1.00", "amount": "5.00"}', "parse_error"),
+        # Voids.
+        Case("void: reason of 501 characters", "POST", void, _json({"reason": "r" * 501}), (400,), "validation_error"),
+        Case("void: reason as an object", "POST", void, _json({"reason": {"why": 1}}), (400,), "validation_error"),
+        Case("void: no idempotency key", "POST", void, b"{}", (400,), "idempotency_key_required", key=None),
+        # Holds that left pending.
+        Case("capture of a captured hold", "POST", f"{holds}{captured}/capture/", b"{}", (422,), "hold_not_pending"),
+        Case("void of a captured hold", "POST", f"{holds}{captured}/void/", b"{}", (422,), "hold_not_pending"),
+        Case(
+            "capture of a voided hold, final",
+            "POST",
+            f"{holds}{voided}/capture/",
+            _json({"amount": "0.01", "final": True}),
+            (422,),
+            "hold_not_pending",
+        ),
+        Case("void of a voided hold", "POST", f"{holds}{voided}/void/", b"{}", (422,), "hold_not_pending"),
+        # Batches of holds.
+        Case(
+            "batch: a hold with an enormous exponent after a deposit",
+            "POST",
+            "/api/v1/batches/",
+            b'{"operations": [{"kind": "deposit", "account_id": "%s", "amount": "1.00"}, '
+            b'{"kind": "hold", "account_id": "%s", "amount": 1e999999999}]}' % (raw_account, raw_account),
+            (400,),
+            "validation_error",
+        ),
+        Case(
+            "batch: a hold expiring in the year 9999",
+            "POST",
+            "/api/v1/batches/",
+            _json({"operations": [{"kind": "hold", **ok, "expires_at": "9999-12-31T23:59:59Z"}]}),
+            (400,),
+            "validation_error",
+        ),
+        Case(
+            "batch: holds beyond the available balance, the last refused",
+            "POST",
+            "/api/v1/batches/",
+            _json({"operations": [{"kind": "hold", **ok, "amount": "600.00"}] * 2}),
+            (422,),
+            "insufficient_funds",
+        ),
+        Case(
+            "batch: a hold with metadata nested 9 deep",
+            "POST",
+            "/api/v1/batches/",
+            b'{"operations": [{"kind": "hold", "account_id": "%s", "amount": "1.00", "metadata": %s}]}'
+            % (raw_account, b'{"a": ' * 9 + b"1" + b"}" * 9),
+            (400,),
+            "validation_error",
+        ),
+        Case(
+            "batch: 1001 hold operations",
+            "POST",
+            "/api/v1/batches/",
+            _json({"operations": [{"kind": "hold", **ok}] * 1001}),
+            (400,),
+            "validation_error",
+        ),
+        Case(
+            "batch: a hold on another account of the client's, to itself",
+            "POST",
+            "/api/v1/batches/",
+            _json(
+                {
+                    "operations": [
+                        {"kind": "hold", "account_id": other, "amount": "1.00", "destination_account_id": other}
+                    ]
+                }
+            ),
+            (422,),
+            "same_account",
+        ),
+    ]
+
+
+class LockWatch:
+    """Polls ``pg_stat_activity`` for the service's oldest open write transaction while a case runs."""
+
+    def __init__(self, url: str, interval: float = 0.005) -> None:
+        self.url = url
+        self.interval = interval
+        self.longest = 0.0  # seconds, over every case
+        self.case_longest = 0.0
+        self.samples = 0  # looks taken while a case ran
+        self.error: str | None = None  # why the watcher stopped, if it did
+        self._watching = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lock-watch", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            with connect(self.url, autocommit=True) as db:
+                while not self._stop.is_set():
+                    if not self._watching.wait(0.05):
+                        continue
+                    age = db.execute(
+                        """
+                        SELECT COALESCE(MAX(EXTRACT(EPOCH FROM clock_timestamp() - xact_start)), 0)::float
+                        FROM pg_stat_activity
+                        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL
+                        """
+                    ).fetchone()[0]
+                    self.case_longest = max(self.case_longest, age)
+                    self.samples += 1
+                    self._stop.wait(self.interval)
+        except Exception as exc:  # A watcher that cannot watch must say so, not report "no lock".
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def __enter__(self) -> LockWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def start_case(self) -> None:
+        self.case_longest = 0.0
+        self._watching.set()
+
+    def end_case(self) -> float:
+        time.sleep(self.interval * 2)  # one more look after the answer
+        self._watching.clear()
+        self.longest = max(self.longest, self.case_longest)
+        return self.case_longest
+
+
 _FULLWIDTH = str.maketrans("0123456789abcdef", "０１２３４５６７８９ａｂｃｄｅｆ")
+_FULLWIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 def counts(url: str) -> tuple[int, ...]:
@@ -364,7 +668,11 @@ def counts(url: str) -> tuple[int, ...]:
             """
             SELECT (SELECT COUNT(*) FROM transactions_transaction), (SELECT COUNT(*) FROM transactions_posting),
                    (SELECT COUNT(*) FROM transactions_idempotencyrecord), (SELECT COUNT(*) FROM accounts_account),
-                   (SELECT COALESCE(SUM(balance_minor), 0) FROM accounts_account WHERE NOT is_system)
+                   (SELECT COALESCE(SUM(balance_minor), 0) FROM accounts_account WHERE NOT is_system),
+                   (SELECT COUNT(*) FROM accounts_hold),
+                   (SELECT COUNT(*) FROM accounts_hold WHERE status = 'pending'),
+                   (SELECT COALESCE(SUM(captured_minor), 0) FROM accounts_hold),
+                   (SELECT COALESCE(SUM(reserved_minor), 0) FROM accounts_account)
             """
         ).fetchone()
 
@@ -415,10 +723,33 @@ def run(ctx: Context) -> Result:
             key="hostile-batch",
         )
         result.expect(funded.status == 201 and batch.status == 201, "could not fund the account")
+        placed = [
+            call(
+                conn,
+                "POST",
+                "/api/v1/holds/",
+                {"account_id": account, "amount": amount},
+                token=token,
+                key=f"hostile-hold-{n}",
+            )
+            for n, amount in enumerate(("5.00", "2.00", "3.00"))
+        ]
+        result.expect(all(r.status == 201 for r in placed), f"could not place holds: {[r.describe() for r in placed]}")
+        pending, captured, voided = ((r.json or {}).get("id", str(uuid.uuid4())) for r in placed)
+        taken = call(conn, "POST", f"/api/v1/holds/{captured}/capture/", {}, token=token, key="hostile-capture")
+        dropped = call(conn, "POST", f"/api/v1/holds/{voided}/void/", {}, token=token, key="hostile-void")
+        result.expect(taken.status == 201 and dropped.status == 200, "could not capture and void the seeded holds")
         answers = {}
-        for case in cases(account, other, batch.json["id"]):
+        lock_ages: dict[str, float] = {}
+        watch = LockWatch(url)
+        watch.__enter__()
+        on_holds = hold_cases(account, other, pending, captured, voided)
+        all_cases = cases(account, other, batch.json["id"]) + on_holds
+        for case in all_cases:
             before = counts(url)
+            watch.start_case()
             reply = send(instance.base, token, case)
+            lock_ages[case.name] = watch.end_case()
             result.requests += 1
             label = f"{case.name}: {case.method} {case.path[:80]}"
             bug = known_bug(
@@ -442,6 +773,10 @@ def run(ctx: Context) -> Result:
                         result.expect(reply.code == case.code, f"{label}: code {reply.code}, expected {case.code}")
             after = counts(url)
             result.expect(after == before, f"{label}: the database changed: {before} -> {after}")
+            result.expect(
+                lock_ages[case.name] < LOCK_BOUND,
+                f"{label}: a write transaction stayed open {lock_ages[case.name]:.2f} s (bound {LOCK_BOUND} s)",
+            )
             health = conn.request("GET", "/healthz", None, api_headers())
             result.requests += 1
             result.expect(health.status == 200, f"after {label}: /healthz {health.describe()}")
@@ -453,7 +788,33 @@ def run(ctx: Context) -> Result:
             token=token,
             key=f"hostile-after-{uuid.uuid4()}",
         )
+        watch.__exit__()
+        result.expect(watch.error is None, f"the lock watcher failed: {watch.error}")
+        result.expect(watch.samples >= len(all_cases), f"the lock watcher looked only {watch.samples} times")
         result.expect(posted.status == 201, f"a normal deposit after the hostile input: {posted.describe()}")
+        # The hold that every hostile capture and void was refused on is still whole, and works.
+        still = call(conn, "GET", f"/api/v1/holds/{pending}/", token=token)
+        part = call(
+            conn, "POST", f"/api/v1/holds/{pending}/capture/", {"amount": "1.25"}, token=token, key="hostile-part"
+        )
+        rest = call(conn, "POST", f"/api/v1/holds/{pending}/void/", {"reason": "done"}, token=token, key="hostile-rest")
+        result.requests += 3
+        result.expect(
+            still.status == 200
+            and (still.json or {}).get("status") == "pending"
+            and (still.json or {}).get("remaining_amount") == "5.00",
+            f"the hold every hostile case was refused on: {still.describe()}",
+        )
+        result.expect(
+            part.status == 201 and (part.json or {}).get("hold_id") == pending and part.json.get("amount") == "1.25",
+            f"a capture of 1.25 after the hostile input: {part.describe()}",
+        )
+        result.expect(
+            rest.status == 200
+            and (rest.json or {}).get("status") == "voided"
+            and rest.json.get("captured_amount") == "1.25",
+            f"a void of the rest: {rest.describe()}",
+        )
         # Odd but valid Unicode is no reason to refuse: it is stored and read back exactly.
         opened = call(conn, "POST", "/api/v1/accounts/", {"currency": "USD", "name": ODD_NAME}, token=token)
         read = call(conn, "GET", f"/api/v1/accounts/{(opened.json or {}).get('id')}/", token=token)
@@ -474,11 +835,14 @@ def run(ctx: Context) -> Result:
         {
             "cases": [f"{name}: {answer}" for name, answer in answers.items()],
             "answers": dict(sorted(statuses.items())),
-            "after each case": "nothing posted (transactions, postings, keys, accounts, balances unchanged), "
-            "/healthz 200",
-            "afterwards": "a normal deposit posts; an account named with odd but valid Unicode (combining marks, "
-            "emoji, right-to-left override, zero-width space, Arabic, astral letters) is stored and read back "
-            "exactly",
+            "hold cases": len(on_holds),
+            "after each case": "nothing posted (transactions, postings, keys, accounts, balances, holds, captured "
+            "amounts, reservations unchanged), /healthz 200",
+            "longest write transaction open during a case (s)": round(max(lock_ages.values(), default=0.0), 3),
+            "afterwards": "a normal deposit posts; the hold every hostile capture and void was refused on is still "
+            "pending and whole, is captured in part and voided; an account named with odd but valid Unicode "
+            "(combining marks, emoji, right-to-left override, zero-width space, Arabic, astral letters) is stored "
+            "and read back exactly",
             "reconcile": line,
         }
     )

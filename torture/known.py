@@ -47,7 +47,9 @@ def _batch_kind(method: str, path: str, status: int, content_type: str, body: st
     )
 
 
-KNOWN_BUGS: list[KnownBug] = []  # All fixed; tests/torture/test_known_bugs.py keeps each from coming back.
+KNOWN_BUGS: list[
+    KnownBug
+] = []  # The earlier five are fixed; tests/torture/test_known_bugs.py keeps each from coming back.
 
 
 def known_bug(method: str, path: str, status: int, content_type: str, body: str = "") -> KnownBug | None:

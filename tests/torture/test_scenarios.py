@@ -61,7 +61,8 @@ def test_fuzzing_finds_no_server_error_nor_schema_mismatch_but_the_known_bugs(to
     result = fuzzing.run(torture_context)
 
     assert_passed(result)  # known bugs (torture/known.py) are listed apart; test_known_bugs.py pins each
-    assert result.figures["operations exercised"] >= 19
+    assert result.figures["operations exercised"] >= 24  # 19, and the five of holds
+    assert result.figures["hold operations exercised"] == 5
     assert sum(result.figures["answers"].values()) > 300
 
 
@@ -74,10 +75,16 @@ def test_authorization_matrix_holds_for_every_endpoint_method_and_caller(torture
     assert set(answers["expected answers to wrong token"]) == {401}
     assert 403 not in answers["expected answers to staff"]
     assert answers["expected answers to A"][404] > 0
+    # Holds are in the matrix: captured and voided by their owners and staff, exactly as answered.
+    stored, answered = result.figures["holds stored = answered 201"].split(" (")[0].split(" = ")
+    assert stored == answered
+    assert int(stored) > 20
 
 
 def test_hostile_input_gets_a_clear_4xx_and_posts_nothing(torture_context):
     result = hostile.run(torture_context)
 
     assert_passed(result)
-    assert len(result.figures["cases"]) >= 60
+    assert len(result.figures["cases"]) >= 130
+    assert result.figures["hold cases"] >= 70
+    assert result.figures["longest write transaction open during a case (s)"] < hostile.LOCK_BOUND
