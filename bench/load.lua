@@ -1,7 +1,7 @@
 -- wrk script of the benchmark: `wrk ... -s bench/load.lua -- SCENARIO DATAFILE RUNID`.
 --
 -- SCENARIO is one of transfer, hot, hot_destination, deposit, withdrawal, history, balance,
--- batch (the ledger), floor_transfer, floor_balance (the framework floor, bench/floor),
+-- batch, hold_capture (the ledger), floor_transfer, floor_balance (the framework floor, bench/floor),
 -- peer_deposit (the peer wallet, bench/peer.py: its accounts are wallet ids). DATAFILE is a Lua file
 -- written by bench/runner.py returning {token=, accounts={public ids}, hot=, history=,
 -- batch_size=}. Every POST carries its own Idempotency-Key: RUNID, the thread's number and
@@ -61,8 +61,20 @@ local function get(path)
    return wrk.format("GET", path, {["Authorization"] = token_header})
 end
 
+-- hold_capture: each thread places a hold, and captures it with its next request once the hold's
+-- answer came back (response() queues its id); so every hold placed is captured, at most one
+-- request later per connection.
+local to_capture = {}
+
 function request()
-   if scenario == "transfer" then
+   if scenario == "hold_capture" then
+      local hold_id = table.remove(to_capture, 1)
+      if hold_id then
+         return post("/api/v1/holds/" .. hold_id .. "/capture/", '{"description":"bench capture"}')
+      end
+      return post("/api/v1/holds/", '{"account_id":"' .. accounts[math.random(account_count)] ..
+                     '","amount":"' .. amount() .. '","reference":"bench"}')
+   elseif scenario == "transfer" then
       return post("/api/v1/transfers/", transfer_json(two_accounts()))
    elseif scenario == "hot" then
       local other = accounts[math.random(account_count)]
@@ -102,6 +114,9 @@ end
 
 function response(status, headers, body)
    statuses[status] = (statuses[status] or 0) + 1
+   if scenario == "hold_capture" and status == 201 and body:find('"remaining_amount"', 1, true) then
+      table.insert(to_capture, body:match('^{"id":"([0-9a-f-]+)"'))
+   end
 end
 
 function done(summary, latency, requests)

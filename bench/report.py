@@ -41,6 +41,8 @@ SHARE_TARGETS = [
     ("deposits / transfers", ("3-deposits", "service"), ("1-transfers", "service"), 0.9),
     ("withdrawals / transfers", ("3b-withdrawals", "service"), ("1-transfers", "service"), 0.9),
     ("hot account / pgbench hot account", ("2-hot-account", "service"), ("2-hot-account", "pgbench"), 0.5),
+    # A hold and its capture are two writes under the account's lock, where a transfer is one.
+    ("holds captured / transfers", ("5b-hold-capture", "service"), ("1-transfers", "service"), 0.4),
     ("batched transfers / pgbench transfers", ("5-batches", "service"), ("1-transfers", "pgbench"), 1.0),
     ("balance reads / framework floor GET", ("4b-balance", "service"), ("0b-floor-get", "floor"), 0.5),
     ("deposits / peer wallet deposits", ("3-deposits", "service"), ("6-peer-deposits", "peer"), 3.0),

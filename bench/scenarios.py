@@ -38,6 +38,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "connections": 1,
     },
     "5-batches": {"wrk": "batch", "title": f"batches of {BATCH_SIZE} transfers"},
+    # A hold, then its capture (a withdrawal of what it reserved): applied = captures, 2 requests each.
+    "5b-hold-capture": {"wrk": "hold_capture", "title": "hold, then capture, over 10,000 accounts"},
     # Only with --peer DIR (bench/peer.py).
     "6-peer-deposits": {
         "wrk": "peer_deposit",

@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 
 from reconciliation.models import ReconciliationRun
 
-_FINDING_COLUMNS = ("check", "account", "currency", "transaction", "sequence", "problem", "expected", "found")
+_FINDING_COLUMNS = ("check", "account", "currency", "transaction", "sequence", "hold", "problem", "expected", "found")
 
 
 @admin.register(ReconciliationRun)

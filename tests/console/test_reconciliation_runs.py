@@ -55,6 +55,24 @@ def test_a_runs_page_lists_its_findings(ledger, admin_client):
     assert 'name="_save"' not in html  # read-only
 
 
+def test_a_finding_about_a_hold_names_the_hold(ledger, admin_client):
+    from decimal import Decimal
+
+    from tests.commands.helpers import disable_triggers
+    from transactions.holds import hold_create
+
+    held = hold_create(actor=ledger.bob.owner, account_id=ledger.bob.public_id, amount=Decimal("5.00"))
+    disable_triggers("accounts_hold", "hold_guard", "hold_capture_total", "hold_reservation")
+    sql("UPDATE accounts_hold SET captured_minor = 100 WHERE id = %s", [held.pk])
+    run("reconcile")
+    dirty = ReconciliationRun.objects.get()
+
+    html = _get(admin_client, f"/admin/reconciliation/reconciliationrun/{dirty.pk}/change/").content.decode()
+
+    assert "<th>hold</th>" in html
+    assert f"<td>{held.public_id}</td>" in html
+
+
 def test_runs_cannot_be_added_changed_or_deleted(ledger, admin_client):
     run("reconcile")
     recorded = ReconciliationRun.objects.get()
