@@ -44,7 +44,12 @@ from ledger.money import amount_from, to_minor
 from transactions.engine import orm, rules
 from transactions.engine.idempotency import IdempotencyClaim
 from transactions.engine.journal import Journal
-from transactions.engine.locking import lock_accounts, lock_accounts_by_public_id, reserved_transaction_id
+from transactions.engine.locking import (
+    lock_accounts,
+    lock_accounts_by_public_id,
+    lock_accounts_of_hold,
+    reserved_transaction_id,
+)
 from transactions.engine.reservations import count_holds, release_lapsed, store_reservations
 from transactions.engine.rules import LockedAccounts
 from transactions.models import Transaction
@@ -223,9 +228,9 @@ def _visible_hold(actor: User, hold_id: UUID) -> Hold:
     return hold
 
 
-def _locked_hold(pk: int, accounts: dict[int, Account]) -> Hold:
-    """Read the hold again once its accounts are locked, with those locked rows as its accounts."""
-    hold = Hold.objects.select_for_update(no_key=True).get(pk=pk)
+def _locked_hold(hold_id: UUID, accounts: dict[int, Account]) -> Hold:
+    """Read the hold once its accounts are locked (so as it stands now), with those locked rows as its accounts."""
+    hold = Hold.objects.select_for_update(no_key=True).get(public_id=hold_id)
     hold.account = accounts[hold.account_id]
     if hold.destination_account_id is not None:
         hold.destination_account = accounts[hold.destination_account_id]
@@ -249,19 +254,17 @@ def hold_capture(
     and releases the rest. ``hold_not_pending`` once it is captured, voided or expired.
     """
     parsed = None if amount is None else amount_from(amount)
-    found = _visible_hold(actor, hold_id)
-    ids = [found.account.public_id]
-    if found.destination_account is not None:
-        ids.append(found.destination_account.public_id)
 
     def work() -> Transaction:
-        locked = lock_accounts_by_public_id(ids, reserve_transaction_id=True)
+        locked = lock_accounts_of_hold(hold_id, actor, reserve_transaction_id=True)
+        if not locked:
+            raise NotFound("No such hold.")
         journal = Journal(actor, transaction_id=reserved_transaction_id(locked))
         now = journal.now
         # Other lapsed holds need not be released first: a capture takes from the balance what it
         # releases from the reservation, so the available balance it leaves is the one it found.
         accounts = LockedAccounts(locked)
-        hold = _locked_hold(found.pk, {account.pk: account for account in locked})
+        hold = _locked_hold(hold_id, {account.pk: account for account in locked})
         rules.require_pending(hold, now)
         remaining = hold.amount_minor - hold.captured_minor
         minor = remaining if parsed is None else to_minor(parsed, hold.currency)
@@ -318,7 +321,7 @@ def hold_void(
     def work() -> Hold:
         locked = lock_accounts(Q(pk=found.account.pk))
         now = timezone.now()  # A void only releases: other lapsed holds can wait for the next write.
-        hold = _locked_hold(found.pk, {account.pk: account for account in locked} | _unlocked_destination(found))
+        hold = _locked_hold(hold_id, {account.pk: account for account in locked} | _unlocked_destination(found))
         rules.require_pending(hold, now)
         hold.account.reserved_minor -= hold.amount_minor - hold.captured_minor
         hold.status, hold.resolved_at, hold.resolution_reason = Hold.Status.VOIDED, now, reason.strip()

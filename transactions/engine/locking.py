@@ -23,12 +23,14 @@ from django.db import connection
 from django.db.models import BigIntegerField, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 
-from accounts.models import Account
+from accounts.models import Account, Hold
 from ledger import rows
 from transactions.models import Transaction
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
+
+    from ledger.users import User
 
 
 class SystemAccountColumns(TypedDict):
@@ -103,13 +105,41 @@ def lock_accounts_by_public_id(
             system_account_id=Subquery(systems.values("pk")), system_public_id=Subquery(systems.values("public_id"))
         )
         return list(accounts.order_by("pk"))
-    sql, extra = _lock_sql(reserve_transaction_id=reserve_transaction_id)
+    sql, extra = _lock_sql(reserve_transaction_id=reserve_transaction_id, where=_BY_PUBLIC_ID)
     return cast("list[LockedAccount]", rows.fetch(Account, sql, [list(public_ids)], extra))
 
 
+def lock_accounts_of_hold(hold_id: UUID, viewer: User, *, reserve_transaction_id: bool = False) -> list[LockedAccount]:
+    """Lock and return the customer accounts of hold ``hold_id`` (its account and destination), as above.
+
+    Only if ``viewer`` may act on the hold (staff, or the owner of its account): otherwise, or
+    for no such hold, nothing is locked and the list is empty. On PostgreSQL one statement finds
+    the hold's accounts and locks them, so a capture needs no lookup of its own first.
+    """
+    holds = Hold.objects.filter(public_id=hold_id)
+    if not viewer.is_staff:
+        holds = holds.filter(account__owner=viewer)
+    if connection.vendor != "postgresql":
+        found = holds.values_list("account__public_id", "destination_account__public_id").first()
+        ids = [] if found is None else [public_id for public_id in found if public_id is not None]
+        return lock_accounts_by_public_id(ids, reserve_transaction_id=reserve_transaction_id) if ids else []
+    sql, extra = _lock_sql(reserve_transaction_id=reserve_transaction_id, where=_OF_HOLD)
+    params = [rows.db_value(Hold, "public_id", hold_id), viewer.is_staff, viewer.pk]
+    return cast("list[LockedAccount]", rows.fetch(Account, sql, params, extra))
+
+
+_BY_PUBLIC_ID = "a.public_id = ANY(%s::uuid[])"
+# The hold's account and destination, if the viewer is staff or owns the account (the owner's row, o).
+_OF_HOLD = (
+    "a.id IN (SELECT v.id FROM accounts_hold h JOIN accounts_account o ON o.id = h.account_id, "
+    "LATERAL (VALUES (h.account_id), (h.destination_account_id)) AS v(id) "
+    "WHERE h.public_id = %s AND (%s OR o.owner_id = %s))"
+)
+
+
 @functools.cache
-def _lock_sql(*, reserve_transaction_id: bool) -> tuple[str, tuple[str, ...]]:
-    """Return the statement of :func:`lock_accounts_by_public_id` and the names of the columns it adds.
+def _lock_sql(*, reserve_transaction_id: bool, where: str) -> tuple[str, tuple[str, ...]]:
+    """Return a locking statement (the accounts ``where`` selects) and the names of the columns it adds.
 
     The added columns: the system account's (:class:`SystemAccountColumns`), then the drawn
     transaction id if ``reserve_transaction_id``.
@@ -122,7 +152,7 @@ def _lock_sql(*, reserve_transaction_id: bool) -> tuple[str, tuple[str, ...]]:
     sql = (
         f"SELECT {rows.columns(Account, 'a')}, {extra} "  # noqa: S608
         f"FROM {table} a LEFT JOIN {table} s ON s.is_system AND s.currency = a.currency "
-        "WHERE a.public_id = ANY(%s::uuid[]) AND NOT a.is_system ORDER BY a.id FOR NO KEY UPDATE OF a"
+        f"WHERE {where} AND NOT a.is_system ORDER BY a.id FOR NO KEY UPDATE OF a"
     )
     return sql, tuple(added)
 
