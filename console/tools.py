@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -185,14 +186,24 @@ class GuardedChangeList(ChangeList):
         return REFUSED_LOOKUPS.isdisjoint(key.split(LOOKUP_SEP))
 
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> models.QuerySet:
-        """Refuse lookup values that only compiling the query rejects (a ``__year`` of 10000)."""
-        queryset = super().get_queryset(request, exclude_parameters)
-        try:
-            queryset.query.clone().sql_with_params()
-        except EmptyResultSet:
-            pass
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise IncorrectLookupParameters(exc) from exc
+        """Refuse lookup values that only compiling the query rejects or warns about.
+
+        A ``__year`` of 10000 cannot be compiled; a date-time without a zone
+        (``created__gte=2026-01-01 00:00``) would be read in the server's zone with only a
+        warning: both are incorrect lookups.
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            try:
+                queryset = super().get_queryset(request, exclude_parameters)
+            except RuntimeWarning as exc:
+                raise IncorrectLookupParameters(exc) from exc
+            try:
+                queryset.query.clone().sql_with_params()
+            except EmptyResultSet:
+                pass
+            except (ValueError, TypeError, OverflowError, RuntimeWarning) as exc:
+                raise IncorrectLookupParameters(exc) from exc
         return queryset
 
     def get_results(self, request: HttpRequest) -> None:
