@@ -44,6 +44,10 @@ def with_balances(accounts: QuerySet[Account]) -> QuerySet[Account]:
     return accounts.annotate(system_balance_minor=Case(When(is_system=True, then=negated), default=F("balance_minor")))
 
 
+# What a pending hold still reserves.
+_REMAINING = F("amount_minor") - F("captured_minor")
+
+
 def _lapsed_holds(now: datetime) -> QuerySet[Hold]:
     """Return the holds still recorded as pending that are past their expiry at ``now``."""
     return Hold.objects.filter(status=Hold.Status.PENDING, expires_at__lte=now)
@@ -56,7 +60,7 @@ def lapsed_reserved_minor(account_pk: int, now: datetime | None = None) -> int:
     as expired, ``reserved_minor`` still counts them, and the available balance adds this back.
     """
     holds = _lapsed_holds(now or timezone.now()).filter(account_id=account_pk)
-    total = holds.aggregate(total=Sum(F("amount_minor") - F("captured_minor")))["total"]
+    total = holds.aggregate(total=Sum(_REMAINING))["total"]
     return int(total or 0)
 
 
@@ -70,7 +74,7 @@ def with_available(accounts: QuerySet[Account]) -> QuerySet[Account]:
         .filter(account_id=OuterRef("pk"))
         .order_by()
         .values("account_id")
-        .annotate(total=Sum(F("amount_minor") - F("captured_minor")))
+        .annotate(total=Sum(_REMAINING))
         .values("total")
     )
     return accounts.annotate(

@@ -30,11 +30,11 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.models import Account, Hold
 from console.tools import (
+    AccountIdFilter,
     ChoicesListFilter,
     CurrencyFilter,
-    IdListFilter,
     LedgerModelAdmin,
-    account_label,
+    account_link,
     admin_link,
     flat_fields,
     money,
@@ -70,10 +70,6 @@ def status_label(hold: Hold, now: datetime.datetime) -> str:
     if status != hold.status:
         return f"{status} (not yet recorded)"
     return status
-
-
-def _account_link(account: Account | None) -> str:
-    return admin_link(account, account_label(account)) if account is not None else "-"
 
 
 def _hold_link(hold: Hold) -> str:
@@ -127,28 +123,6 @@ class ExpiryFilter(ChoicesListFilter):
         return queryset
 
 
-class HoldAccountFilter(IdListFilter):
-    """The holds of one account (linked from the account's page); no list of every account.
-
-    An id that is no account's shows no holds, not every hold.
-    """
-
-    title = "account"
-    parameter_name = "account"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
-        pk = self.id_value()
-        account = Account.objects.filter(pk=pk).first() if pk is not None else None
-        return [(str(account.pk), account_label(account))] if account is not None else []
-
-    def has_output(self) -> bool:
-        return self.value() is not None
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Hold]) -> QuerySet[Hold]:
-        pk = self.id_value()
-        return queryset if pk is None else queryset.filter(account_id=pk)
-
-
 class VoidForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
@@ -166,11 +140,11 @@ class _HoldColumns:
 
     @admin.display(description="account")
     def account_link(self, obj: Hold) -> str:
-        return _account_link(obj.account)
+        return account_link(obj.account)
 
     @admin.display(description="destination")
     def destination_link(self, obj: Hold) -> str:
-        return _account_link(obj.destination_account) if obj.destination_account_id else "- (withdrawal)"
+        return account_link(obj.destination_account) if obj.destination_account_id else "- (withdrawal)"
 
     @admin.display(description="amount")
     def amount(self, obj: Hold) -> str:
@@ -204,7 +178,7 @@ class HoldAdmin(_HoldColumns, LedgerModelAdmin):
     ]
     list_display_links = ["short_id"]
     list_select_related = ["account", "destination_account"]
-    list_filter = [HoldStatusFilter, ExpiryFilter, CurrencyFilter, HoldAccountFilter]
+    list_filter = [HoldStatusFilter, ExpiryFilter, CurrencyFilter, AccountIdFilter]
     search_fields = ["public_id"]  # Shows the search box; get_search_results does the searching.
     search_help_text = "A hold id, an account id (either side) or a reference (exact, case-sensitive)."
     sortable_by = ()
@@ -334,7 +308,7 @@ class HoldAdmin(_HoldColumns, LedgerModelAdmin):
             "title": f"Void hold {hold.public_id}",
             "opts": self.opts,
             "original": hold,
-            "account_link": _account_link(hold.account),
+            "account_link": account_link(hold.account),
             "amount": money(hold.amount_minor, hold.currency),
             "captured": money(hold.captured_minor, hold.currency),
             "remaining": money(hold.remaining_minor_at(now), hold.currency),

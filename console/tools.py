@@ -495,6 +495,35 @@ def account_label(account: Account) -> str:
     return f"{name} · {str(account.public_id)[:8]}"
 
 
+def account_link(account: Account | None) -> str:
+    """Return a link to the account's admin page labelled as in lists (``-`` for none)."""
+    return admin_link(account, account_label(account)) if account is not None else "-"
+
+
+class AccountIdFilter(IdListFilter):
+    """The rows of one account (``account_id``, linked from the account's page); no list of every account.
+
+    An id that is no account's shows no rows, not every row.
+    """
+
+    title = "account"
+    parameter_name = "account"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
+        from accounts.models import Account
+
+        pk = self.id_value()
+        account = Account.objects.filter(pk=pk).first() if pk is not None else None
+        return [(str(account.pk), account_label(account))] if account is not None else []
+
+    def has_output(self) -> bool:
+        return self.value() is not None
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
+        pk = self.id_value()
+        return queryset if pk is None else queryset.filter(account_id=pk)
+
+
 def flat_fields(fieldsets: FieldsetSpec) -> list[str]:
     """Return every field named in ``fieldsets``, for ``readonly_fields``."""
     return [

@@ -25,10 +25,10 @@ from django.utils.html import format_html
 
 from accounts.models import Account
 from console.tools import (
+    AccountIdFilter,
     CurrencyFilter,
-    IdListFilter,
     LedgerModelAdmin,
-    account_label,
+    account_link,
     admin_link,
     flat_fields,
     money,
@@ -56,16 +56,12 @@ def _as_uuid(term: str) -> uuid.UUID | None:
         return None
 
 
-def _account_link(account: Account | None) -> str:
-    return admin_link(account, account_label(account)) if account is not None else "-"
-
-
 class _PostingColumns:
     """The columns a posting shows wherever it is listed: its account, amount and balance after."""
 
     @admin.display(description="account")
     def account_link(self, obj: Posting) -> str:
-        return _account_link(obj.account)
+        return account_link(obj.account)
 
     @admin.display(description="amount")
     def amount(self, obj: Posting) -> str:
@@ -120,7 +116,7 @@ def _preview_rows(txn: Transaction) -> list[dict[str, object]]:
         rows.append(
             {
                 "account": account,
-                "link": _account_link(account),
+                "link": account_link(account),
                 "amount": money(leg.amount_minor, account.currency),
                 "balance_now": money(leg.balance_now, account.currency),
                 "balance_after": money(leg.balance_after, account.currency),
@@ -179,11 +175,11 @@ class TransactionAdmin(LedgerModelAdmin):
 
     @admin.display(description="source")
     def source(self, obj: Transaction) -> str:
-        return _account_link(obj.source_account)
+        return account_link(obj.source_account)
 
     @admin.display(description="destination")
     def destination(self, obj: Transaction) -> str:
-        return _account_link(obj.destination_account)
+        return account_link(obj.destination_account)
 
     @admin.display(description="posted by")
     def posted_by_display(self, obj: Transaction) -> str:
@@ -353,34 +349,12 @@ class TransactionAdmin(LedgerModelAdmin):
         return redirect(reverse("admin:transactions_transaction_change", args=[txn.pk]))
 
 
-class AccountFilter(IdListFilter):
-    """The history of one account (linked from the account's page); no list of every account.
-
-    An id that is no account's shows an empty history, not every posting.
-    """
-
-    title = "account"
-    parameter_name = "account"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
-        pk = self.id_value()
-        account = Account.objects.filter(pk=pk).first() if pk is not None else None
-        return [(str(account.pk), account_label(account))] if account is not None else []
-
-    def has_output(self) -> bool:
-        return self.value() is not None
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Posting]) -> QuerySet[Posting]:
-        pk = self.id_value()
-        return queryset if pk is None else queryset.filter(account_id=pk)
-
-
 @admin.register(Posting)
 class PostingAdmin(_PostingColumns, LedgerModelAdmin):
     list_display = ["sequence", "transaction_link", "kind", "account_link", "amount", "balance_after", "created_at"]
     list_display_links = None
     list_select_related = ["transaction", "account"]
-    list_filter = [AccountFilter]
+    list_filter = [AccountIdFilter]
     search_fields = ["transaction__public_id"]  # Shows the search box; get_search_results does the searching.
     search_help_text = "A transaction id or an account id (exact)."
     sortable_by = ()
@@ -389,7 +363,7 @@ class PostingAdmin(_PostingColumns, LedgerModelAdmin):
         # One customer account's history (or one transaction's legs): newest first along the unique
         # (account, sequence) index, never a walk of the whole table in id order. A system account's
         # postings carry no sequence: newest first by id.
-        value, term = request.GET.get(AccountFilter.parameter_name, ""), _as_uuid(request.GET.get("q", "").strip())
+        value, term = request.GET.get(AccountIdFilter.parameter_name, ""), _as_uuid(request.GET.get("q", "").strip())
         if not value and term is None:
             return ["-id"]
         pk = positive_int(value)
@@ -397,7 +371,7 @@ class PostingAdmin(_PostingColumns, LedgerModelAdmin):
             account = Account.objects.filter(pk=pk)
         elif term is not None:
             account = Account.objects.filter(public_id=term)
-        else:  # An account id that is no id: AccountFilter refuses the list.
+        else:  # An account id that is no id: AccountIdFilter refuses the list.
             return ["account", "-sequence"]
         return ["-id"] if account.filter(is_system=True).exists() else ["account", "-sequence"]
 

@@ -37,7 +37,6 @@ HOLDS_CAPTURED = Counter(
 )
 HOLDS_VOIDED = Counter("ledger_holds_voided_total", "Holds voided, by currency.", ["currency"])
 HOLDS_EXPIRED = Counter("ledger_holds_expired_total", "Holds recorded as expired, by currency.", ["currency"])
-CurrencyCounter = Counter  # One of the hold counters above: labelled by currency alone.
 IDEMPOTENT_REPLAYS = Counter("ledger_idempotent_replays_total", "Answers replayed for a repeated Idempotency-Key.")
 DB_POOL = Gauge(
     "ledger_db_pool_connections",

@@ -863,61 +863,51 @@ def check_captures(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResu
             "transaction": uuid_text(row["public_id"]),
             "hold": uuid_text(row["hold"]),
         }
-        if row["kind"] != row["hold_kind"]:
-            found.append(
-                Discrepancy(
-                    **common,
-                    problem="capture is not the kind its hold makes (withdrawal without destination, else transfer)",
-                    expected=row["hold_kind"],
-                    found=row["kind"],
-                )
-            )
-        if row["source_account_id"] != row["hold_account_id"]:
-            found.append(
-                Discrepancy(
-                    **common,
-                    problem="capture debits another account than its hold's",
-                    expected=uuid_text(row["hold_account"]) or "none",
-                    found=uuid_text(row["source"]) or "none",
-                )
-            )
-        if row["destination_account_id"] != row["hold_destination_id"]:
-            found.append(
-                Discrepancy(
-                    **common,
-                    problem="capture credits another account than its hold's destination",
-                    expected=uuid_text(row["hold_destination"]) or "none (a withdrawal)",
-                    found=uuid_text(row["destination"]) or "none (a withdrawal)",
-                )
-            )
-        if row["currency"] != row["hold_currency"]:
-            found.append(
-                Discrepancy(
-                    **common,
-                    problem="capture's currency differs from its hold's",
-                    expected=row["hold_currency"],
-                    found=row["currency"],
-                )
-            )
         created, expires, resolved = row["created_at"], row["expires_at"], row["resolved_at"]
-        if row["after_expiry"]:
-            found.append(
-                Discrepancy(
-                    **common,
-                    problem="capture made once its hold had expired",
-                    expected=f"before {_instant(expires)}",
-                    found=_instant(created),
-                )
-            )
-        elif row["after_resolution"]:
-            found.append(
-                Discrepancy(
-                    **common,
-                    problem=f"capture made after its hold was resolved ({row['hold_status']})",
-                    expected=f"at or before {_instant(resolved)}",
-                    found=_instant(created),
-                )
-            )
+        # (whether it is wrong, the problem, expected, found)
+        mismatches = [
+            (
+                row["kind"] != row["hold_kind"],
+                "capture is not the kind its hold makes (withdrawal without destination, else transfer)",
+                row["hold_kind"],
+                row["kind"],
+            ),
+            (
+                row["source_account_id"] != row["hold_account_id"],
+                "capture debits another account than its hold's",
+                uuid_text(row["hold_account"]) or "none",
+                uuid_text(row["source"]) or "none",
+            ),
+            (
+                row["destination_account_id"] != row["hold_destination_id"],
+                "capture credits another account than its hold's destination",
+                uuid_text(row["hold_destination"]) or "none (a withdrawal)",
+                uuid_text(row["destination"]) or "none (a withdrawal)",
+            ),
+            (
+                row["currency"] != row["hold_currency"],
+                "capture's currency differs from its hold's",
+                row["hold_currency"],
+                row["currency"],
+            ),
+            (
+                bool(row["after_expiry"]),
+                "capture made once its hold had expired",
+                f"before {_instant(expires)}",
+                _instant(created),
+            ),
+            (
+                not row["after_expiry"] and bool(row["after_resolution"]),
+                f"capture made after its hold was resolved ({row['hold_status']})",
+                f"at or before {_instant(resolved)}",
+                _instant(created),
+            ),
+        ]
+        found += [
+            Discrepancy(**common, problem=problem, expected=expected, found=actual)
+            for wrong, problem, expected, actual in mismatches
+            if wrong
+        ]
     return CheckResult("captures", total, found)
 
 

@@ -217,17 +217,6 @@ def hold_create(
     return run_atomically_with_retries(work)
 
 
-def _visible_hold(actor: User, hold_id: UUID) -> Hold:
-    """Return the hold ``hold_id`` as stored now, unlocked; ``NotFound`` unless on the actor's account (or staff)."""
-    holds = Hold.objects.filter(public_id=hold_id)
-    if not actor.is_staff:
-        holds = holds.filter(account__owner=actor)
-    hold = holds.select_related("account", "destination_account").first()
-    if hold is None:
-        raise NotFound("No such hold.")
-    return hold
-
-
 def _locked_hold(hold_id: UUID, accounts: dict[int, Account]) -> Hold:
     """Read the hold once its accounts are locked (so as it stands now), with those locked rows as its accounts."""
     hold = Hold.objects.select_for_update(no_key=True).get(public_id=hold_id)
@@ -316,12 +305,13 @@ def hold_void(
     """
     if via != "api" and not reason.strip():
         raise ValidationFailed(errors={"reason": ["A reason is required."]})
-    found = _visible_hold(actor, hold_id)
 
     def work() -> Hold:
-        locked = lock_accounts(Q(pk=found.account.pk))
+        locked = lock_accounts_of_hold(hold_id, actor)  # As a capture locks them.
+        if not locked:
+            raise NotFound("No such hold.")
         now = timezone.now()  # A void only releases: other lapsed holds can wait for the next write.
-        hold = _locked_hold(hold_id, {account.pk: account for account in locked} | _unlocked_destination(found))
+        hold = _locked_hold(hold_id, {account.pk: account for account in locked})
         rules.require_pending(hold, now)
         hold.account.reserved_minor -= hold.amount_minor - hold.captured_minor
         hold.status, hold.resolved_at, hold.resolution_reason = Hold.Status.VOIDED, now, reason.strip()
@@ -346,12 +336,6 @@ def hold_void(
         return hold
 
     return run_atomically_with_retries(work)
-
-
-def _unlocked_destination(hold: Hold) -> dict[int, Account]:
-    """Return the hold's destination as read before the locks: a void neither debits nor credits it."""
-    destination = hold.destination_account
-    return {} if destination is None else {destination.pk: destination}
 
 
 def holds_expire(*, now: datetime | None = None, accounts_per_transaction: int = 500) -> int:

@@ -23,8 +23,9 @@ from console.holds import HoldAdmin
 from harness.books import assert_books_balance
 from ledger.atomic import OUTCOME_UNKNOWN_DETAIL
 from ledger.errors import Unavailable
-from tests.console.helpers import admin_url, lapse, logged_in, messages_of
+from tests.console.helpers import admin_url, logged_in, messages_of
 from tests.factories import AccountFactory, UserFactory
+from tests.holds import lapse
 from transactions import holds as hold_services
 from transactions import services
 from transactions.holds import hold_capture, hold_create, hold_void

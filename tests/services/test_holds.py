@@ -12,7 +12,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Account, Hold
@@ -28,6 +27,7 @@ from ledger.errors import (
     ValidationFailed,
 )
 from tests.factories import AccountFactory
+from tests.holds import lapse
 from transactions.engine.idempotency import IdempotencyClaim
 from transactions.holds import hold_capture, hold_create, hold_void, holds_expire
 from transactions.models import IdempotencyRecord, Posting, Transaction
@@ -80,23 +80,6 @@ def capture(held, actor=None, **kwargs):
 
 def void(held, actor=None, **kwargs):
     return hold_void(actor=actor or held.account.owner, hold_id=held.public_id, **kwargs)
-
-
-def lapse(held, *, seconds_ago=1):
-    """Move a pending hold's expiry into the past, as time would (its status stays as recorded).
-
-    On PostgreSQL the hold's guard refuses any change of ``expires_at``, so it is set aside for
-    this one statement, as an operator with the schema owner's rights could.
-    """
-    past = timezone.now() - timedelta(seconds=seconds_ago)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # The deferred checks of earlier writes run first.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("ALTER TABLE accounts_hold DISABLE TRIGGER hold_guard")
-        Hold.objects.filter(pk=held.pk).update(expires_at=past, created_at=past - timedelta(seconds=1))
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE accounts_hold ENABLE TRIGGER hold_guard")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 @pytest.fixture

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import transaction as db_transaction
 from django.db.models import F
 
 from accounts.models import Account, Hold
 from ledger import metrics
+
+if TYPE_CHECKING:
+    from prometheus_client import Counter
 
 
 def release_lapsed(accounts: Iterable[Account], now: datetime) -> int:
@@ -61,7 +65,7 @@ def store_reservations(accounts: Iterable[Account], now: datetime) -> None:
         account.updated_at = now
 
 
-def count_holds(counter: metrics.CurrencyCounter, currencies: Sequence[str]) -> None:
-    """Count one hold event per currency in ``currencies`` (runs on commit)."""
+def count_holds(counter: Counter, currencies: Sequence[str]) -> None:
+    """Count one hold event per currency in ``currencies`` on ``counter``, one of the hold counters (runs on commit)."""
     for currency in currencies:
         counter.labels(currency).inc()
