@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "accounts",
     "transactions",
     "audit",
+    "events",
     "reconciliation",
     "api",
     "console",

@@ -1,0 +1,106 @@
+"""The outbox: one event for every change to the books, written in the change's database transaction.
+
+Invariants (enforced by the database, migration ``0001_outbox``):
+
+- an event exists exactly when its change committed: it is inserted by the statement, or in
+  the database transaction, that makes the change (``events.outbox``);
+- events and their readers are never updated or deleted (a trigger refuses it);
+- one ``transaction.posted`` per transaction, one ``transaction.reversed`` per original, one
+  ``account.opened`` per account and one ``hold.created``, ``hold.voided`` and ``hold.expired``
+  per hold (a unique index on ``(type, subject_id)`` for those types); one ``hold.captured``
+  per capture (unique ``cause_id``);
+- ``txid`` is the inserting database transaction's id: events are read in ``(txid, id)``
+  order below the snapshot's horizon (``ledger.commit_order``), which is commit order.
+
+``data`` is the resource as the API renders it for staff (every leg), at the instant of the
+change. A client reads an event only when one of its accounts is touched (an
+:class:`EventReader` row names it), with only the legs on its own accounts.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from ledger.commit_order import txid_field
+
+
+class Event(models.Model):
+    """One committed change to the books, immutable."""
+
+    class Type(models.TextChoices):
+        ACCOUNT_OPENED = "account.opened"
+        ACCOUNT_STATUS_CHANGED = "account.status_changed"
+        TRANSACTION_POSTED = "transaction.posted"
+        TRANSACTION_REVERSED = "transaction.reversed"
+        HOLD_CREATED = "hold.created"
+        HOLD_CAPTURED = "hold.captured"
+        HOLD_VOIDED = "hold.voided"
+        HOLD_EXPIRED = "hold.expired"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name="id")
+    type = models.CharField(max_length=32, choices=Type.choices)
+    subject_id = models.UUIDField(help_text="The public id of the resource in data: an account, transaction or hold.")
+    cause_id = models.UUIDField(
+        null=True,
+        blank=True,
+        help_text="The transaction that caused it, when another than the subject: a capture, a reversal.",
+    )
+    data = models.JSONField(help_text="The resource as the API renders it for staff, at the instant of the change.")
+    created_at = models.DateTimeField()
+    txid = txid_field()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["type", "subject_id"],
+                condition=~Q(type__in=["account.status_changed", "hold.captured"]),
+                name="event_once_per_subject",
+            ),
+            models.UniqueConstraint(
+                fields=["cause_id"], condition=Q(type="hold.captured"), name="event_one_capture_per_transaction"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    type__in=[
+                        "account.opened",
+                        "account.status_changed",
+                        "transaction.posted",
+                        "transaction.reversed",
+                        "hold.created",
+                        "hold.captured",
+                        "hold.voided",
+                        "hold.expired",
+                    ]
+                ),
+                name="event_type_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["txid", "id"], name="event_commit_order_idx"),
+            models.Index(fields=["type", "txid", "id"], name="event_type_order_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.public_id}"
+
+
+class EventReader(models.Model):
+    """A client that reads an event: the owner of an account it touches, and which of its accounts.
+
+    ``txid`` repeats the event's (the same database transaction writes both), so a client's
+    events are one range of the index ``(reader, txid, event)``.
+    """
+
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="readers")
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    account_ids = models.JSONField(help_text="The public ids of the reader's accounts the event touches.")
+    txid = txid_field()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "reader"], name="event_reader_once")]
+        indexes = [models.Index(fields=["reader", "txid", "event"], name="event_reader_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.reader_id} reads {self.event_id}"
