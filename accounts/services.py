@@ -14,6 +14,8 @@ from django.db import transaction as db_transaction
 
 from accounts.models import Account
 from audit.services import audit_record_create
+from events import outbox
+from events.models import Event
 from ledger.atomic import run_atomically_with_retries
 from ledger.errors import AccountNotEmpty, InvalidStatusChange, NotFound, ValidationFailed
 from ledger.money import validate_currency
@@ -38,15 +40,24 @@ def account_open(*, owner: User, currency: str, name: str = "", metadata: dict[s
     """Open an active customer account with a zero balance.
 
     The currency's system account is created first if needed, so every customer account
-    always has a counterpart for deposits and withdrawals.
+    always has a counterpart for deposits and withdrawals. Its ``account.opened`` event is
+    written in the same database transaction.
     """
     validate_currency(currency)
 
     def work() -> Account:
         system_account_ensure(currency=currency)
-        return Account.objects.create(owner=owner, currency=currency, name=name, metadata=metadata or {})
+        account = Account.objects.create(owner=owner, currency=currency, name=name, metadata=metadata or {})
+        _store_event(Event.Type.ACCOUNT_OPENED, account)
+        return account
 
     return run_atomically_with_retries(work)
+
+
+def _store_event(type: str, account: Account) -> None:
+    """Write the account's ``type`` event, read by its owner, in the current database transaction."""
+    draft = outbox.draft(type, "account", account, touches=[(account.owner_id, account.public_id)])
+    outbox.store([draft], now=account.updated_at)
 
 
 def client_user_ensure(*, name: str, staff: bool = False) -> tuple[User, bool]:
@@ -87,7 +98,7 @@ def account_status_change(
     Frozen and closed accounts refuse postings (``account_inactive``); closing needs a zero
     balance and is final. The account row is locked as the posting service locks it (``FOR NO
     KEY UPDATE``), so no posting can slip in between the balance check and the change; the
-    audit record is written in the same transaction.
+    audit record and the ``account.status_changed`` event are written in the same transaction.
     """
     if action not in _STATUS_CHANGES:
         raise ValueError(f"unknown account status action {action!r}")
@@ -107,6 +118,7 @@ def account_status_change(
         previous = account.status
         account.status = new_status
         account.save(update_fields=["status", "updated_at"])
+        _store_event(Event.Type.ACCOUNT_STATUS_CHANGED, account)
         audit_record_create(
             action=action,
             target_type="account",

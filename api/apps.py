@@ -6,3 +6,9 @@ class ApiConfig(AppConfig):
 
     name = "api"
     verbose_name = "REST API"
+
+    def ready(self) -> None:
+        """Register the documents the outbox renders its events' data with."""
+        from api.documents import register_event_renderers
+
+        register_event_renderers()

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -28,6 +28,7 @@ from rest_framework.renderers import JSONRenderer
 
 from accounts.models import Account, Hold
 from api.fields import MetadataField, MinorUnitsField
+from events import outbox
 from ledger.money import format_minor
 from transactions.engine.idempotency import AnswerRenderer, AnswerT
 from transactions.models import Batch, Posting, Transaction
@@ -74,6 +75,7 @@ MONEY = Kind(MinorUnitsField)
 NULLABLE_MONEY = Kind(lambda **kw: MinorUnitsField(allow_null=True, **kw))
 METADATA = Kind(MetadataField)
 INTEGER = Kind(serializers.IntegerField)
+NULLABLE_INTEGER = Kind(lambda **kw: serializers.IntegerField(allow_null=True, **kw))
 
 
 def choice(choices: Sequence[tuple[str, str]]) -> Kind:
@@ -197,6 +199,13 @@ LEG: Document[Posting] = Document(
             NULLABLE_MONEY,
             lambda p, _: money(p.balance_after_minor, p.transaction.currency),
             "The balance once this leg applied; null on a system account, which keeps no running balance.",
+        ),
+        Prop(
+            "sequence",
+            NULLABLE_INTEGER,
+            lambda p, _: p.sequence,
+            "The account's posting number, 1, 2, 3... without gaps: a consumer of events notices one it missed; "
+            "null on a system account.",
         ),
     ],
 )
@@ -379,6 +388,21 @@ HISTORY_ENTRY: Document[HistoryRow] = Document(
         Prop("created_at", INSTANT, lambda r, _: instant(r["created_at"])),
     ],
 )
+
+
+class _EveryLeg:
+    """The viewer an event's data is rendered for: staff, who see every leg (a client's view is cut from it)."""
+
+    is_staff = True
+    pk = None
+
+
+def register_event_renderers() -> None:
+    """Give the outbox the documents its events carry as ``data`` (``events.outbox.register``): staff's view."""
+    staff = cast("User", _EveryLeg())
+    outbox.register("account", lambda account: ACCOUNT.render(account, staff))
+    outbox.register("transaction", lambda txn: TRANSACTION.render(txn, staff))
+    outbox.register("hold", lambda hold: HOLD.render(HoldAt(hold, timezone.now()), staff))
 
 
 def posting_renderer(document: Document[AnswerT], viewer: User) -> AnswerRenderer[AnswerT]:

@@ -37,11 +37,14 @@ from django.utils import timezone
 
 from accounts.models import Account, Hold
 from audit.services import audit_record_create
+from events import outbox
+from events.models import Event
 from ledger import metrics
 from ledger.atomic import run_atomically_with_retries
 from ledger.errors import NotFound, ValidationFailed
 from ledger.money import amount_from, to_minor
 from transactions.engine import orm, rules
+from transactions.engine.events import hold_event
 from transactions.engine.idempotency import IdempotencyClaim
 from transactions.engine.journal import Journal
 from transactions.engine.locking import (
@@ -119,16 +122,19 @@ def store_holds(holds: list[Hold], now: datetime, *, bind: IdempotencyClaim[Hold
     """Insert planned holds and write the reservations of their (locked) accounts; counted on commit.
 
     With ``bind`` (one hold), the idempotency key is bound to it in the same transaction: on
-    PostgreSQL the hold, the reservation and the record are one statement, as a posting's are
-    (``transactions.engine.journal``).
+    PostgreSQL the hold, the reservation, the record and the ``hold.created`` event are one
+    statement, as a posting's are (``transactions.engine.journal``).
     """
     if bind is not None and len(holds) != 1:
         raise ValueError("bind= takes one hold: a batch binds its own answer")
+    for hold in holds:
+        orm.cache_related(hold, "captures", [])  # What the answer and the event render: nothing captured yet.
     if bind is not None and connection.vendor == "postgresql":
         _place_postgresql(holds[0], now, bind)
     else:
         Hold.objects.bulk_create(holds)
         store_reservations({hold.account.pk: hold.account for hold in holds}.values(), now)
+        outbox.store([hold_event(Event.Type.HOLD_CREATED, hold) for hold in holds], now=now)
         if bind is not None:
             bind.bind(holds[0])
     currencies = [hold.currency for hold in holds]
@@ -150,21 +156,22 @@ WITH hold AS (
            %(now)s
       FROM hold
     RETURNING id
-)
+){outbox}
 SELECT hold.id FROM hold, reserved, record
 """.format(  # noqa: S608 (column names from the model, no input)
     columns=", ".join(str(field.column) for field in _HOLD_FIELDS),
     values=", ".join(f"%({field.attname})s" for field in _HOLD_FIELDS),
+    outbox=outbox.CTE_SQL,
 )
 
 
 def _place_postgresql(hold: Hold, now: datetime, bind: IdempotencyClaim[Hold]) -> None:
-    """Insert the hold, write its account's reservation and bind the key to the answer, in one statement."""
-    orm.cache_related(hold, "captures", [])  # What the answer renders: nothing captured yet.
+    """Insert the hold, write its reservation, bind the key to the answer and write the event: one statement."""
     params: dict[str, Any] = {
         field.attname: field.get_db_prep_save(getattr(hold, field.attname), connection) for field in _HOLD_FIELDS
     }
     params.update(bind.record(hold), reserved=hold.account.reserved_minor, account=hold.account.pk, now=now)
+    params.update(outbox.cte_params([hold_event(Event.Type.HOLD_CREATED, hold)]))
     with connection.cursor() as cursor:
         cursor.execute(_PLACE_SQL, params)
         [(pk,)] = cursor.fetchall()
@@ -263,7 +270,8 @@ def hold_capture(
         resolves = final or minor == remaining
         account.reserved_minor -= remaining if resolves else minor
         credited = destination if destination is not None else accounts.system_of(hold.currency)
-        journal.add(
+        earlier = list(hold.captures.order_by("pk")) if hold.captured_minor else []
+        capture = journal.add(
             kind=Transaction.Kind.WITHDRAWAL if destination is None else Transaction.Kind.TRANSFER,
             currency=hold.currency,
             amount_minor=minor,
@@ -278,6 +286,8 @@ def hold_capture(
         hold.captured_minor += minor
         if resolves:
             hold.status, hold.resolved_at = Hold.Status.CAPTURED, now
+        orm.cache_related(hold, "captures", [*earlier, capture])
+        journal.emit(lambda: hold_event(Event.Type.HOLD_CAPTURED, hold, cause=capture))
         [written] = journal.write(bind=idempotency)  # The capture row first: the hold is pending until then.
         Hold.objects.filter(pk=hold.pk).update(
             captured_minor=hold.captured_minor, status=hold.status, resolved_at=hold.resolved_at
@@ -319,6 +329,7 @@ def hold_void(
         Hold.objects.filter(pk=hold.pk).update(
             status=hold.status, resolved_at=hold.resolved_at, resolution_reason=hold.resolution_reason
         )
+        outbox.store([hold_event(Event.Type.HOLD_VOIDED, hold)], now=now)
         if via != "api":
             audit_record_create(
                 action="void_hold",

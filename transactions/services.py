@@ -33,7 +33,7 @@ from ledger.atomic import run_atomically_with_retries
 from ledger.errors import LedgerError, NotFound, ValidationFailed
 from ledger.money import amount_from, to_minor
 from transactions import holds
-from transactions.engine import orm, rules
+from transactions.engine import events, orm, rules
 from transactions.engine.idempotency import IdempotencyClaim
 from transactions.engine.journal import Journal, Leg
 from transactions.engine.locking import lock_accounts, lock_accounts_by_public_id, reserved_transaction_id
@@ -247,7 +247,7 @@ def transaction_reverse(
             raise refusal
         legs = _reversal_legs(original, accounts)
         rules.require_active(account for account, _ in legs)
-        journal.add(
+        reversal = journal.add(
             kind=Transaction.Kind.REVERSAL,
             currency=original.currency,
             amount_minor=original.amount_minor,
@@ -257,11 +257,14 @@ def transaction_reverse(
             description=reason,
             reverses=original,
         )
+        # The original's event shows it as it stands once this commits: reversed, by this reversal.
+        original.status = Transaction.Status.REVERSED
+        orm.cache_reverse_one(original, Transaction.reversed_by, reversal)
+        journal.emit(lambda: events.reversed_event(original, reversal))
         [reversal] = journal.write(bind=idempotency)
         Transaction.objects.filter(pk=original.pk, status=Transaction.Status.POSTED).update(
             status=Transaction.Status.REVERSED
         )
-        original.status = Transaction.Status.REVERSED
         audit_record_create(
             action="reverse",
             target_type="transaction",

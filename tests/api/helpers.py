@@ -61,7 +61,7 @@ HOLD_KEYS = {
     "resolved_at",
     "captures",
 }
-LEG_KEYS = {"account_id", "amount", "balance_after"}
+LEG_KEYS = {"account_id", "amount", "balance_after", "sequence"}
 HISTORY_KEYS = {"transaction_id", "kind", "amount", "balance_after", "description", "reference", "created_at"}
 PAGE_KEYS = {"next", "previous", "results"}
 

@@ -54,7 +54,7 @@ def test_a_deposit_answers_201_with_the_transaction(api, account):
     assert txn["reverses"] is None
     assert txn["reversed_by"] is None
     # The client sees its own leg only, not the system account's.
-    assert txn["postings"] == [{"account_id": str(account.public_id), "amount": "25.50", "balance_after": "25.50"}]
+    assert txn["postings"] == [{"account_id": str(account.public_id), "amount": "25.50", "balance_after": "25.50", "sequence": 1}]
     assert balance_of(api, account.public_id) == "25.50"
     assert_books_balance()
 
@@ -221,7 +221,7 @@ def test_a_withdrawal_answers_201_with_the_transaction(api, account):
     assert txn["source_account_id"] == str(account.public_id)
     assert txn["destination_account_id"] is None
     assert (txn["description"], txn["reference"], txn["metadata"]) == ("atm", "w-1", {"k": [1]})
-    assert txn["postings"] == [{"account_id": str(account.public_id), "amount": "-20.25", "balance_after": "29.75"}]
+    assert txn["postings"] == [{"account_id": str(account.public_id), "amount": "-20.25", "balance_after": "29.75", "sequence": 2}]
     assert assert_json(api.get(f"/api/v1/withdrawals/{txn['id']}/"), 200) == txn
     assert balance_of(api, account.public_id) == "29.75"
     assert_books_balance()
@@ -308,8 +308,8 @@ def test_a_transfer_between_own_accounts_shows_both_legs(api, account, user):
     assert (txn["description"], txn["reference"]) == ("save", "t-1")
     assert all(set(leg) == LEG_KEYS for leg in txn["postings"])
     assert sorted(txn["postings"], key=lambda leg: leg["amount"]) == [
-        {"account_id": str(account.public_id), "amount": "-40.00", "balance_after": "60.00"},
-        {"account_id": str(savings.public_id), "amount": "40.00", "balance_after": "40.00"},
+        {"account_id": str(account.public_id), "amount": "-40.00", "balance_after": "60.00", "sequence": 2},
+        {"account_id": str(savings.public_id), "amount": "40.00", "balance_after": "40.00", "sequence": 1},
     ]
     assert assert_json(api.get(f"/api/v1/transfers/{txn['id']}/"), 200) == txn
     assert balance_of(api, account.public_id) == "60.00"
@@ -323,8 +323,8 @@ def test_a_transfer_to_another_clients_account_is_allowed_and_each_side_sees_its
     payee = AccountFactory(owner=other_user)
     deposited(api, account.public_id, "100.00")
     txn = assert_json(transfer(api, account.public_id, payee.public_id, "30.00"), 201)
-    payer_leg = {"account_id": str(account.public_id), "amount": "-30.00", "balance_after": "70.00"}
-    payee_leg = {"account_id": str(payee.public_id), "amount": "30.00", "balance_after": "30.00"}
+    payer_leg = {"account_id": str(account.public_id), "amount": "-30.00", "balance_after": "70.00", "sequence": 2}
+    payee_leg = {"account_id": str(payee.public_id), "amount": "30.00", "balance_after": "30.00", "sequence": 1}
     assert txn["postings"] == [payer_leg]
     assert txn["destination_account_id"] == str(payee.public_id)
 
@@ -518,8 +518,8 @@ def test_staff_see_every_transaction_with_all_legs_including_the_system_account(
 
     staff_view = assert_json(staff_api.get(f"/api/v1/deposits/{mine['id']}/"), 200)
     assert sorted(staff_view["postings"], key=lambda leg: leg["amount"]) == [
-        {"account_id": _system_account_id("USD"), "amount": "-10.00", "balance_after": None},
-        {"account_id": str(account.public_id), "amount": "10.00", "balance_after": "10.00"},
+        {"account_id": _system_account_id("USD"), "amount": "-10.00", "balance_after": None, "sequence": None},
+        {"account_id": str(account.public_id), "amount": "10.00", "balance_after": "10.00", "sequence": 1},
     ]
     # The system account itself is readable by staff; its balance is the money that came in,
     # the same in the account, on the balance endpoint and as its postings add up in its history.
@@ -577,8 +577,8 @@ def test_staff_reverse_a_deposit(staff_api, api, account):
     assert reversal["currency"] == "USD"
     assert reversal["description"] == "entered twice"
     assert sorted(reversal["postings"], key=lambda leg: leg["amount"]) == [
-        {"account_id": str(account.public_id), "amount": "-10.00", "balance_after": "0.00"},
-        {"account_id": _system_account_id("USD"), "amount": "10.00", "balance_after": None},
+        {"account_id": str(account.public_id), "amount": "-10.00", "balance_after": "0.00", "sequence": 2},
+        {"account_id": _system_account_id("USD"), "amount": "10.00", "balance_after": None, "sequence": None},
     ]
 
     for client in (api, staff_api):
@@ -609,10 +609,10 @@ def test_staff_reverse_a_transfer(staff_api, api, other_api, account, other_user
     assert balance_of(other_api, payee.public_id) == "0.00"
     # Each side sees the reversal, with its own leg only.
     assert assert_json(api.get(f"/api/v1/transactions/{reversal['id']}/"), 200)["postings"] == [
-        {"account_id": str(account.public_id), "amount": "4.00", "balance_after": "10.00"}
+        {"account_id": str(account.public_id), "amount": "4.00", "balance_after": "10.00", "sequence": 3}
     ]
     assert assert_json(other_api.get(f"/api/v1/transactions/{reversal['id']}/"), 200)["postings"] == [
-        {"account_id": str(payee.public_id), "amount": "-4.00", "balance_after": "0.00"}
+        {"account_id": str(payee.public_id), "amount": "-4.00", "balance_after": "0.00", "sequence": 2}
     ]
     assert_books_balance()
 

@@ -14,6 +14,10 @@ exactly the same constraints and triggers either way. The record carries the ren
 answer, which needs the transaction's id: the locking query draws it from the sequence
 (:func:`transactions.engine.locking.lock_accounts`). A batch, whose ids are not drawn in advance,
 binds its answer in a second statement.
+
+The same statement writes the events (``events.outbox``): a ``transaction.posted`` for every
+transaction, and those the caller adds with :meth:`Journal.emit` (the reversed original, the
+captured hold). An event therefore exists exactly when its transaction committed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
@@ -28,8 +33,10 @@ from django.db import transaction as db_transaction
 from django.utils import timezone
 
 from accounts.models import Account, Hold
+from events import outbox
 from ledger import metrics
 from transactions.engine import bulk, orm, rules
+from transactions.engine.events import posted_event
 from transactions.models import Posting, Transaction
 
 if TYPE_CHECKING:
@@ -56,6 +63,9 @@ class Journal:
         self._touched: dict[int, Account] = {}
         self._reserved_id = transaction_id
         self.holds: list[Hold] = []  # Holds a batch places with its movements (transactions.holds stores them).
+        self._events: list[
+            Callable[[], outbox.Draft]
+        ] = []  # Events the caller adds, written after each transaction.posted.
 
     @property
     def has_entries(self) -> bool:
@@ -127,6 +137,18 @@ class Journal:
         self._entries.append((txn, postings))
         return txn
 
+    def emit(self, event: Callable[[], outbox.Draft]) -> None:
+        """Add an event to write with the entries, after their ``transaction.posted`` events.
+
+        ``event`` renders it when the transactions have their ids, just before they are written
+        (or, when their ids are drawn by the insert, just after).
+        """
+        self._events.append(event)
+
+    def _drafts(self) -> list[outbox.Draft]:
+        """Render the events of the entries: each ``transaction.posted``, then those emitted."""
+        return [posted_event(txn, postings) for txn, postings in self._entries] + [event() for event in self._events]
+
     def write(
         self, *, bind: IdempotencyClaim[Transaction] | None = None, **transaction_fields: object
     ) -> list[Transaction]:
@@ -151,21 +173,23 @@ class Journal:
             Transaction.objects.bulk_create(transactions)
             Posting.objects.bulk_create([posting for _, postings in self._entries for posting in postings])
             Account.objects.bulk_update(self._touched.values(), [*bulk.BALANCE_COLUMNS, _RESERVATION_COLUMN])
+            outbox.store(self._drafts(), now=self.now)
             if bind is not None:
                 bind.bind(transactions[0])
         db_transaction.on_commit(lambda: _posted(transactions))
         return transactions
 
     def _write_postgresql(self, bind: IdempotencyClaim[Transaction] | None) -> None:
-        """Write every transaction, posting and balance in one statement.
+        """Write every transaction, posting, balance and event in one statement.
 
-        The idempotency record goes in the same statement when the transaction's id was reserved
-        (the answer, which needs it, is rendered first); without a reserved id, it follows in a
-        second statement.
+        The idempotency record and the events go in the same statement when the transaction's
+        id was reserved (the answer and the events, which name it, are rendered first); without
+        reserved ids (a batch), they follow in further statements.
         """
         transactions = [txn for txn, _ in self._entries]
         reserved = all(txn.pk is not None for txn in transactions)
         record = bind.record(transactions[0]) if bind is not None and reserved else None
+        events = self._drafts() if reserved else []
         postings = [posting for _, legs in self._entries for posting in legs]
         # Three JSON documents rather than twenty arrays: one parameter each to send, parsed by
         # PostgreSQL rather than built as array literals in Python (docs/benchmarks.md).
@@ -222,11 +246,12 @@ class Journal:
             # (it assumes 100) and would scan every account to join them; by primary key it probes.
             "account_ids": list(self._touched),
             "now": self.now,
+            **outbox.cte_params(events),
         }
         if record is not None:
             params.update(record, record_created=timezone.now())
         with connection.cursor() as cursor:
-            cursor.execute(_write_sql(explicit_ids=reserved, record=record is not None), params)
+            cursor.execute(_write_sql(explicit_ids=reserved, record=record is not None, events=bool(events)), params)
             txn_pks, public_ids, posting_pks, posting_txns, accounts = cursor.fetchone()
         txn_ids = dict(zip(public_ids, txn_pks, strict=True))
         # A transaction has at most one leg per account, so (transaction, account) names a posting.
@@ -236,6 +261,8 @@ class Journal:
         for posting in postings:
             posting.transaction = posting.transaction  # Sets transaction_id, keeps the cached object.
             orm.mark_saved(posting, posting_ids[posting.transaction_id, posting.account_id])
+        if not reserved:
+            outbox.store(self._drafts(), now=self.now)
         if bind is not None and record is None:
             bind.bind(transactions[0])
 
@@ -270,7 +297,7 @@ WITH txn AS (
       FROM jsonb_to_recordset(%(accounts)s::jsonb) AS b(id bigint, balance bigint, reserved bigint, sequence bigint)
      WHERE a.id = b.id AND a.id = ANY(%(account_ids)s::bigint[])
     RETURNING a.id
-){record}
+){record}{outbox}
 SELECT t.ids, t.public_ids, l.ids, l.transactions, l.accounts
   FROM (SELECT array_agg(id ORDER BY id) AS ids, array_agg(public_id ORDER BY id) AS public_ids FROM txn) AS t,
        (SELECT array_agg(id ORDER BY id) AS ids, array_agg(transaction_id ORDER BY id) AS transactions,
@@ -296,8 +323,8 @@ _HOLD_COLUMN = "hold_id"
 
 
 @functools.cache
-def _write_sql(*, explicit_ids: bool, record: bool) -> str:
-    """Return the write statement, with the reserved ids or without, with the record or without."""
+def _write_sql(*, explicit_ids: bool, record: bool, events: bool) -> str:
+    """Return the write statement, with the reserved ids or without, the record and the events or without."""
     return _WRITE_SQL.format(
         id_column="id, " if explicit_ids else "",
         id_value="v.id, " if explicit_ids else "",
@@ -310,6 +337,7 @@ def _write_sql(*, explicit_ids: bool, record: bool) -> str:
             ]
         ),
         record=_RECORD_SQL if record else "",
+        outbox=outbox.CTE_SQL if events else "",
     )
 
 

@@ -33,4 +33,11 @@ def cache_related(instance: models.Model, name: str, objects: Sequence[models.Mo
 
 def cache_no_reverse_one(instance: models.Model, descriptor: ReverseOneToOneDescriptor[Any, Any]) -> None:
     """Remember that ``instance`` has no row on the other side of a reverse one-to-one (``descriptor``)."""
-    descriptor.related.set_cached_value(instance, None)
+    cache_reverse_one(instance, descriptor, None)
+
+
+def cache_reverse_one(
+    instance: models.Model, descriptor: ReverseOneToOneDescriptor[Any, Any], other: models.Model | None
+) -> None:
+    """Make the reverse one-to-one ``descriptor`` of ``instance`` answer ``other`` (``None``: none), no query."""
+    descriptor.related.set_cached_value(instance, other)

@@ -19,7 +19,10 @@ from django.db import transaction as db_transaction
 from django.db.models import F
 
 from accounts.models import Account, Hold
+from events import outbox
+from events.models import Event
 from ledger import metrics
+from transactions.engine.events import hold_event
 
 if TYPE_CHECKING:
     from prometheus_client import Counter
@@ -30,7 +33,8 @@ def release_lapsed(accounts: Iterable[Account], now: datetime) -> int:
 
     ``accounts`` are customer rows this database transaction has locked; their ``reserved_minor``
     is updated in the database and on the instances. An expired hold is resolved at its own
-    ``expires_at``, the instant it stopped reserving. Returns how many holds expired.
+    ``expires_at``, the instant it stopped reserving, and its ``hold.expired`` event is written.
+    Returns how many holds expired.
     """
     reserving = {account.pk: account for account in accounts if account.reserved_minor > 0}
     if not reserving:
@@ -38,22 +42,25 @@ def release_lapsed(accounts: Iterable[Account], now: datetime) -> int:
     lapsed = list(
         Hold.objects.filter(account_id__in=reserving, status=Hold.Status.PENDING, expires_at__lte=now)
         .order_by("pk")
-        .select_for_update()
-        .values_list("pk", "account_id", "currency", "amount_minor", "captured_minor")
+        .select_related("destination_account")  # Its id, for the event: the row itself is not locked.
+        .select_for_update(of=("self",))
     )
     if not lapsed:
         return 0
-    Hold.objects.filter(pk__in=[pk for pk, *_ in lapsed]).update(
+    Hold.objects.filter(pk__in=[hold.pk for hold in lapsed]).update(
         status=Hold.Status.EXPIRED, resolved_at=F("expires_at")
     )
     released: dict[int, int] = {}
-    for _, account_pk, _, amount, captured in lapsed:
-        released[account_pk] = released.get(account_pk, 0) + amount - captured
+    for hold in lapsed:
+        hold.account = reserving[hold.account_id]
+        hold.status, hold.resolved_at = Hold.Status.EXPIRED, hold.expires_at
+        released[hold.account_id] = released.get(hold.account_id, 0) + hold.amount_minor - hold.captured_minor
+    outbox.store([hold_event(Event.Type.HOLD_EXPIRED, hold) for hold in lapsed], now=now)
     # ``updated_at`` stays: what the account may spend did not change (reads already left lapsed holds out).
     for account_pk, amount in sorted(released.items()):
         Account.objects.filter(pk=account_pk).update(reserved_minor=F("reserved_minor") - amount)
         reserving[account_pk].reserved_minor -= amount
-    currencies = [currency for _, _, currency, _, _ in lapsed]
+    currencies = [hold.currency for hold in lapsed]
     db_transaction.on_commit(lambda: count_holds(metrics.HOLDS_EXPIRED, currencies))
     return len(lapsed)
 
