@@ -104,3 +104,33 @@ class EventReader(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reader_id} reads {self.event_id}"
+
+
+class BrokerCursor(models.Model):
+    """Where publishing to the message broker stands (``events.broker``): one row, ``name`` ``"broker"``.
+
+    Invariants: ``(last_txid, last_event_id)`` is the commit-order position of the last event the
+    broker confirmed, and every event before it was confirmed too (events are published in
+    commit order and the position only moves to a confirmed one); it never moves backwards. Only
+    the holder of the lease (``lease_owner``, until ``leased_until``, the database's clock)
+    publishes or moves the position. ``heartbeat_at`` is the last time a publisher took the
+    lease: a relay that is alive writes it every round.
+    """
+
+    name = models.CharField(max_length=32, unique=True)
+    last_txid = models.BigIntegerField(default=0, help_text="The txid of the last event confirmed (0: none yet).")
+    last_event_id = models.BigIntegerField(default=0, help_text="The row id of the last event confirmed (0: none).")
+    published_at = models.DateTimeField(null=True, blank=True, help_text="When the position last moved.")
+    lease_owner = models.CharField(max_length=128, blank=True, default="")
+    leased_until = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="When a publisher last took the lease.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(last_txid__gte=0) & Q(last_event_id__gte=0), name="broker_cursor_position_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} at ({self.last_txid}, {self.last_event_id})"

@@ -38,6 +38,11 @@ HOLDS_CAPTURED = Counter(
 HOLDS_VOIDED = Counter("ledger_holds_voided_total", "Holds voided, by currency.", ["currency"])
 HOLDS_EXPIRED = Counter("ledger_holds_expired_total", "Holds recorded as expired, by currency.", ["currency"])
 IDEMPOTENT_REPLAYS = Counter("ledger_idempotent_replays_total", "Answers replayed for a repeated Idempotency-Key.")
+BROKER_PUBLISH_FAILURES = Counter(
+    "ledger_events_broker_publish_failures_total",
+    "Calls of the broker publisher (events.broker) that the broker failed, by stage: connect, publish, nack.",
+    ["stage"],
+)
 DB_POOL = Gauge(
     "ledger_db_pool_connections",
     "Database pool connections of this process by state (DB_POOL=true only).",

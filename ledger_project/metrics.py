@@ -6,7 +6,8 @@ There the master also serves them, without a token, on ``LEDGER_METRICS_BIND``: 
 own, which the public proxy does not route to.
 
 What is read from the database at scrape time rather than counted (:class:`OpenHoldsCollector`:
-the open holds and what they reserve, by currency) is collected by the worker that answers
+the open holds and what they reserve, by currency; :class:`EventsPublishingCollector`: how far
+the broker publisher lags and when it last ran) is collected by the worker that answers
 ``/metrics``, alongside either registry (:func:`scrape_registry`); the master's listener, which
 has no database, leaves it out.
 """
@@ -29,6 +30,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from accounts.models import Hold
+from events.broker import publishing_status
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +85,67 @@ class OpenHoldsCollector(Collector):
 OPEN_HOLDS = OpenHoldsCollector()
 
 
+class EventsPublishingCollector(Collector):
+    """How the publishing of events to the broker (``events.broker``) keeps up, read at scrape time.
+
+    Only with ``LEDGER_EVENTS_BROKER_URL`` set (otherwise nothing publishes, and nothing is late):
+
+    - ``ledger_events_broker_lag_seconds``: the age of the oldest committed event the broker has
+      not confirmed (the first after the cursor in commit order), 0 when none waits. Events above
+      the commit horizon count too: a transaction left open somewhere holds publishing back, and
+      that is lag.
+    - ``ledger_events_broker_heartbeat_age_seconds``: seconds since a publisher last took the
+      cursor's lease (every round of a live relay does); absent until one ever has.
+
+    Two short queries (the cursor row, the first event after it on the commit-order index). If
+    the database cannot answer, the scrape goes on without them (logged).
+
+    TODO(webhooks): the age of the oldest pending webhook delivery, once ``webhooks`` has its
+    delivery model.
+    """
+
+    def describe(self) -> Iterable[Metric]:
+        """Name the metrics without reading the database."""
+        return self._families()
+
+    def collect(self) -> Iterable[Metric]:
+        """Return the lag and the heartbeat's age, or nothing without a broker or a database."""
+        if not settings.LEDGER_EVENTS_BROKER_URL:
+            return []
+        try:
+            status = publishing_status()
+        except DatabaseFailure as exc:
+            logger.warning("event publishing left out of the metrics: the database did not answer: %s", exc)
+            return []
+        now = timezone.now()
+        lag, heartbeat = self._families()
+        oldest = status.oldest_pending_at
+        lag.add_metric([], 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds()))
+        families = [lag]
+        if status.heartbeat_at is not None:
+            heartbeat.add_metric([], max(0.0, (now - status.heartbeat_at).total_seconds()))
+            families.append(heartbeat)
+        return families
+
+    @staticmethod
+    def _families() -> list[GaugeMetricFamily]:
+        return [
+            GaugeMetricFamily(
+                "ledger_events_broker_lag_seconds",
+                "Age of the oldest committed event the message broker has not confirmed; 0 when none waits.",
+            ),
+            GaugeMetricFamily(
+                "ledger_events_broker_heartbeat_age_seconds",
+                "Seconds since a broker publisher (relay_events) last took its lease.",
+            ),
+        ]
+
+
+EVENTS_PUBLISHING = EventsPublishingCollector()
+
+
 def scrape_registry() -> CollectorRegistry:
-    """Return what a scrape exposes: the counted metrics, and the open holds read from the database.
+    """Return what a scrape exposes: the counted metrics, and what is read from the database (holds, publishing).
 
     Multiprocess (``PROMETHEUS_MULTIPROC_DIR``): every worker's samples, aggregated. Otherwise
     this process's default registry, wrapped rather than changed, so that nothing else reading
@@ -96,6 +157,7 @@ def scrape_registry() -> CollectorRegistry:
     else:
         registry.register(REGISTRY)
     registry.register(OPEN_HOLDS)
+    registry.register(EVENTS_PUBLISHING)
     return registry
 
 

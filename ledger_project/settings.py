@@ -11,6 +11,7 @@ One settings module for every environment; behaviour is switched by variables:
   waits and statements; a lock wait that runs out answers 503, never hangs.
 - ``DB_CONN_MAX_AGE`` / ``DB_POOL``: persistent connections, or a psycopg connection pool.
 - ``REDIS_URL``: a shared cache (throttling) for several instances; else local memory.
+- ``LEDGER_EVENTS_BROKER_URL``: RabbitMQ (``amqp://...``) that receives every event; empty: none.
 
 The README's "Deploying" section documents every variable.
 """
@@ -248,6 +249,13 @@ LEDGER_CONFLICT_RETRIES = env.int("LEDGER_CONFLICT_RETRIES", default=5)
 # the metrics on a listener of its own, LEDGER_METRICS_BIND (gunicorn.conf.py).
 LEDGER_METRICS_TOKEN = env.str("LEDGER_METRICS_TOKEN", default="")
 LEDGER_METRICS_ALLOWED_NETWORKS = env.list("LEDGER_METRICS_ALLOWED_NETWORKS", default=[])
+# RabbitMQ (events.broker): every event published to the topic exchange ledger.events, in commit
+# order, by `manage.py relay_events`; empty: no broker. The lease is how long one publisher has the
+# outbox to itself (a relay killed mid-batch holds it back that long).
+LEDGER_EVENTS_BROKER_URL = env.str("LEDGER_EVENTS_BROKER_URL", default="")
+LEDGER_EVENTS_BROKER_LEASE_SECONDS = env.int("LEDGER_EVENTS_BROKER_LEASE_SECONDS", default=15)
+if LEDGER_EVENTS_BROKER_LEASE_SECONDS < 2:
+    raise ImproperlyConfigured("LEDGER_EVENTS_BROKER_LEASE_SECONDS must be at least 2.")
 
 # --- REST framework -----------------------------------------------------------------------
 
