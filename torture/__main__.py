@@ -28,6 +28,7 @@ SCENARIOS = {
     "fuzzing": "4. Fuzzing",
     "authz": "5. Authorization matrix",
     "hostile": "6. Hostile input",
+    "relay": "7. Relay and broker",
 }
 
 
