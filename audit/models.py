@@ -19,6 +19,7 @@ class AuditRecord(models.Model):
         CLOSE = "close", "Close an account"
         REBUILD_BALANCE = "rebuild_balance", "Rebuild a stored balance"
         VOID_HOLD = "void_hold", "Void a hold"
+        REDELIVER_WEBHOOK = "redeliver_webhook", "Redeliver a webhook"
 
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -32,7 +33,7 @@ class AuditRecord(models.Model):
         max_length=150, help_text="Who acted, as shown: the username, or e.g. 'manage.py (root@host)'."
     )
     action = models.CharField(max_length=20, choices=Action.choices)
-    target_type = models.CharField(max_length=20, help_text="'account', 'transaction' or 'hold'.")
+    target_type = models.CharField(max_length=20, help_text="'account', 'transaction', 'hold' or 'webhook_delivery'.")
     target_id = models.CharField(max_length=64, help_text="The public id of the account or transaction.")
     reason = models.TextField()
     ip_address = models.GenericIPAddressField(null=True, blank=True)

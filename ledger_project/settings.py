@@ -11,6 +11,7 @@ One settings module for every environment; behaviour is switched by variables:
   waits and statements; a lock wait that runs out answers 503, never hangs.
 - ``DB_CONN_MAX_AGE`` / ``DB_POOL``: persistent connections, or a psycopg connection pool.
 - ``REDIS_URL``: a shared cache (throttling) for several instances; else local memory.
+- ``LEDGER_WEBHOOK_*``: the webhook relay (allowed private hosts, CA bundle, timeout, retries).
 - ``LEDGER_EVENTS_BROKER_URL``: RabbitMQ (``amqp://...``) that receives every event; empty: none.
 
 The README's "Deploying" section documents every variable.
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "transactions",
     "audit",
     "events",
+    "webhooks",
     "reconciliation",
     "api",
     "console",
@@ -249,6 +251,18 @@ LEDGER_CONFLICT_RETRIES = env.int("LEDGER_CONFLICT_RETRIES", default=5)
 # the metrics on a listener of its own, LEDGER_METRICS_BIND (gunicorn.conf.py).
 LEDGER_METRICS_TOKEN = env.str("LEDGER_METRICS_TOKEN", default="")
 LEDGER_METRICS_ALLOWED_NETWORKS = env.list("LEDGER_METRICS_ALLOWED_NETWORKS", default=[])
+
+# Webhooks (webhooks.relay, run by `manage.py relay_events`). Endpoint URLs must be https:// and resolve to
+# public addresses, unless their host (or host:port) is listed here (tests, private networks).
+LEDGER_WEBHOOK_ALLOWED_HOSTS = [h.strip().lower() for h in env.list("LEDGER_WEBHOOK_ALLOWED_HOSTS", default=[])]
+# The CA bundle (a PEM file) that receivers' certificates are checked against; empty: certifi's.
+LEDGER_WEBHOOK_CA_BUNDLE = env.str("LEDGER_WEBHOOK_CA_BUNDLE", default="")
+# Seconds a receiver has to answer 2xx (connecting included).
+LEDGER_WEBHOOK_TIMEOUT_SECONDS = env.float("LEDGER_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Seconds to wait before each retry of a failed attempt; after the last, the delivery is failed.
+LEDGER_WEBHOOK_RETRY_SCHEDULE = env.list(
+    "LEDGER_WEBHOOK_RETRY_SCHEDULE", cast=float, default=[0, 5, 300, 1800, 7200, 18000, 36000, 36000]
+)
 # RabbitMQ (events.broker): every event published to the topic exchange ledger.events, in commit
 # order, by `manage.py relay_events`; empty: no broker. The lease is how long one publisher has the
 # outbox to itself (a relay killed mid-batch holds it back that long).
