@@ -7,7 +7,17 @@ and every worker writes its samples there; a scrape (``ledger_project.metrics``)
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import Counter, Gauge, Histogram
+
+# Under PROMETHEUS_MULTIPROC_DIR every metric writes a file there, a counter without labels as soon
+# as it is defined, below. The image sets it for every container, and only gunicorn's master
+# creates it: a command in a container of its own (migrate, expire_holds, relay_events) would fail
+# on import without this.
+_MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _MULTIPROCESS_DIR:
+    os.makedirs(_MULTIPROCESS_DIR, exist_ok=True)
 
 HTTP_REQUESTS = Counter(
     "ledger_http_requests_total", "HTTP requests answered, by route, method and status.", ["route", "method", "status"]

@@ -26,6 +26,8 @@ from events import broker
 from events.models import BrokerCursor, Event
 from events.outbox import Draft, store
 from events.selectors import document
+from harness.commands import manage
+from harness.environment import database_url, production_env
 from harness.ports import free_port
 from harness.rabbitmq import BROKER_URL, Consumer, broker_reachable
 from tests.factories import AccountFactory, StaffFactory, UserFactory
@@ -381,3 +383,17 @@ def test_without_a_broker_the_metrics_leave_publishing_out(settings):
     write("account.opened")
 
     assert "ledger_events_broker_lag_seconds " not in scrape(settings)
+
+
+def test_a_relay_without_its_metrics_folder_counts_the_failure_all_the_same(url, tmp_path):
+    folder = tmp_path / "not-yet"  # the image sets PROMETHEUS_MULTIPROC_DIR; only gunicorn creates it
+    down = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    env = production_env(
+        DATABASE_URL=database_url(), PROMETHEUS_MULTIPROC_DIR=str(folder), LEDGER_EVENTS_BROKER_URL=down
+    )
+    write("account.opened")
+
+    result = manage(env, "shell", "-c", "from events.broker import publish_pending; print(publish_pending())")
+
+    assert result.stdout.strip().splitlines()[-1] == "0"
+    assert any(folder.glob("counter_*.db"))
