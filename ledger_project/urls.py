@@ -12,6 +12,7 @@ from api.accounts import AccountViewSet
 from api.holds import HoldViewSet
 from api.problems import page_not_found, problem_type_view
 from api.transactions import BatchViewSet, DepositViewSet, TransactionViewSet, TransferViewSet, WithdrawalViewSet
+from api.webhooks import WebhookEndpointViewSet
 from ledger_project.health import healthz, readyz
 from ledger_project.metrics import metrics_view
 
@@ -25,6 +26,7 @@ router.register("transfers", TransferViewSet, basename="transfer")
 router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("batches", BatchViewSet, basename="batch")
 router.register("holds", HoldViewSet, basename="hold")
+router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),

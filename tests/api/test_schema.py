@@ -27,6 +27,10 @@ CONTRACT_OPERATIONS = {
     "/api/v1/holds/{id}/": {"get"},
     "/api/v1/holds/{id}/capture/": {"post"},
     "/api/v1/holds/{id}/void/": {"post"},
+    "/api/v1/webhook-endpoints/": {"get", "post"},
+    "/api/v1/webhook-endpoints/{id}/": {"get", "delete"},
+    "/api/v1/webhook-endpoints/{id}/rotate-secret/": {"post"},
+    "/api/v1/webhook-endpoints/{id}/deliveries/": {"get"},
 }
 MONEY_MOVEMENTS = [
     "/api/v1/deposits/",
@@ -46,6 +50,8 @@ PAGED_LISTS = [
     ("/api/v1/transfers/", "get"),
     ("/api/v1/transactions/", "get"),
     ("/api/v1/holds/", "get"),
+    ("/api/v1/webhook-endpoints/", "get"),
+    ("/api/v1/webhook-endpoints/{id}/deliveries/", "get"),
 ]
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
