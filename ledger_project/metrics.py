@@ -7,7 +7,8 @@ own, which the public proxy does not route to.
 
 What is read from the database at scrape time rather than counted (:class:`OpenHoldsCollector`:
 the open holds and what they reserve, by currency; :class:`EventsPublishingCollector`: how far
-the broker publisher lags and when it last ran) is collected by the worker that answers
+the broker publisher lags and when it last ran; :class:`WebhookDeliveriesCollector`: the pending
+webhook deliveries and how late they are) is collected by the worker that answers
 ``/metrics``, alongside either registry (:func:`scrape_registry`); the master's listener, which
 has no database, leaves it out.
 """
@@ -22,7 +23,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import Error as DatabaseFailure
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Min, Sum
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
@@ -31,6 +32,7 @@ from prometheus_client.registry import Collector
 
 from accounts.models import Hold
 from events.broker import publishing_status
+from webhooks.models import WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +101,6 @@ class EventsPublishingCollector(Collector):
 
     Two short queries (the cursor row, the first event after it on the commit-order index). If
     the database cannot answer, the scrape goes on without them (logged).
-
-    TODO(webhooks): the age of the oldest pending webhook delivery, once ``webhooks`` has its
-    delivery model.
     """
 
     def describe(self) -> Iterable[Metric]:
@@ -144,6 +143,56 @@ class EventsPublishingCollector(Collector):
 EVENTS_PUBLISHING = EventsPublishingCollector()
 
 
+class WebhookDeliveriesCollector(Collector):
+    """How the webhook deliveries keep up, read at scrape time (one grouped query over the pending ones).
+
+    - ``ledger_webhook_deliveries_pending``: deliveries not yet succeeded or failed;
+    - ``ledger_webhook_deliveries_oldest_pending_seconds``: the age of the oldest of them (0 when
+      none): a receiver that keeps failing holds it up for as long as its retries last;
+    - ``ledger_webhook_deliveries_overdue_seconds``: how long the most overdue pending delivery
+      has been due (0 when none is): the relays falling behind, whatever the receivers answer.
+
+    If the database cannot answer, the scrape goes on without them (logged).
+    """
+
+    def describe(self) -> Iterable[Metric]:
+        """Name the metrics without reading the database."""
+        return self._families()
+
+    def collect(self) -> Iterable[Metric]:
+        """Return the pending deliveries' count and ages, or nothing if the database cannot answer."""
+        try:
+            found = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING).aggregate(
+                pending=Count("pk"), oldest=Min("created_at"), due=Min("next_attempt_at")
+            )
+        except DatabaseFailure as exc:
+            logger.warning("webhook deliveries left out of the metrics: the database did not answer: %s", exc)
+            return []
+        now = timezone.now()
+        pending, oldest, overdue = self._families()
+        pending.add_metric([], int(found["pending"] or 0))
+        oldest.add_metric([], 0.0 if found["oldest"] is None else max(0.0, (now - found["oldest"]).total_seconds()))
+        overdue.add_metric([], 0.0 if found["due"] is None else max(0.0, (now - found["due"]).total_seconds()))
+        return [pending, oldest, overdue]
+
+    @staticmethod
+    def _families() -> list[GaugeMetricFamily]:
+        return [
+            GaugeMetricFamily("ledger_webhook_deliveries_pending", "Webhook deliveries pending."),
+            GaugeMetricFamily(
+                "ledger_webhook_deliveries_oldest_pending_seconds",
+                "Age of the oldest pending webhook delivery; 0 when none is pending.",
+            ),
+            GaugeMetricFamily(
+                "ledger_webhook_deliveries_overdue_seconds",
+                "How long the most overdue pending webhook delivery has been due; 0 when none is overdue.",
+            ),
+        ]
+
+
+WEBHOOK_DELIVERIES = WebhookDeliveriesCollector()
+
+
 def scrape_registry() -> CollectorRegistry:
     """Return what a scrape exposes: the counted metrics, and what is read from the database (holds, publishing).
 
@@ -158,6 +207,7 @@ def scrape_registry() -> CollectorRegistry:
         registry.register(REGISTRY)
     registry.register(OPEN_HOLDS)
     registry.register(EVENTS_PUBLISHING)
+    registry.register(WEBHOOK_DELIVERIES)
     return registry
 
 

@@ -3,7 +3,7 @@
 Each test reads from a queue of its own bound to ``ledger.events`` with ``#`` and keeps only the
 messages of the events it wrote (the broker may be shared with other runs). The events are
 written with ``events.outbox.store``, each call its own committed transaction, as the services
-write them.
+write them. At the end, what /metrics shows of publishing and of the webhook deliveries.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from harness.ports import free_port
 from harness.rabbitmq import BROKER_URL, Consumer, broker_reachable
 from tests.factories import AccountFactory, StaffFactory, UserFactory
 from transactions.services import deposit_create, transfer_create
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -397,3 +398,34 @@ def test_a_relay_without_its_metrics_folder_counts_the_failure_all_the_same(url,
 
     assert result.stdout.strip().splitlines()[-1] == "0"
     assert any(folder.glob("counter_*.db"))
+
+
+def test_metrics_show_the_pending_webhook_deliveries_and_how_late_they_are(settings):
+    now = timezone.now()
+    endpoint = WebhookEndpoint.objects.create(
+        owner=UserFactory(), url="https://example.com/hook", event_types=["*"], secret="whsec_x", created_at=now
+    )
+    events = write("account.opened", "transaction.posted", "hold.created")
+    deliveries = [
+        (events[0], "pending", now - timedelta(minutes=10), now - timedelta(seconds=40)),  # due 40 s ago
+        (events[1], "pending", now - timedelta(minutes=2), now + timedelta(minutes=5)),  # retried later
+        (events[2], "failed", now - timedelta(hours=30), None),  # done: not pending
+    ]
+    for event, status, created_at, due in deliveries:
+        WebhookDelivery.objects.create(
+            endpoint=endpoint, event=event, status=status, created_at=created_at, next_attempt_at=due
+        )
+
+    exposition = scrape(settings)
+
+    assert sample(exposition, "ledger_webhook_deliveries_pending") == 2
+    assert 600 <= sample(exposition, "ledger_webhook_deliveries_oldest_pending_seconds") < 660
+    assert 40 <= sample(exposition, "ledger_webhook_deliveries_overdue_seconds") < 100
+
+
+def test_without_pending_deliveries_the_webhook_gauges_are_zero(settings):
+    exposition = scrape(settings)
+
+    assert sample(exposition, "ledger_webhook_deliveries_pending") == 0
+    assert sample(exposition, "ledger_webhook_deliveries_oldest_pending_seconds") == 0
+    assert sample(exposition, "ledger_webhook_deliveries_overdue_seconds") == 0
