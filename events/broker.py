@@ -22,8 +22,11 @@ Invariants:
   once. The holder publishes oldest first and stops well before its lease runs out (by its own
   monotonic clock, started before it asked for the lease), so that two publishers never
   interleave; it moves the position only if the lease is still its own. A second concurrent
-  call finds the lease taken and publishes nothing. Messages therefore reach the exchange in
-  commit order, duplicates aside (a republished run repeats a suffix of what went before).
+  call finds the lease taken and publishes nothing. Every publisher sends, in commit order, a
+  run that starts right after the position it found, and the position only covers confirmed
+  events: so the *first* arrival of each event at a queue is in commit order, even if a stalled
+  publisher's frames land after its successor's. A duplicate may arrive after later events: a
+  consumer that drops the ids it has seen reads the events in commit order.
 - **No transaction held open.** Every database statement here commits on its own (the lease,
   the read, the move): no transaction stays open while the broker is talked to, since an open
   transaction holds back the horizon every commit-ordered list reads below. Calling this inside
