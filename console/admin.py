@@ -1,5 +1,5 @@
 """Register every ledger model on the admin site (Django imports this module at start-up)."""
 
-from console import accounts, audit, holds, reconciliation, transactions
+from console import accounts, audit, holds, reconciliation, transactions, webhooks
 
-__all__ = ["accounts", "audit", "holds", "reconciliation", "transactions"]
+__all__ = ["accounts", "audit", "holds", "reconciliation", "transactions", "webhooks"]

@@ -23,6 +23,7 @@ GRANT_MIGRATIONS = [
     ("audit", "0003_batch_view_permission"),
     ("audit", "0004_reconciliation_run_view_permission"),
     ("audit", "0005_hold_permissions"),
+    ("audit", "0008_webhook_permissions"),
 ]
 
 

@@ -40,11 +40,19 @@ VIEWS = [
     "transactions.view_idempotencyrecord",
     "transactions.view_posting",
     "transactions.view_transaction",
+    "webhooks.view_webhookdelivery",
+    "webhooks.view_webhookendpoint",
 ]
-OPERATOR_EXTRA = ["accounts.change_account_status", "accounts.void_hold", "transactions.reverse_transaction"]
+OPERATOR_EXTRA = [
+    "accounts.change_account_status",
+    "accounts.void_hold",
+    "transactions.reverse_transaction",
+    "webhooks.redeliver_webhookdelivery",
+]
 # What the groups migration itself granted, before holds.
 FIRST_OPERATOR_EXTRA = ["accounts.change_account_status", "transactions.reverse_transaction"]
-LEDGER_APPS = {"accounts", "transactions", "audit", "reconciliation"}
+LEDGER_APPS = {"accounts", "transactions", "audit", "reconciliation", "webhooks"}
+LATEST_GRANT = ("audit", "0008_webhook_permissions")  # Migrating back to it re-applies every grant.
 # Registered in the admin but no ledger records: users (password hashes) and API tokens
 # (credentials). "View everything" in the README means the books; the groups see none of these.
 NOT_LEDGER_APPS = {"auth", "authtoken"}
@@ -75,6 +83,7 @@ def test_the_groups_migration_is_reversible(ledger_groups):
     executor = MigrationExecutor(connection)
     executor.migrate([GROUPS_MIGRATION])
     later = {"transactions.view_batch", "reconciliation.view_reconciliationrun", "accounts.view_hold"}
+    later |= {"webhooks.view_webhookdelivery", "webhooks.view_webhookendpoint"}
     first_views = [v for v in VIEWS if v not in later]
     groups = {g.name: g for g in Group.objects.filter(name__in=[AUDITORS, OPERATORS])}
     assert_groups(groups, first_views, FIRST_OPERATOR_EXTRA)
@@ -99,7 +108,7 @@ def test_the_reconciliation_run_grant_is_a_reversible_migration_of_its_own(ledge
     assert groups_viewing_runs() == set()
     MigrationExecutor(connection).migrate([("audit", "0004_reconciliation_run_view_permission")])
     assert groups_viewing_runs() == {AUDITORS, OPERATORS}
-    MigrationExecutor(connection).migrate([("audit", "0005_hold_permissions")])
+    MigrationExecutor(connection).migrate([LATEST_GRANT])
     assert_groups({g.name: g for g in Group.objects.filter(name__in=[AUDITORS, OPERATORS])})
 
 
@@ -117,6 +126,7 @@ def test_the_hold_grant_is_a_reversible_migration_of_its_own(ledger_groups):
     assert holders("view_reconciliationrun") == {AUDITORS, OPERATORS}  # An earlier grant stays.
     MigrationExecutor(connection).migrate([("audit", "0005_hold_permissions")])
     assert (holders("view_hold"), holders("void_hold")) == ({AUDITORS, OPERATORS}, {OPERATORS})
+    MigrationExecutor(connection).migrate([LATEST_GRANT])
     assert_groups({g.name: g for g in Group.objects.filter(name__in=[AUDITORS, OPERATORS])})
 
 
