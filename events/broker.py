@@ -269,7 +269,7 @@ def publish_pending(limit: int = 500, *, url: str | None = None, lease_seconds: 
                         "broker: %s failed after %d event(s) confirmed; the rest wait: %s",
                         stage,
                         published,
-                        str(exc).strip() or type(exc).__name__,
+                        str(exc).strip() or repr(exc),
                         extra={"stage": stage, "published": published, "error": type(exc).__name__},
                     )
     finally:

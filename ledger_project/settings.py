@@ -358,5 +358,8 @@ LOGGING = {
         # The request log below replaces Django's own 4xx/5xx request warnings.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        # pika logs every failed connection as a burst of errors with a traceback; events.broker
+        # logs each failure once, in one line, and counts it.
+        "pika": {"level": "CRITICAL"},
     },
 }
