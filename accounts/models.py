@@ -32,6 +32,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from ledger.commit_order import txid_field
+
 
 class Account(models.Model):
     """An account of one currency: a customer's (owned by an API client) or its currency's system account."""
@@ -67,6 +69,7 @@ class Account(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    txid = txid_field()
 
     class Meta:
         constraints = [
@@ -102,6 +105,9 @@ class Account(models.Model):
             models.Index(fields=["status", "-id"], name="account_status_newest_idx"),
             models.Index(fields=["currency", "-id"], name="account_currency_newest_idx"),
             models.Index(fields=["name"], opclasses=["varchar_pattern_ops"], name="account_name_prefix_idx"),
+            # The API's list, in commit order (ledger.commit_order).
+            models.Index(fields=["owner", "txid", "id"], name="account_owner_order_idx"),
+            models.Index(fields=["txid", "id"], name="account_commit_order_idx"),
         ]
         permissions = [("change_account_status", "Can freeze, unfreeze and close accounts")]
 
@@ -188,6 +194,7 @@ class Hold(models.Model):
     created_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True, help_text="When it left pending.")
     resolution_reason = models.CharField(max_length=500, blank=True, default="", help_text="Why it was voided.")
+    txid = txid_field()
 
     class Meta:
         constraints = [
@@ -223,6 +230,9 @@ class Hold(models.Model):
                 fields=["account", "expires_at"], condition=Q(status="pending"), name="hold_account_pending_idx"
             ),
             models.Index(fields=["expires_at"], condition=Q(status="pending"), name="hold_pending_expiry_idx"),
+            # The API's list, in commit order (ledger.commit_order).
+            models.Index(fields=["account", "txid", "id"], name="hold_account_order_idx"),
+            models.Index(fields=["txid", "id"], name="hold_commit_order_idx"),
         ]
         permissions = [("void_hold", "Can void a pending hold")]
 

@@ -17,7 +17,7 @@ from api.clients import client_of
 from api.documents import ACCOUNT, BALANCE, HISTORY_ENTRY, BalanceAt
 from api.ids import id_or_404
 from api.inputs import AccountOpenInputSerializer, BalanceQuerySerializer, HistoryQuerySerializer
-from api.pagination import SignedCursorPagination
+from api.pagination import CommitOrderPagination, SignedCursorPagination
 from api.schema import PAGE_PARAMETERS, READ_ERRORS, problems
 from ledger.errors import ValidationFailed
 from transactions import selectors as transaction_selectors
@@ -33,10 +33,8 @@ class HistoryPagination(SignedCursorPagination):
     ordering = "-sequence"
 
 
-class SystemHistoryPagination(SignedCursorPagination):
-    """Newest first by posting id: a system account's postings carry no sequence."""
-
-    ordering = "-id"
+class SystemHistoryPagination(CommitOrderPagination):
+    """Newest first in commit order: a system account's postings carry no sequence, and no lock orders them."""
 
 
 def _query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:

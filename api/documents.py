@@ -29,6 +29,7 @@ from rest_framework.renderers import JSONRenderer
 from accounts.models import Account, Hold
 from api.fields import MetadataField, MinorUnitsField
 from events import outbox
+from events.models import Event
 from ledger.money import format_minor
 from transactions.engine.idempotency import AnswerRenderer, AnswerT
 from transactions.models import Batch, Posting, Transaction
@@ -386,6 +387,25 @@ HISTORY_ENTRY: Document[HistoryRow] = Document(
         Prop("description", TEXT, lambda r, _: r["transaction__description"]),
         Prop("reference", TEXT, lambda r, _: r["transaction__reference"]),
         Prop("created_at", INSTANT, lambda r, _: instant(r["created_at"])),
+    ],
+)
+
+
+# An event as the core renders it for a viewer (events.selectors.document): the envelope, and its
+# resource as ``data``. Webhooks and the broker deliver the same document.
+EVENT: Document[dict[str, Any]] = Document(
+    "Event",
+    [
+        Prop("id", UUID, lambda e, _: e["id"], "Deduplicate by it: delivery is at least once."),
+        Prop("type", choice(Event.Type.choices), lambda e, _: e["type"]),
+        Prop("created_at", INSTANT, lambda e, _: e["created_at"], "When the change committed's transaction began."),
+        Prop(
+            "data",
+            Kind(lambda **kw: serializers.DictField(**kw)),
+            lambda e, _: e["data"],
+            "The resource as the API renders it at the change: an Account, a Transaction (a client sees only "
+            "the legs on its own accounts; each leg with the account's posting `sequence`) or a Hold.",
+        ),
     ],
 )
 

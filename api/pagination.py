@@ -1,18 +1,25 @@
-"""Cursor pagination, newest first, with signed cursors and a strictly checked page size."""
+"""Cursor pagination, newest first, with signed cursors and a strictly checked page size.
+
+Every list of rows that database transactions insert pages in commit order
+(:class:`CommitOrderPagination`); an account's history pages by its posting sequence, which the
+account's row lock already draws in commit order.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core import signing
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.utils.urls import replace_query_param
 
+from ledger import commit_order
 from ledger.errors import InvalidCursor, InvalidPageSize
 
 if TYPE_CHECKING:  # Not at run time: REST framework's settings import this module.
+    from django.db.models import QuerySet
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
@@ -79,3 +86,71 @@ class SignedCursorPagination(CursorPagination):
             elif parameter["name"] == self.cursor_query_param:
                 parameter["description"] = "Opaque cursor from a `next` or `previous` link."
         return parameters
+
+
+_POSITION = re.compile(r"([0-9]{1,20}):([0-9]{1,20})")
+
+
+class CommitOrderPagination(SignedCursorPagination):
+    """Newest first in commit order, ``(txid, id)``, below the snapshot's horizon (``ledger.commit_order``).
+
+    A page shows only rows no later commit can precede, so a transaction that commits after a
+    client read a page, with a lower id than rows on it, appears above every page read (newest
+    first) instead of inside the range already walked: walking ``next`` (or back through
+    ``previous``) never skips a row that existed when the walk began, nor repeats one. The
+    cursor is the ``(txid, id)`` of the row it continues from, signed as every cursor is.
+    """
+
+    ordering = commit_order.NEWEST_FIRST  # type: ignore[assignment]  # DRF takes a tuple; its stubs say str.
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> list[Any]:
+        """Return the page the request's cursor names, ``page_size`` rows in commit order."""
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        self.base_url = request.build_absolute_uri()
+        self.cursor = self.decode_cursor(request)
+        backwards = self.cursor is not None and self.cursor.reverse
+        rows: QuerySet[Any, Any] = commit_order.committed(queryset)
+        if self.cursor is not None:
+            position = self._position(self.cursor.position)
+            rows = rows.filter(commit_order.after(position) if backwards else commit_order.before(position))
+        order = commit_order.OLDEST_FIRST if backwards else commit_order.NEWEST_FIRST
+        fetched = list(rows.order_by(*order)[: self.page_size + 1])
+        more = len(fetched) > self.page_size
+        self.page = fetched[: self.page_size]
+        if backwards:
+            self.page.reverse()
+            self.has_next, self.has_previous = True, more
+        else:
+            self.has_next, self.has_previous = more, self.cursor is not None
+        return self.page
+
+    def get_next_link(self) -> str | None:
+        """Return the link to the older rows after this page, ``None`` at the oldest."""
+        if not self.has_next:
+            return None
+        return self._link(self.page[-1] if self.page else None, reverse=False)
+
+    def get_previous_link(self) -> str | None:
+        """Return the link to the newer rows before this page, ``None`` at the newest."""
+        if not self.has_previous:
+            return None
+        return self._link(self.page[0] if self.page else None, reverse=True)
+
+    def _link(self, row: Any, *, reverse: bool) -> str:
+        """Return the link continuing from ``row`` (none: from where the request's cursor stood)."""
+        if row is None:
+            position = self.cursor.position if self.cursor is not None else "0:0"
+        elif isinstance(row, dict):
+            position = f"{row['txid']}:{row['id']}"
+        else:
+            position = f"{row.txid}:{row.pk}"
+        return self.encode_cursor(Cursor(offset=0, reverse=reverse, position=cast(Any, position)))
+
+    @staticmethod
+    def _position(raw: object) -> commit_order.Position:
+        """Return the ``(txid, id)`` a cursor names; ``invalid_cursor`` for anything else."""
+        match = _POSITION.fullmatch(raw) if isinstance(raw, str) else None
+        if match is None:
+            raise InvalidCursor()
+        return int(match[1]), int(match[2])

@@ -42,6 +42,7 @@ from django.test.utils import CaptureQueriesContext, setup_test_environment  # n
 
 from accounts.models import Account  # noqa: E402
 from audit.models import AuditRecord  # noqa: E402
+from bench.seed import imported  # noqa: E402
 from harness.books import assert_books_balance  # noqa: E402
 from transactions.models import Posting, Transaction  # noqa: E402
 
@@ -146,11 +147,13 @@ def seed(deposits: int) -> None:
         cursor.execute("SET statement_timeout = 0")
         for table in LEDGER_TABLES:
             cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        imported(cursor)
         try:
             for statement in _seed_sql().split(";\n"):
                 if statement.strip():
                     cursor.execute(statement, params)
         finally:
+            imported(cursor, on=False)
             for table in LEDGER_TABLES:
                 cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         cursor.execute("VACUUM ANALYZE")

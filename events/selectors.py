@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 _TRANSACTION_EVENTS = frozenset({Event.Type.TRANSACTION_POSTED, Event.Type.TRANSACTION_REVERSED})
 
 
+class NoSuchEvent(LookupError):
+    """The event a page was asked to start after is none the viewer may see."""
+
+
 def events_visible_to(user: User, *, type: str | None = None) -> QuerySet[Event]:
     """Return the events ``user`` may see, not yet ordered: for a client those touching its accounts, for staff all.
 
@@ -39,13 +43,13 @@ def events_in_commit_order(user: User, *, type: str | None = None, after: UUID |
 
     Only events below the horizon (``ledger.commit_order``): a consumer that asks again after the
     last one it read never misses one that committed late, and never sees one twice.
-    ``NotFound`` when ``after`` names no event the viewer may see.
+    :class:`NoSuchEvent` when ``after`` names no event the viewer may see.
     """
     events = commit_order.committed(events_visible_to(user, type=type))
     if after is not None:
         anchor = events_visible_to(user).filter(public_id=after).values_list("txid", "pk").first()
         if anchor is None:
-            raise NotFound("No such event.")
+            raise NoSuchEvent(after)
         events = events.filter(commit_order.after(anchor))
     return events.order_by(*commit_order.OLDEST_FIRST)
 

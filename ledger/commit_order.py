@@ -17,12 +17,14 @@ repeated. The rows a reader's own, still open transaction wrote are visible to i
 sees them in its snapshot, and nothing can commit into the range they close).
 
 Invariants: ``txid`` is set by the database when a row is inserted and never changes; the
-horizon never moves backwards. Rows that existed before a table gained the column carry
-``txid`` 1, below every real transaction id, so they keep their id order ahead of new rows.
+horizon never moves backwards. History that is not a change made now carries :data:`IMPORTED`
+(1, below every real transaction id), so it keeps its id order ahead of new rows: the rows that
+existed before a table gained the column, and history written in bulk by the seeders
+(``transactions.engine.bulk``), which writes no events either.
 
 On SQLite there is one writer at a time, holding the database's write lock from its first
-write to its commit: ids are drawn in commit order, ``txid`` is 0 for every row, and the
-order is the id order.
+write to its commit: ids are drawn in commit order, ``txid`` is 2 for every row written (1 for
+imported history), and the order is the id order.
 """
 
 from __future__ import annotations
@@ -37,19 +39,22 @@ from django.db.models.sql.compiler import SQLCompiler
 
 _M = Any  # The model of a queryset: any model with a ``txid`` field.
 
+IMPORTED = 1  # The ``txid`` of history imported rather than changed now: before every transaction's rows.
+DEFAULT_SQL = "pg_current_xact_id()"  # The column's default on PostgreSQL: the inserting transaction's id.
+
 
 class CurrentTransactionId(models.Func):
     """The database default of a ``txid`` column: ``pg_current_xact_id()``; 0 on SQLite."""
 
-    function = "pg_current_xact_id"
+    template = DEFAULT_SQL
     arity = 0
     output_field: models.Field[Any, Any] = models.BigIntegerField()
 
     def as_sqlite(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
     ) -> tuple[str, tuple[Any, ...]]:
-        """SQLite draws ids in commit order: every row's ``txid`` is 0 there."""
-        return "0", ()
+        """SQLite draws ids in commit order: every row's ``txid`` is the same there, after imported history."""
+        return str(IMPORTED + 1), ()
 
 
 class TransactionIdField(models.BigIntegerField):  # type: ignore[type-arg]

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from django.contrib.postgres.operations import AddConstraintNotValid, AddIndexConcurrently, ValidateConstraint
 from django.db import migrations
 
+from ledger import commit_order
+
 if TYPE_CHECKING:
     from django.db.backends.base.schema import BaseDatabaseSchemaEditor
     from django.db.migrations.state import ProjectState
@@ -87,3 +89,38 @@ def run_sql_on_postgresql(forwards: str, backwards: str) -> migrations.RunPython
         return run
 
     return migrations.RunPython(runner(forwards), runner(backwards), elidable=False)
+
+
+class AddTransactionIdField(migrations.AddField):
+    """Add a ``txid`` field (``ledger.commit_order``) to an existing table without rewriting it.
+
+    On PostgreSQL a column with a volatile default (``pg_current_xact_id()``) would be written
+    into every existing row under an exclusive lock. Instead the column is added ``NOT NULL
+    DEFAULT '1'`` (a constant: existing rows read 1 from the catalogue, nothing is rewritten),
+    then its default becomes ``pg_current_xact_id()`` for new rows; both are brief catalogue
+    changes. Elsewhere (SQLite), a plain :class:`~django.db.migrations.AddField`.
+    """
+
+    def database_forwards(
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
+        """Add the column with the constant default, then switch the default (on PostgreSQL)."""
+        if schema_editor.connection.vendor != "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
+        table = schema_editor.quote_name(to_state.apps.get_model(app_label, self.model_name)._meta.db_table)
+        column = schema_editor.quote_name(self.name)
+        schema_editor.execute(
+            f"ALTER TABLE {table} ADD COLUMN {column} xid8 NOT NULL DEFAULT '{commit_order.IMPORTED}'"
+        )
+        schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT {commit_order.DEFAULT_SQL}")
+
+    def database_backwards(
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
+        """Drop the column (on PostgreSQL directly; elsewhere as Django removes a field)."""
+        if schema_editor.connection.vendor != "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+            return
+        table = schema_editor.quote_name(from_state.apps.get_model(app_label, self.model_name)._meta.db_table)
+        schema_editor.execute(f"ALTER TABLE {table} DROP COLUMN {schema_editor.quote_name(self.name)}")

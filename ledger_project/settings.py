@@ -287,7 +287,7 @@ REST_FRAMEWORK = {
         "api.throttling.ClientRateThrottle",
         "api.throttling.AnonymousRateThrottle",
     ],
-    "DEFAULT_PAGINATION_CLASS": "api.pagination.SignedCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.CommitOrderPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.problems.exception_handler",
     "PAGE_SIZE": 50,
@@ -316,6 +316,10 @@ SPECTACULAR_SETTINGS = {
         "AccountStatus": "accounts.models.Account.Status",
         "TransactionKind": "transactions.models.Transaction.Kind",
         "TransactionStatus": "transactions.models.Transaction.Status",
+        "HoldStatus": "accounts.models.Hold.Status",
+        "EventType": "events.models.Event.Type",
+        "WebhookDeliveryStatus": "webhooks.models.WebhookDelivery.Status",
+        "WebhookEndpointStatus": "api.webhooks._ENDPOINT_STATUSES",
     },
 }
 

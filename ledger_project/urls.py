@@ -9,6 +9,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.routers import DefaultRouter
 
 from api.accounts import AccountViewSet
+from api.events import EventViewSet
 from api.holds import HoldViewSet
 from api.problems import page_not_found, problem_type_view
 from api.transactions import BatchViewSet, DepositViewSet, TransactionViewSet, TransferViewSet, WithdrawalViewSet
@@ -26,6 +27,7 @@ router.register("transfers", TransferViewSet, basename="transfer")
 router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("batches", BatchViewSet, basename="batch")
 router.register("holds", HoldViewSet, basename="hold")
+router.register("events", EventViewSet, basename="event")
 router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
 
 urlpatterns = [

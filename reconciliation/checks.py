@@ -1,4 +1,4 @@
-"""The nine reconciliation checks: set-based SQL, one small function each, over one snapshot.
+"""The ten reconciliation checks: set-based SQL, one small function each, over one snapshot.
 
 Each check states its invariant in its docstring, runs a few statements over whole tables
 (never a query per account), and returns what it found as :class:`Discrepancy` rows, the
@@ -12,7 +12,8 @@ lookups per account. A :class:`Scope` narrows every check to one account or to t
 and transactions that moved since a cutoff.
 
 Checks 1 to 6 prove the postings and balances; checks 7 to 9 the holds (``accounts.models.Hold``):
-what accounts reserve, what holds captured, and that every capture is one of its hold.
+what accounts reserve, what holds captured, and that every capture is one of its hold; check 10
+that every transaction has the events consumers learn of it by (``events``).
 """
 
 # ruff: noqa: S608 -- every statement here is fixed text; the only values in it are query parameters.
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from django.db import connection
 
+from ledger.commit_order import IMPORTED
 from ledger.money import format_minor
 
 if TYPE_CHECKING:
@@ -911,6 +913,54 @@ def check_captures(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResu
     return CheckResult("captures", total, found)
 
 
+def check_events(cursor: CursorWrapper, scope: Scope, limit: int) -> CheckResult:
+    """Check that every transaction has its events (check 10).
+
+    Each transaction has exactly one ``transaction.posted`` event, and one ``transaction.reversed``
+    exactly when it is reversed: the posting engine writes them in the transaction's own statement
+    (``events.outbox``), so a transaction without its event is an event lost to every consumer.
+    History imported in bulk (``txid`` 1, ``ledger.commit_order.IMPORTED``: the rows written before
+    the outbox existed, and the seeders') has none and is left out.
+    """
+    condition, params = scope.transactions("t")
+    rows, total = _capped(
+        cursor,
+        f"""
+        SELECT x.* FROM (
+            SELECT t.id, t.public_id, t.currency, t.status,
+                   (SELECT COUNT(*) FROM events_event e
+                     WHERE e.type = 'transaction.posted' AND e.subject_id = t.public_id) AS posted,
+                   (SELECT COUNT(*) FROM events_event e
+                     WHERE e.type = 'transaction.reversed' AND e.subject_id = t.public_id) AS reversed
+              FROM transactions_transaction t
+             WHERE t.txid <> %s AND {condition}) x
+         WHERE x.posted <> 1 OR x.reversed <> CASE WHEN x.status = 'reversed' THEN 1 ELSE 0 END
+        """,
+        [str(IMPORTED) if connection.vendor == "postgresql" else IMPORTED, *params],
+        order_by="id",
+        limit=limit,
+        problems=_flags("posted <> 1", "reversed <> CASE WHEN status = 'reversed' THEN 1 ELSE 0 END"),
+    )
+    found = []
+    for row in rows:
+        common = {"check": "events", "transaction": uuid_text(row["public_id"]), "currency": row["currency"]}
+        if row["posted"] != 1:
+            found.append(
+                Discrepancy(**common, problem="transaction.posted events", expected="1", found=str(row["posted"]))
+            )
+        expected = 1 if row["status"] == "reversed" else 0
+        if row["reversed"] != expected:
+            found.append(
+                Discrepancy(
+                    **common,
+                    problem=f"transaction.reversed events of a {row['status']} transaction",
+                    expected=str(expected),
+                    found=str(row["reversed"]),
+                )
+            )
+    return CheckResult("events", total, found)
+
+
 CHECKS: tuple[Check, ...] = (
     Check(1, "balances", "stored balances equal the sums of postings", check_balances),
     Check(2, "transactions", "each transaction's postings sum to zero", check_transactions),
@@ -921,4 +971,5 @@ CHECKS: tuple[Check, ...] = (
     Check(7, "reservations", "reservations equal what pending holds reserve", check_reservations),
     Check(8, "hold_captures", "holds captured their captures, within amount", check_hold_captures),
     Check(9, "captures", "each capture matches its hold", check_captures),
+    Check(10, "events", "each transaction has its events", check_events),
 )

@@ -1,6 +1,6 @@
 """Running the reconciliation checks, recording each run, and rebuilding stored balances.
 
-``reconciliation_run`` runs the nine checks of :mod:`reconciliation.checks` in one read-only
+``reconciliation_run`` runs the ten checks of :mod:`reconciliation.checks` in one read-only
 snapshot (:func:`read_snapshot`): on PostgreSQL a ``REPEATABLE READ, READ ONLY`` transaction,
 which takes no lock that a writer waits for, so the ledger keeps posting while it runs and
 every check sees the same committed state. The run is recorded afterwards in a separate
@@ -119,7 +119,7 @@ Progress = Callable[[Check, float | None, CheckResult | None], None]
 
 
 def reconciliation_run(*, scope: Scope, run_by: str, progress: Progress | None = None) -> RunOutcome:
-    """Run the nine checks over ``scope`` in one snapshot, then record the run.
+    """Run the ten checks over ``scope`` in one snapshot, then record the run.
 
     ``progress(check, None, None)`` is called before each check and ``progress(check,
     seconds, result)`` after it. A database error stops the run; it is recorded with result

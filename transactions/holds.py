@@ -32,7 +32,7 @@ from uuid import UUID
 
 from django.db import connection
 from django.db import transaction as db_transaction
-from django.db.models import Q
+from django.db.models import NOT_PROVIDED, Q
 from django.utils import timezone
 
 from accounts.models import Account, Hold
@@ -141,8 +141,11 @@ def store_holds(holds: list[Hold], now: datetime, *, bind: IdempotencyClaim[Hold
     db_transaction.on_commit(lambda: count_holds(metrics.HOLDS_CREATED, currencies))
 
 
-# Every column of a hold but its id, in the model's order: the placement's INSERT.
-_HOLD_FIELDS = [field for field in Hold._meta.concrete_fields if not field.primary_key]
+# Every column of a hold but its id and those the database fills (txid), in the model's order: the
+# placement's INSERT.
+_HOLD_FIELDS = [
+    field for field in Hold._meta.concrete_fields if not field.primary_key and field.db_default is NOT_PROVIDED
+]
 _PLACE_SQL = """
 WITH hold AS (
     INSERT INTO accounts_hold ({columns}) VALUES ({values}) RETURNING id

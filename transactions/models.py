@@ -30,6 +30,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import Account, Hold
+from ledger.commit_order import txid_field
 
 
 class Batch(models.Model):
@@ -93,6 +94,7 @@ class Transaction(models.Model):
         help_text="The hold this transaction captures, if it is a capture.",
     )
     created_at = models.DateTimeField()
+    txid = txid_field()
 
     class Meta:
         constraints = [
@@ -122,6 +124,11 @@ class Transaction(models.Model):
             models.Index(fields=["created_at"], name="txn_created_idx"),
             models.Index(fields=["reference"], name="txn_reference_idx"),
             models.Index(fields=["hold"], condition=Q(hold__isnull=False), name="txn_hold_idx"),
+            # The API's lists, in commit order (ledger.commit_order): all, by kind, by account.
+            models.Index(fields=["txid", "id"], name="txn_commit_order_idx"),
+            models.Index(fields=["kind", "txid", "id"], name="txn_kind_commit_order_idx"),
+            models.Index(fields=["source_account", "txid", "id"], name="txn_source_commit_order_idx"),
+            models.Index(fields=["destination_account", "txid", "id"], name="txn_dest_commit_order_idx"),
         ]
         permissions = [("reverse_transaction", "Can reverse a posted transaction")]
 
@@ -142,6 +149,7 @@ class Posting(models.Model):
         null=True, help_text="1, 2, 3... per account, in the order postings were applied; none on a system account."
     )
     created_at = models.DateTimeField()
+    txid = txid_field()
 
     class Meta:
         constraints = [
@@ -154,7 +162,14 @@ class Posting(models.Model):
             ),
             models.UniqueConstraint(fields=["account", "sequence"], name="posting_account_sequence_unique"),
         ]
-        indexes = [models.Index(fields=["account", "created_at"], name="posting_account_created_idx")]
+        indexes = [
+            models.Index(fields=["account", "created_at"], name="posting_account_created_idx"),
+            # A system account's history, in commit order (a customer's is by sequence, which its
+            # row lock already draws in commit order).
+            models.Index(
+                fields=["account", "txid", "id"], condition=Q(sequence__isnull=True), name="posting_system_order_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"posting {self.account_id}#{self.sequence} {self.amount_minor:+d}"

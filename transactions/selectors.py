@@ -71,10 +71,12 @@ class HistoryRow(TypedDict):
     """One posting of an account's history, as :func:`account_history` reads it.
 
     Its own fields and its transaction's (what ``api.documents.HISTORY_ENTRY`` shows), and its
-    cursor's key: ``sequence``, or ``id`` for a system account, whose postings carry no sequence.
+    cursor's key: ``sequence``, or ``(txid, id)`` for a system account, whose postings carry no
+    sequence (``ledger.commit_order``).
     """
 
     id: int
+    txid: int
     sequence: int | None
     amount_minor: int
     balance_after_minor: int | None
@@ -98,8 +100,8 @@ def account_history(
 ) -> QuerySet[Posting, HistoryRow]:
     """Return the account's postings as :class:`HistoryRow` rows, to be paginated newest first.
 
-    Newest first is by ``-sequence``; for a system account, whose postings carry no sequence, by
-    ``-id``. Rows rather than model instances: an entry needs ten values, and building a posting
+    Newest first is by ``-sequence``; for a system account, whose postings carry no sequence, in
+    commit order. Rows rather than model instances: an entry needs ten values, and building a posting
     and a transaction instance for each is work the page does not need (docs/benchmarks.md).
     ``created_after`` is inclusive, ``created_before`` exclusive. Read from the history
     database: the read replica when one is configured, which may lag the primary.

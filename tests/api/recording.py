@@ -5,8 +5,9 @@ every kind of movement, replays, reversals, batches, holds, history pages, balan
 and every refusal the contract lists. Everything an answer could vary by is pinned while it
 plays: public ids count up from 1, the clock reads the request's number in milliseconds
 after a fixed instant (whatever the code reads it for, as often as it likes), cursors are
-signed at a fixed time, and each request carries its own ``X-Request-ID``. The answers (status,
-the headers a client reads, the body exactly as sent) are kept in ``recorded_answers.json``.
+signed at a fixed time and named by the order they appear, and each request carries its own
+``X-Request-ID``. The answers (status, the headers a client reads, the body exactly as sent)
+are kept in ``recorded_answers.json``.
 
 ``tests/api/test_recorded_answers.py`` compares a fresh conversation with the file. After a
 change meant to alter answers, record anew and review the diff of the file::
@@ -19,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -70,12 +72,29 @@ def pinned() -> Iterator[None]:
             field.__dict__.pop("_get_default", None)
 
 
+_CURSOR = re.compile(r"cursor=([A-Za-z0-9_%:.\-]+)")
+
+
 class Conversation:
     """The requests made so far and their answers, as recorded."""
 
     def __init__(self) -> None:
         self.entries: list[dict[str, Any]] = []
         self.clients: dict[str, APIClient] = {}
+        self.cursors: dict[str, str] = {}
+
+    def named(self, text: str) -> str:
+        """Return ``text`` with each cursor named by the order it first appeared (``cursor=<1>``, ...).
+
+        A cursor carries the id of the database transaction that wrote the row it continues from
+        (``api.pagination.CommitOrderPagination``), which differs from run to run; which link
+        repeats which is still recorded.
+        """
+
+        def name(match: re.Match[str]) -> str:
+            return f"cursor=<{self.cursors.setdefault(match[1], str(len(self.cursors) + 1))}>"
+
+        return _CURSOR.sub(name, text)
 
     def client(self, name: str, *, staff: bool = False) -> APIClient:
         if name not in self.clients:
@@ -101,11 +120,11 @@ class Conversation:
         text = b"".join(response.streaming_content).decode() if response.streaming else response.content.decode()
         self.entries.append(
             {
-                "request": f"{method} {path} as {who}" + (f" key={key}" if key else ""),
+                "request": self.named(f"{method} {path} as {who}" + (f" key={key}" if key else "")),
                 "body": data,
                 "status": response.status_code,
                 "headers": {name: response[name] for name in HEADERS if response.has_header(name)},
-                "answer": text,
+                "answer": self.named(text),
             }
         )
         try:

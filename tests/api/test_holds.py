@@ -310,7 +310,9 @@ def test_partial_captures_then_the_rest(api, funded):
         None,
     )
     assert (first["description"], first["reference"], first["metadata"]) == ("card auth", "ORD-7", {"n": 1})
-    assert first["postings"] == [{"account_id": str(funded.public_id), "amount": "-15.00", "balance_after": "85.00", "sequence": 2}]
+    assert first["postings"] == [
+        {"account_id": str(funded.public_id), "amount": "-15.00", "balance_after": "85.00", "sequence": 2}
+    ]
     now = hold_of(api, hold["id"])
     assert now["status"] == "pending"
     assert (now["captured_amount"], now["remaining_amount"]) == ("15.00", "25.00")
@@ -353,7 +355,9 @@ def test_a_capture_with_a_destination_is_a_transfer_to_it(api, other_api, funded
     txn = captured(api, hold["id"], amount="12.50")
     assert txn["kind"] == "transfer"
     assert (txn["source_account_id"], txn["destination_account_id"]) == (str(funded.public_id), str(payee.public_id))
-    assert txn["postings"] == [{"account_id": str(funded.public_id), "amount": "-12.50", "balance_after": "87.50", "sequence": 2}]
+    assert txn["postings"] == [
+        {"account_id": str(funded.public_id), "amount": "-12.50", "balance_after": "87.50", "sequence": 2}
+    ]
     assert balance_of(other_api, payee.public_id) == "12.50"
     # The payee sees the transfer, with its own leg, and which hold it captured.
     seen = assert_json(other_api.get(f"/api/v1/transactions/{txn['id']}/"), 200)

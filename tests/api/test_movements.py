@@ -54,7 +54,9 @@ def test_a_deposit_answers_201_with_the_transaction(api, account):
     assert txn["reverses"] is None
     assert txn["reversed_by"] is None
     # The client sees its own leg only, not the system account's.
-    assert txn["postings"] == [{"account_id": str(account.public_id), "amount": "25.50", "balance_after": "25.50", "sequence": 1}]
+    assert txn["postings"] == [
+        {"account_id": str(account.public_id), "amount": "25.50", "balance_after": "25.50", "sequence": 1}
+    ]
     assert balance_of(api, account.public_id) == "25.50"
     assert_books_balance()
 
@@ -221,7 +223,9 @@ def test_a_withdrawal_answers_201_with_the_transaction(api, account):
     assert txn["source_account_id"] == str(account.public_id)
     assert txn["destination_account_id"] is None
     assert (txn["description"], txn["reference"], txn["metadata"]) == ("atm", "w-1", {"k": [1]})
-    assert txn["postings"] == [{"account_id": str(account.public_id), "amount": "-20.25", "balance_after": "29.75", "sequence": 2}]
+    assert txn["postings"] == [
+        {"account_id": str(account.public_id), "amount": "-20.25", "balance_after": "29.75", "sequence": 2}
+    ]
     assert assert_json(api.get(f"/api/v1/withdrawals/{txn['id']}/"), 200) == txn
     assert balance_of(api, account.public_id) == "29.75"
     assert_books_balance()

@@ -27,6 +27,8 @@ CONTRACT_OPERATIONS = {
     "/api/v1/holds/{id}/": {"get"},
     "/api/v1/holds/{id}/capture/": {"post"},
     "/api/v1/holds/{id}/void/": {"post"},
+    "/api/v1/events/": {"get"},
+    "/api/v1/events/{id}/": {"get"},
     "/api/v1/webhook-endpoints/": {"get", "post"},
     "/api/v1/webhook-endpoints/{id}/": {"get", "delete"},
     "/api/v1/webhook-endpoints/{id}/rotate-secret/": {"post"},
@@ -169,6 +171,27 @@ def test_paged_lists_document_cursor_and_page_size(schema, path, method):
     page = _resolve(schema, operation["responses"]["200"]["content"]["application/json"]["schema"])
     assert {"next", "previous", "results"} <= set(page["properties"])
     assert page["properties"]["results"]["type"] == "array"
+
+
+def test_the_events_list_documents_after_type_and_page_size(schema):
+    operation = schema["paths"]["/api/v1/events/"]["get"]
+    names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+    assert {"after", "type", "page_size"} <= names, names
+    page = _resolve(schema, operation["responses"]["200"]["content"]["application/json"]["schema"])
+    assert {"next", "previous", "results"} <= set(page["properties"])
+    event = _resolve(schema, page["properties"]["results"]["items"])
+    assert set(event["properties"]) == {"id", "type", "created_at", "data"}
+    types = _resolve(schema, event["properties"]["type"]["allOf"][0])["enum"]
+    assert set(types) == {
+        "account.opened",
+        "account.status_changed",
+        "transaction.posted",
+        "transaction.reversed",
+        "hold.created",
+        "hold.captured",
+        "hold.voided",
+        "hold.expired",
+    }
 
 
 # --- Bodies ------------------------------------------------------------------------------------

@@ -182,8 +182,8 @@ def test_progress_is_shown_on_a_terminal_only():
     os.close(primary)
 
     assert process.returncode == 0
-    assert b"check 1/9" in terminal
-    assert b"check 6/9: reversal links agree both ways... ok" in terminal
-    assert b"check 9/9: each capture matches its hold... ok" in terminal
-    assert "check 1/9" not in out
+    assert b"check 1/10" in terminal
+    assert b"check 6/10: reversal links agree both ways... ok" in terminal
+    assert b"check 10/10: each transaction has its events... ok" in terminal
+    assert "check 1/10" not in out
     assert "Result: clean" in out

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Hold
 from harness.commands import run
+from ledger.commit_order import IMPORTED
 from ledger.money import format_minor
 from reconciliation.models import ReconciliationRun
 from reconciliation.services import since_margin
@@ -31,17 +32,18 @@ def test_a_clean_ledger_reconciles_with_exit_status_0(ledger):
     text = run("reconcile")
     assert text.code == 0, text.out
     assert "Result: clean" in text.out
-    assert text.out.count(" ok") == 9
+    assert text.out.count(" ok") == 10
 
     report = run("reconcile", "--format", "json")
     assert report.code == 0
     assert report.json["result"] == "clean"
-    assert [check["discrepancies"] for check in report.json["checks"]] == [0] * 9
+    assert [check["discrepancies"] for check in report.json["checks"]] == [0] * 10
     assert [(check["number"], check["name"]) for check in report.json["checks"]][5:] == [
         (6, "reversals"),
         (7, "reservations"),
         (8, "hold_captures"),
         (9, "captures"),
+        (10, "events"),
     ]
     assert report.json["discrepancies"] == []
 
@@ -205,7 +207,8 @@ def test_check_3_a_chain_that_does_not_end_at_the_stored_state(ledger):
 
 
 def test_check_4_a_customer_overdrawn_by_postings_that_are_otherwise_consistent(ledger):
-    """A withdrawal of 50.00 from Carol's 7.50, written past the service: every other check holds."""
+    """A withdrawal of 50.00 from Carol's 7.50, written past the service (as imported history, so
+    without events): every other check holds."""
     run_deferred_checks()
     sql("ALTER TABLE accounts_account DROP CONSTRAINT account_customer_balance_not_negative")
     sql("ALTER TABLE accounts_account DROP CONSTRAINT account_available_not_negative")
@@ -213,7 +216,7 @@ def test_check_4_a_customer_overdrawn_by_postings_that_are_otherwise_consistent(
     now = timezone.now()
     overdraft = Transaction.objects.create(
         kind="withdrawal", amount_minor=5000, currency="EUR", source_account=ledger.carol,
-        posted_by=ledger.carol.owner, created_at=now,
+        posted_by=ledger.carol.owner, created_at=now, txid=IMPORTED,
     )  # fmt: skip
     Posting.objects.create(
         transaction=overdraft,
@@ -302,7 +305,15 @@ def test_check_6_a_transaction_marked_reversed_without_a_reversal(ledger):
             "problem": "marked reversed but not reversed exactly once",
             "expected": "1 reversal",
             "found": "0 reversals",
-        }
+        },
+        {  # No reversal posted, so no event said so.
+            "check": "events",
+            "transaction": str(ledger.withdrawal.public_id),
+            "currency": "USD",
+            "problem": "transaction.reversed events of a reversed transaction",
+            "expected": "1",
+            "found": "0",
+        },
     ]
 
 
@@ -321,7 +332,15 @@ def test_check_6_a_reversal_whose_original_is_not_marked_reversed(ledger):
             "problem": f"its original {ledger.reversed_transfer.public_id} is not marked reversed",
             "expected": "reversed",
             "found": "posted",
-        }
+        },
+        {  # Its reversal's event said it was reversed.
+            "check": "events",
+            "transaction": str(ledger.reversed_transfer.public_id),
+            "currency": "USD",
+            "problem": "transaction.reversed events of a posted transaction",
+            "expected": "0",
+            "found": "1",
+        },
     ]
 
 
@@ -413,7 +432,7 @@ def test_every_run_is_recorded_with_its_findings(ledger):
     assert (clean.scope, clean.result, clean.discrepancy_count, clean.discrepancies) == ("all", "clean", 0, [])
     assert set(clean.checks) == {
         *("balances", "transactions", "chains", "non_negative", "currency_totals", "reversals"),
-        *("reservations", "hold_captures", "captures"),
+        *("reservations", "hold_captures", "captures", "events"),
     }
     assert clean.started_at <= clean.finished_at
     assert clean.run_by.startswith("manage.py reconcile (")
@@ -517,7 +536,7 @@ def test_holds_that_lived_a_normal_life_reconcile_clean(held):
     for args in ([], ["--account", str(held.ledger.alice.public_id)], ["--since", "1h"]):
         report = run("reconcile", *args, "--format", "json")
         assert report.code == 0, report.out
-        assert [check["discrepancies"] for check in report.json["checks"]] == [0] * 9, args
+        assert [check["discrepancies"] for check in report.json["checks"]] == [0] * 10, args
     text = run("reconcile")
     assert "7. reservations" in text.out
     assert "9. captures" in text.out
@@ -734,3 +753,56 @@ def test_the_text_report_names_the_hold(held):
         "captured amount differs from the sum of its 1 capture(s): expected 2.00, found 1.00"
     ) in report.out
     assert "8. hold_captures" in report.out
+
+
+def test_check_10_a_transaction_whose_events_are_missing(ledger):
+    disable_triggers("events_event", "event_append_only")
+    disable_triggers("events_eventreader", "event_reader_append_only")
+    lost = [str(ledger.deposit.public_id), str(ledger.reversed_transfer.public_id)]
+    sql(
+        "DELETE FROM events_eventreader "
+        "WHERE event_id IN (SELECT id FROM events_event WHERE subject_id::text = ANY(%s))",
+        [lost],
+    )
+    sql(
+        "DELETE FROM events_event WHERE (type = 'transaction.posted' AND subject_id::text = %s) "
+        "OR (type = 'transaction.reversed' AND subject_id::text = %s)",
+        lost,
+    )
+
+    report = run("reconcile", "--format", "json")
+
+    assert report.code == 1
+    assert findings(report, "events") == [
+        {
+            "check": "events",
+            "transaction": lost[0],
+            "currency": "USD",
+            "problem": "transaction.posted events",
+            "expected": "1",
+            "found": "0",
+        },
+        {
+            "check": "events",
+            "transaction": lost[1],
+            "currency": "USD",
+            "problem": "transaction.reversed events of a reversed transaction",
+            "expected": "1",
+            "found": "0",
+        },
+    ]
+    assert findings(run("reconcile", "--account", str(ledger.carol.public_id), "--format", "json")) == []
+
+
+def test_check_10_leaves_out_imported_history(ledger):
+    """Rows written before the outbox existed, or seeded in bulk, carry txid 1 and have no events."""
+    disable_triggers("events_event", "event_append_only")
+    disable_triggers("events_eventreader", "event_reader_append_only")
+    disable_triggers("transactions_transaction", "transaction_append_only")
+    sql("DELETE FROM events_eventreader")
+    sql("DELETE FROM events_event")
+    sql("UPDATE transactions_transaction SET txid = '1' WHERE id <> %s", [ledger.withdrawal.pk])
+
+    report = run("reconcile", "--format", "json")
+
+    assert [finding["transaction"] for finding in findings(report, "events")] == [str(ledger.withdrawal.public_id)]

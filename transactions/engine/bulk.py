@@ -9,14 +9,17 @@ account. The journal builds its one-statement write from them; ``bench/seed.py``
 ``INSERT ... SELECT``.
 
 A bulk write captures no hold and changes no reservation (the journal writes both for the
-captures of ``transactions.holds``). It keeps every rule the journal keeps, and its caller
-keeps the arithmetic: it locks the customer accounts it writes as the engine does
-(:func:`lock_customer_accounts`), numbers each customer posting after the account's
-``last_sequence`` with a ``balance_after`` chained from its stored balance (a system account's
-legs carry neither), writes the rows (:func:`write_rows`: ``COPY`` on PostgreSQL,
-``bulk_create`` elsewhere) and the new balances (:func:`store_balances`) in the same database
-transaction. The database's own guards (the deferred zero-sum trigger, the constraints) check
-every row at commit.
+captures of ``transactions.holds``). What it writes is history imported, not a change made now:
+its rows carry ``txid`` :data:`ledger.commit_order.IMPORTED` (ordered before every posting's
+own rows) and no events (``reconcile``'s check 10 covers every transaction but those).
+
+It keeps every rule the journal keeps, and its caller keeps the arithmetic: it locks the
+customer accounts it writes as the engine does (:func:`lock_customer_accounts`), numbers each
+customer posting after the account's ``last_sequence`` with a ``balance_after`` chained from
+its stored balance (a system account's legs carry neither), writes the rows
+(:func:`write_rows`: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere) and the new balances
+(:func:`store_balances`) in the same database transaction. The database's own guards (the
+deferred zero-sum trigger, the constraints) check every row at commit.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from django.db import connection
 from django.db.models import Q
 
 from accounts.models import Account
+from ledger.commit_order import IMPORTED
 from transactions.engine.locking import lock_accounts
 from transactions.models import Posting, Transaction
 
@@ -109,13 +113,15 @@ def reserve_transaction_ids(count: int) -> list[int]:
 
 
 def write_rows(transactions: Sequence[TransactionRow], postings: Sequence[PostingRow]) -> None:
-    """Insert the rows: with ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere. Every transaction's id is given."""
+    """Insert the rows as imported history: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere. Every id is given."""
     if connection.vendor == "postgresql":
-        _copy(Transaction._meta.db_table, TransactionRow._fields, transactions)
-        _copy(Posting._meta.db_table, POSTING_COLUMNS, postings)
+        _copy(Transaction._meta.db_table, (*TransactionRow._fields, "txid"), [(*row, IMPORTED) for row in transactions])
+        _copy(Posting._meta.db_table, (*POSTING_COLUMNS, "txid"), [(*row, IMPORTED) for row in postings])
         return
-    Transaction.objects.bulk_create([Transaction(**row._asdict()) for row in transactions], batch_size=2000)
-    Posting.objects.bulk_create([Posting(**row._asdict()) for row in postings], batch_size=2000)
+    Transaction.objects.bulk_create(
+        [Transaction(**row._asdict(), txid=IMPORTED) for row in transactions], batch_size=2000
+    )
+    Posting.objects.bulk_create([Posting(**row._asdict(), txid=IMPORTED) for row in postings], batch_size=2000)
 
 
 def store_balances(balances: Mapping[int, tuple[int, int]], now: datetime) -> None:

@@ -135,7 +135,7 @@ class Command(BaseCommand):
         write(f"Reconciliation run {run.pk}: {scope}, started {run.started_at:%Y-%m-%d %H:%M:%S %Z}")
         for check, result in zip(CHECKS, outcome.results, strict=True):
             verdict = "ok" if not result.count else f"FAILED: {_discrepancies(result.count)}"
-            write(f"  {check.number}. {check.name:<16} {check.title:<45} {verdict}")
+            write(f"  {check.number:>2}. {check.name:<16} {check.title:<45} {verdict}")
         if run.discrepancy_count:
             shown = [d for result in outcome.results for d in result.discrepancies][: len(run.discrepancies)]
             write("")
