@@ -19,7 +19,7 @@ def _per_s(result: dict | None) -> float | None:
     """What a scenario achieved per second: applied transactions for writes, answers for reads and the floor."""
     if not result:
         return None
-    writes = result["kind"] in ("service", "pgbench", "peer") and not result["name"].startswith("4")
+    writes = result["kind"] in ("service", "pgbench", "pgbench-bare", "peer") and not result["name"].startswith("4")
     return result["applied_per_s"] if writes else result["requests_per_s"]
 
 
@@ -44,6 +44,8 @@ SHARE_TARGETS = [
     # A hold and its capture are two writes under the account's lock, where a transfer is one.
     ("holds captured / transfers", ("5b-hold-capture", "service"), ("1-transfers", "service"), 0.4),
     ("batched transfers / pgbench transfers", ("5-batches", "service"), ("1-transfers", "pgbench"), 1.0),
+    # The outbox's cost in the database: the transfer's SQL with its event, over the same without.
+    ("outbox: pgbench transfers / without events", ("1-transfers", "pgbench"), ("1-transfers", "pgbench-bare"), 0.9),
     ("balance reads / framework floor GET", ("4b-balance", "service"), ("0b-floor-get", "floor"), 0.5),
     ("deposits / peer wallet deposits", ("3-deposits", "service"), ("6-peer-deposits", "peer"), 3.0),
 ]
@@ -89,7 +91,7 @@ def violations(results: list[dict]) -> list[str]:
         if r["reconcile"] and not r["reconcile"]["clean"]:
             found.append(f"{label}: reconcile found {r['reconcile']['discrepancies']} discrepancies")
         found.extend(f"{label}: {problem}" for problem in r["conservation"])
-        if r["kind"] != "pgbench":
+        if not r["kind"].startswith("pgbench"):
             failed = {status: n for status, n in r["statuses"].items() if not status.startswith("2")}
             if failed or r.get("socket_errors"):
                 found.append(f"{label}: answers that are not 2xx: {_statuses({**r, 'statuses': failed})}")
@@ -154,7 +156,7 @@ def _rows(doc: dict) -> list[list[str]]:
     rows = []
     for r in doc["results"]:
         read = r["kind"] == "floor" or r["name"].startswith("4")
-        label = f"  limit: {r['title'].removeprefix('pgbench: ')}" if r["kind"] == "pgbench" else r["name"]
+        label = f"  limit: {r['title'].removeprefix('pgbench: ')}" if r["kind"].startswith("pgbench") else r["name"]
         latency = r["latency_ms"]
         reconciled = "clean" if r["reconcile"].get("clean") and not r["conservation"] else "FAILED"
         if r["kind"] in ("floor", "peer"):
@@ -167,7 +169,7 @@ def _rows(doc: dict) -> list[list[str]]:
                 f"{latency.get('p50', 0):.1f}",
                 f"{latency.get('p95', 0):.1f}",
                 f"{latency.get('p99', 0):.1f}",
-                _statuses(r) if r["kind"] != "pgbench" or r["statuses"] else "-",
+                _statuses(r) if not r["kind"].startswith("pgbench") or r["statuses"] else "-",
                 _rss(r),
                 "-" if r.get("worker_cpu_ms_per_request") is None else f"{r['worker_cpu_ms_per_request']:.1f}",
                 "-" if r.get("machine_cpu_busy_pct") is None else f"{r['machine_cpu_busy_pct']:.0f}",

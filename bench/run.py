@@ -136,9 +136,10 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
             results.append(_load(name, spec, config, server, data_file, run_id, kind="service"))
             after_scenario(results[-1], db, env, before)
             say(report.one_line(results[-1]))
-            if spec.get("pgbench"):
-                results.append(_pgbench_scenario(name, spec, config, seeded, db, env, workdir))
-                say(report.one_line(results[-1]))
+            for kind, script in (("pgbench", spec.get("pgbench")), ("pgbench-bare", spec.get("pgbench_bare"))):
+                if script:
+                    results.append(_pgbench_scenario(name, script, kind, config, seeded, db, env, workdir))
+                    say(report.one_line(results[-1]))
         if "6-peer-deposits" in config.scenarios and config.peer is not None:
             results.append(_peer_scenario(config, admin, workdir, run_id))
         cache_probe = _cache_probe(env, seeded)
@@ -258,17 +259,17 @@ def _load(name, spec, config, server, data_file, run_id, *, kind: str) -> Result
     return result
 
 
-def _pgbench_scenario(name, spec, config, seeded: Seeded, db, env, workdir) -> Result:
+def _pgbench_scenario(name, script, kind, config, seeded: Seeded, db, env, workdir) -> Result:
     before, _ = Books.read(db)
     variables = {"lo": seeded.customer_lo, "hi": seeded.customer_hi, "hot": seeded.hot_pk, "client": seeded.client_pk}
     machine_before = machine_cpu()
-    outcome = run_pgbench(db, spec["pgbench"], variables, duration=config.duration, connections=config.connections,
+    outcome = run_pgbench(db, script, variables, duration=config.duration, connections=config.connections,
                           workdir=workdir)  # fmt: skip
     busy, total = (now - then for now, then in zip(machine_cpu(), machine_before, strict=True))
     result = Result(
         name=name,
-        title=f"pgbench: {spec['pgbench']}",
-        kind="pgbench",
+        title=f"pgbench: {script}",
+        kind=kind,
         connections=config.connections,
         duration_s=outcome["duration_s"],
         latency_ms={key: round(value / 1000, 2) for key, value in outcome["latency_us"].items()},

@@ -8,7 +8,8 @@ from typing import Any
 
 BATCH_SIZE = 100
 
-# name -> its scenario in bench/load.lua, a title, the pgbench script of its limit, whether it only
+# name -> its scenario in bench/load.lua, a title, the pgbench script of its limit (and of that limit
+# without the outbox), whether it only
 # reads, the server it loads ("floor": the framework's floor, bench/floor; else the ledger), and a
 # concurrency of its own (else --connections).
 SCENARIOS: dict[str, dict[str, Any]] = {
@@ -23,7 +24,13 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "server": "floor",
         "read": True,
     },
-    "1-transfers": {"wrk": "transfer", "title": "transfers, random accounts", "pgbench": "pgbench_transfer.sql"},
+    # pgbench_bare: the same SQL without the outbox's event, so that the outbox's cost is measured too.
+    "1-transfers": {
+        "wrk": "transfer",
+        "title": "transfers, random accounts",
+        "pgbench": "pgbench_transfer.sql",
+        "pgbench_bare": "pgbench_transfer_bare.sql",
+    },
     "2-hot-account": {"wrk": "hot", "title": "transfers, one hot account", "pgbench": "pgbench_hot.sql"},
     "2b-hot-destination": {"wrk": "hot_destination", "title": "transfers, many payers into one merchant"},
     "3-deposits": {"wrk": "deposit", "title": "deposits over 10,000 accounts"},

@@ -77,10 +77,9 @@ class Event(models.Model):
                 name="event_type_valid",
             ),
         ]
-        indexes = [
-            models.Index(fields=["txid", "id"], name="event_commit_order_idx"),
-            models.Index(fields=["type", "txid", "id"], name="event_type_order_idx"),
-        ]
+        # What every posting maintains, so no more than the reads need: the commit order (a type
+        # filter reads it too), the public id, and the uniqueness above.
+        indexes = [models.Index(fields=["txid", "id"], name="event_commit_order_idx")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.public_id}"
@@ -93,8 +92,9 @@ class EventReader(models.Model):
     events are one range of the index ``(reader, txid, event)``.
     """
 
-    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="readers")
-    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # No index of their own: (event, reader) is unique, and (reader, txid, event) orders a client's events.
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="readers", db_index=False)
+    reader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
     account_ids = models.JSONField(help_text="The public ids of the reader's accounts the event touches.")
     txid = txid_field()
 

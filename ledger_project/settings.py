@@ -253,8 +253,12 @@ LEDGER_METRICS_TOKEN = env.str("LEDGER_METRICS_TOKEN", default="")
 LEDGER_METRICS_ALLOWED_NETWORKS = env.list("LEDGER_METRICS_ALLOWED_NETWORKS", default=[])
 
 # Webhooks (webhooks.relay, run by `manage.py relay_events`). Endpoint URLs must be https:// and resolve to
-# public addresses, unless their host (or host:port) is listed here (tests, private networks).
-LEDGER_WEBHOOK_ALLOWED_HOSTS = [h.strip().lower() for h in env.list("LEDGER_WEBHOOK_ALLOWED_HOSTS", default=[])]
+# public addresses, unless their host (or host:port) is listed here (tests, private networks). In debug
+# (`make run`, on a developer's machine) loopback is allowed unless set, to try webhooks locally.
+LEDGER_WEBHOOK_ALLOWED_HOSTS = [
+    h.strip().lower()
+    for h in env.list("LEDGER_WEBHOOK_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+]
 # The CA bundle (a PEM file) that receivers' certificates are checked against; empty: certifi's.
 LEDGER_WEBHOOK_CA_BUNDLE = env.str("LEDGER_WEBHOOK_CA_BUNDLE", default="")
 # Seconds a receiver has to answer 2xx (connecting included).

@@ -94,7 +94,6 @@ class Migration(migrations.Migration):
             options={
                 "indexes": [
                     models.Index(fields=["txid", "id"], name="event_commit_order_idx"),
-                    models.Index(fields=["type", "txid", "id"], name="event_type_order_idx"),
                 ],
                 "constraints": [
                     models.UniqueConstraint(
@@ -147,13 +146,19 @@ class Migration(migrations.Migration):
                 (
                     "event",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT, related_name="readers", to="events.event"
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="readers",
+                        to="events.event",
                     ),
                 ),
                 (
                     "reader",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
                     ),
                 ),
             ],
