@@ -30,7 +30,7 @@ from api.documents import (
     instant,
 )
 from api.ids import id_or_404
-from api.pagination import SignedCursorPagination
+from api.pagination import CommitOrderPagination, SignedCursorPagination
 from api.schema import PAGE_PARAMETERS, READ_ERRORS, WRITE_ERRORS, problems
 from events.models import Event
 from webhooks import selectors, services
@@ -146,10 +146,8 @@ class WebhookEndpointInputSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class EndpointPagination(SignedCursorPagination):
-    """Newest first by id: a client has a handful of endpoints (at most ``webhooks.services.MAX_ENDPOINTS``)."""
-
-    ordering = "-id"
+class EndpointPagination(CommitOrderPagination):
+    """Newest first in commit order: a client may create endpoints at once (``ledger.commit_order``)."""
 
 
 class DeliveryPagination(SignedCursorPagination):

@@ -21,6 +21,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from ledger.commit_order import txid_field
+
 
 class WebhookEndpoint(models.Model):
     """A client's HTTPS URL that receives, signed, the events its owner may see."""
@@ -49,6 +51,7 @@ class WebhookEndpoint(models.Model):
         help_text="The first failed attempt since its last success (or ever); cleared by a success.",
     )
     created_at = models.DateTimeField()
+    txid = txid_field()  # Clients may create endpoints at once: the list pages in commit order.
 
     class Meta:
         constraints = [
@@ -70,7 +73,7 @@ class WebhookEndpoint(models.Model):
                 name="endpoint_previous_secret_expires",
             ),
         ]
-        indexes = [models.Index(fields=["owner", "-id"], name="endpoint_owner_newest_idx")]
+        indexes = [models.Index(fields=["owner", "txid", "id"], name="endpoint_owner_order_idx")]
 
     def __str__(self) -> str:
         return f"{self.url} ({self.status})"

@@ -6,6 +6,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+import ledger.commit_order
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -77,6 +79,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("created_at", models.DateTimeField()),
+                ("txid", ledger.commit_order.txid_field()),
                 (
                     "owner",
                     models.ForeignKey(
@@ -147,7 +150,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="webhookendpoint",
-            index=models.Index(fields=["owner", "-id"], name="endpoint_owner_newest_idx"),
+            index=models.Index(fields=["owner", "txid", "id"], name="endpoint_owner_order_idx"),
         ),
         migrations.AddConstraint(
             model_name="webhookendpoint",
