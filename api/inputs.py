@@ -13,6 +13,8 @@ from rest_framework import serializers
 
 from accounts.models import Hold
 from api.fields import AmountField, InstantField, MetadataField
+from api.problems import flatten_errors
+from ledger.errors import ValidationFailed
 from transactions.models import Transaction
 from transactions.services import MAX_BATCH_OPERATIONS
 
@@ -159,6 +161,16 @@ class BatchOperationField(serializers.Field):
 
 class BatchInputSerializer(serializers.Serializer):
     operations = serializers.ListField(child=BatchOperationField(), min_length=1, max_length=MAX_BATCH_OPERATIONS)
+
+
+def batch_operations(data: Any) -> list[dict[str, Any]]:
+    """Return a batch's validated operations; ``validation_error`` with ``operation``, the first refused index."""
+    serializer = BatchInputSerializer(data=data)
+    if not serializer.is_valid():
+        refused = serializer.errors.get("operations")
+        extra = {"operation": min(refused)} if isinstance(refused, dict) and refused else {}
+        raise ValidationFailed(errors=flatten_errors(serializer.errors), **extra)
+    return serializer.validated_data["operations"]
 
 
 class ReversalInputSerializer(serializers.Serializer):

@@ -28,10 +28,9 @@ from api.inputs import (
     ReversalInputSerializer,
     TransferInputSerializer,
     WithdrawalInputSerializer,
+    batch_operations,
 )
-from api.problems import flatten_errors
 from api.schema import IDEMPOTENCY_KEY, READ_ERRORS, WRITE_ERRORS, problems
-from ledger.errors import ValidationFailed
 from transactions import selectors, services
 from transactions.engine.idempotency import IdempotencyClaim
 from transactions.models import Batch, Transaction
@@ -198,14 +197,7 @@ class BatchViewSet(viewsets.GenericViewSet):
         client = client_of(request)
 
         def perform(claim: IdempotencyClaim[Batch]) -> Batch:
-            serializer = BatchInputSerializer(data=request.data)
-            if not serializer.is_valid():
-                refused = serializer.errors.get("operations")
-                extra = {"operation": min(refused)} if isinstance(refused, dict) and refused else {}
-                raise ValidationFailed(errors=flatten_errors(serializer.errors), **extra)
-            return services.batch_post(
-                actor=client, operations=serializer.validated_data["operations"], idempotency=claim
-            )
+            return services.batch_post(actor=client, operations=batch_operations(request.data), idempotency=claim)
 
         return idempotent_post(request, render=posting_renderer(BATCH, client), perform=perform)
 

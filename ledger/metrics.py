@@ -28,6 +28,15 @@ HTTP_LATENCY = Histogram(
     ["route", "method"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+GRPC_REQUESTS = Counter(
+    "ledger_grpc_requests_total", "gRPC calls answered, by method and status code.", ["method", "code"]
+)
+GRPC_LATENCY = Histogram(
+    "ledger_grpc_request_duration_seconds",
+    "Time to answer a gRPC call (a stream: until it ends), by method.",
+    ["method"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 TRANSACTIONS_POSTED = Counter(
     "ledger_transactions_posted_total", "Transactions committed, by kind and currency.", ["kind", "currency"]
 )

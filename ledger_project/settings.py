@@ -13,6 +13,7 @@ One settings module for every environment; behaviour is switched by variables:
 - ``REDIS_URL``: a shared cache (throttling) for several instances; else local memory.
 - ``LEDGER_WEBHOOK_*``: the webhook relay (allowed private hosts, CA bundle, timeout, retries).
 - ``LEDGER_EVENTS_BROKER_URL``: RabbitMQ (``amqp://...``) that receives every event; empty: none.
+- ``LEDGER_GRPC_*``: the gRPC server (``manage.py grpcserver``): worker threads, streams, shutdown.
 
 The README's "Deploying" section documents every variable.
 """
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "reconciliation",
     "api",
     "console",
+    "grpc_api",
 ]
 
 MIDDLEWARE = [
@@ -251,6 +253,19 @@ LEDGER_CONFLICT_RETRIES = env.int("LEDGER_CONFLICT_RETRIES", default=5)
 # the metrics on a listener of its own, LEDGER_METRICS_BIND (gunicorn.conf.py).
 LEDGER_METRICS_TOKEN = env.str("LEDGER_METRICS_TOKEN", default="")
 LEDGER_METRICS_ALLOWED_NETWORKS = env.list("LEDGER_METRICS_ALLOWED_NETWORKS", default=[])
+
+# The gRPC server (`manage.py grpcserver`, docs/grpc.md): threads answering calls (each holds a database
+# connection while it works), event streams allowed at once (each holds a thread while it lasts), how often a
+# caught-up stream polls, how long a SIGTERM waits for calls in flight, and its metrics listener (empty: none).
+LEDGER_GRPC_WORKERS = env.int("LEDGER_GRPC_WORKERS", default=8)
+LEDGER_GRPC_MAX_STREAMS = env.int("LEDGER_GRPC_MAX_STREAMS", default=max(1, LEDGER_GRPC_WORKERS // 2))
+LEDGER_GRPC_STREAM_POLL_SECONDS = env.float("LEDGER_GRPC_STREAM_POLL_SECONDS", default=0.25)
+LEDGER_GRPC_GRACE_SECONDS = env.float("LEDGER_GRPC_GRACE_SECONDS", default=10.0)
+LEDGER_GRPC_METRICS_BIND = env.str("LEDGER_GRPC_METRICS_BIND", default="")
+if LEDGER_GRPC_WORKERS < 2 or not 1 <= LEDGER_GRPC_MAX_STREAMS < LEDGER_GRPC_WORKERS:
+    raise ImproperlyConfigured(
+        "LEDGER_GRPC_WORKERS must be at least 2, and LEDGER_GRPC_MAX_STREAMS from 1 to one less."
+    )
 
 # Webhooks (webhooks.relay, run by `manage.py relay_events`). Endpoint URLs must be https:// and resolve to
 # public addresses, unless their host (or host:port) is listed here (tests, private networks). In debug

@@ -1,0 +1,57 @@
+"""``python manage.py grpcserver [--bind HOST:PORT]``: serve the ledger over gRPC (docs/grpc.md)."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
+
+from grpc_api.server import serve
+
+_BIND = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+):\d{1,5}$")
+
+
+def _host_port(value: str, option: str) -> tuple[str, int]:
+    if not _BIND.match(value):
+        raise CommandError(f"{option} must be HOST:PORT, e.g. 127.0.0.1:50051 (got {value!r})")
+    host, _, port = value.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+class Command(BaseCommand):
+    help = "Serve the ledger over gRPC (package ledger.v1, proto/ledger/v1/) until SIGTERM."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--bind", default="127.0.0.1:50051", help="HOST:PORT to listen on (default 127.0.0.1:50051)"
+        )
+        parser.add_argument(
+            "--workers", type=int, default=None, help="threads answering calls (default LEDGER_GRPC_WORKERS)"
+        )
+        parser.add_argument(
+            "--metrics-bind",
+            default=None,
+            help="HOST:PORT of a Prometheus /metrics listener (default LEDGER_GRPC_METRICS_BIND; empty: none)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        _host_port(options["bind"], "--bind")
+        workers = options["workers"] or settings.LEDGER_GRPC_WORKERS
+        if workers <= settings.LEDGER_GRPC_MAX_STREAMS:
+            raise CommandError(f"--workers must be above LEDGER_GRPC_MAX_STREAMS ({settings.LEDGER_GRPC_MAX_STREAMS})")
+        metrics_bind = settings.LEDGER_GRPC_METRICS_BIND if options["metrics_bind"] is None else options["metrics_bind"]
+        if metrics_bind:
+            host, port = _host_port(metrics_bind, "--metrics-bind")
+            registry = REGISTRY
+            if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                registry = CollectorRegistry()
+                multiprocess.MultiProcessCollector(registry)
+            start_http_server(port, addr=host, registry=registry)
+        try:
+            serve(options["bind"], workers=workers, grace=settings.LEDGER_GRPC_GRACE_SECONDS)
+        except RuntimeError as exc:  # grpc: the address could not be bound.
+            raise CommandError(f"cannot serve on {options['bind']}: {exc}") from exc
