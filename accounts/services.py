@@ -5,7 +5,7 @@ Balances and sequences are never written here; only ``transactions.services`` mo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
@@ -36,12 +36,30 @@ def system_account_ensure(*, currency: str) -> Account:
         return Account.objects.get(is_system=True, currency=currency)
 
 
-def account_open(*, owner: User, currency: str, name: str = "", metadata: dict[str, Any] | None = None) -> Account:
+class KeyBinding(Protocol):
+    """An idempotency key to bind to the opened account, in its own database transaction.
+
+    ``transactions.engine.idempotency.IdempotencyClaim`` is one; the key's record is the
+    transactions app's, which this layer does not know.
+    """
+
+    def bind(self, answer: Account, /) -> None: ...
+
+
+def account_open(
+    *,
+    owner: User,
+    currency: str,
+    name: str = "",
+    metadata: dict[str, Any] | None = None,
+    idempotency: KeyBinding | None = None,
+) -> Account:
     """Open an active customer account with a zero balance.
 
     The currency's system account is created first if needed, so every customer account
-    always has a counterpart for deposits and withdrawals. Its ``account.opened`` event is
-    written in the same database transaction.
+    always has a counterpart for deposits and withdrawals. Its ``account.opened`` event, and
+    the binding of ``idempotency`` (a retry then answers this account), are written in the same
+    database transaction.
     """
     validate_currency(currency)
 
@@ -49,6 +67,8 @@ def account_open(*, owner: User, currency: str, name: str = "", metadata: dict[s
         system_account_ensure(currency=currency)
         account = Account.objects.create(owner=owner, currency=currency, name=name, metadata=metadata or {})
         _store_event(Event.Type.ACCOUNT_OPENED, account)
+        if idempotency is not None:
+            idempotency.bind(account)
         return account
 
     return run_atomically_with_retries(work)

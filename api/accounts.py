@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import HttpResponseBase
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -15,12 +16,14 @@ from accounts import selectors, services
 from accounts.models import Account
 from api.clients import client_of
 from api.documents import ACCOUNT, BALANCE, HISTORY_ENTRY, BalanceAt
+from api.idempotency import HEADER, idempotent_post
 from api.ids import id_or_404
 from api.inputs import AccountOpenInputSerializer, BalanceQuerySerializer, HistoryQuerySerializer
 from api.pagination import CommitOrderPagination, SignedCursorPagination
-from api.schema import PAGE_PARAMETERS, READ_ERRORS, problems
+from api.schema import OPTIONAL_IDEMPOTENCY_KEY, PAGE_PARAMETERS, READ_ERRORS, problems
 from ledger.errors import ValidationFailed
 from transactions import selectors as transaction_selectors
+from transactions.engine.idempotency import IdempotencyClaim
 
 AccountSerializer = ACCOUNT.serializer
 BalanceSerializer = BALANCE.serializer
@@ -51,7 +54,11 @@ def _query(serializer_class: type[serializers.Serializer[Any]], request: Request
     create=extend_schema(
         summary="Open an account",
         request=AccountOpenInputSerializer,
-        responses={201: AccountSerializer, **problems(400, 401, 413, 415, 429, 503)},
+        parameters=[OPTIONAL_IDEMPOTENCY_KEY],
+        responses={
+            201: AccountSerializer,
+            **problems(400, 401, 413, 415, 422, 429, 503, descriptions={422: "`idempotency_key_reused`"}),
+        },
     ),
 )
 class AccountViewSet(viewsets.GenericViewSet):
@@ -77,10 +84,19 @@ class AccountViewSet(viewsets.GenericViewSet):
     def retrieve(self, request: Request, id: str) -> Response:
         return Response(ACCOUNT.render(self.get_object()))
 
-    def create(self, request: Request) -> Response:
+    def create(self, request: Request) -> HttpResponseBase:
+        client = client_of(request)
+        if HEADER in request.headers:  # Optional here: a retry with the key answers the same account.
+
+            def perform(claim: IdempotencyClaim[Account]) -> Account:
+                serializer = AccountOpenInputSerializer(data=request.data)
+                serializer.is_valid(raise_exception=True)
+                return services.account_open(owner=client, idempotency=claim, **serializer.validated_data)
+
+            return idempotent_post(request, render=ACCOUNT.render_bytes, perform=perform)
         serializer = AccountOpenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        account = services.account_open(owner=client_of(request), **serializer.validated_data)
+        account = services.account_open(owner=client, **serializer.validated_data)
         return Response(ACCOUNT.render(account), status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -40,15 +40,32 @@ class ProblemSerializer(serializers.Serializer):
     request_id = serializers.CharField(allow_null=True)
 
 
-IDEMPOTENCY_KEY = OpenApiParameter(
-    name="Idempotency-Key",
-    type=OpenApiTypes.STR,
-    location=OpenApiParameter.HEADER,
+def _idempotency_key(*, required: bool, description: str) -> OpenApiParameter:
+    """Return the ``Idempotency-Key`` header parameter, required or not."""
+    return OpenApiParameter(
+        name="Idempotency-Key",
+        type=OpenApiTypes.STR,
+        location=OpenApiParameter.HEADER,
+        required=required,
+        description=description,
+    )
+
+
+IDEMPOTENCY_KEY = _idempotency_key(
     required=True,
     description=(
         "1 to 255 printable ASCII characters, unique per client. Retrying with the same key and "
         "body replays the first answer (with `Idempotent-Replayed: true`); another body or "
         "endpoint with the key is `idempotency_key_reused`."
+    ),
+)
+# Opening an account moves no money: the key is optional there, and makes a retry answer the same account.
+OPTIONAL_IDEMPOTENCY_KEY = _idempotency_key(
+    required=False,
+    description=(
+        "Optional: 1 to 255 printable ASCII characters, unique per client. With it, a retry with the same key "
+        "and body answers the account first opened (with `Idempotent-Replayed: true`) instead of opening another; "
+        "another body or endpoint with the key is `idempotency_key_reused`."
     ),
 )
 

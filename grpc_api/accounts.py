@@ -18,15 +18,13 @@ from grpc_api.messages import as_json, from_document
 from grpc_api.pages import page
 from grpc_api.registry import method
 from grpc_api.v1 import accounts_pb2 as pb
-from ledger.errors import ValidationFailed
 from transactions import selectors as transaction_selectors
 
 
 def valid(serializer_class: type[serializers.Serializer[Any]], data: dict[str, Any]) -> dict[str, Any]:
     """Return ``data`` as ``serializer_class`` validates it; ``validation_error`` naming each invalid field."""
     serializer = serializer_class(data=data)
-    if not serializer.is_valid():
-        raise ValidationFailed(errors={field: [str(m) for m in msgs] for field, msgs in serializer.errors.items()})
+    serializer.is_valid(raise_exception=True)  # Refused as REST refuses it (grpc_api.errors).
     return serializer.validated_data
 
 

@@ -74,6 +74,26 @@ class AddIndexWithoutBlocking(migrations.AddIndex):
         )
 
 
+class AddFieldExceptOnPostgreSQL(migrations.AddField):
+    """Add the field to the state everywhere, and to the table as Django does except on PostgreSQL.
+
+    PostgreSQL gets the column (and its foreign key, ``NOT VALID`` then validated, which does not
+    block writes) from the migration's own statements (:func:`run_sql_on_postgresql`).
+    """
+
+    def database_forwards(
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(
+        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state: ProjectState, to_state: ProjectState
+    ) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 def run_sql_on_postgresql(forwards: str, backwards: str) -> migrations.RunPython:
     """Return an operation that runs ``forwards`` (reversed by ``backwards``) on PostgreSQL, and nothing elsewhere.
 

@@ -201,6 +201,15 @@ class IdempotencyRecord(models.Model):
         db_index=False,  # Never looked up by hold: a hold is never deleted.
         help_text="The hold a hold's creation or void answered with.",
     )
+    account = models.ForeignKey(
+        Account,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # Never looked up by account.
+        help_text="The account an account's opening answered with.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -46,6 +46,37 @@ def test_open_account_answers_201_with_the_account(api, user):
     assert assert_json(api.get(f"/api/v1/accounts/{account['id']}/"), 200) == account
 
 
+def test_opening_with_an_idempotency_key_answers_a_retry_with_the_same_account(api, user):
+    body = {"currency": "USD", "name": "Payroll"}
+    first = api.post("/api/v1/accounts/", body, format="json", HTTP_IDEMPOTENCY_KEY="open-payroll")
+    again = api.post("/api/v1/accounts/", body, format="json", HTTP_IDEMPOTENCY_KEY="open-payroll")
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.content == first.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert Account.objects.filter(owner=user, name="Payroll").count() == 1
+
+
+def test_the_same_opening_key_with_another_body_is_refused_and_opens_nothing(api, user):
+    api.post("/api/v1/accounts/", {"currency": "USD"}, format="json", HTTP_IDEMPOTENCY_KEY="open-once")
+    refused = api.post("/api/v1/accounts/", {"currency": "EUR"}, format="json", HTTP_IDEMPOTENCY_KEY="open-once")
+
+    assert assert_problem(refused, 422, "idempotency_key_reused")
+    assert list(Account.objects.filter(owner=user).values_list("currency", flat=True)) == ["USD"]
+
+
+def test_without_a_key_each_opening_opens_another_account(api, user):
+    open_account(api, "USD")
+    open_account(api, "USD")
+    assert Account.objects.filter(owner=user).count() == 2
+
+
+def test_a_malformed_opening_key_is_refused(api, user):
+    refused = api.post("/api/v1/accounts/", {"currency": "USD"}, format="json", HTTP_IDEMPOTENCY_KEY="")
+    assert assert_problem(refused, 400, "idempotency_key_required")
+    assert not Account.objects.filter(owner=user).exists()
+
+
 def test_open_account_with_only_a_currency(api):
     account = open_account(api, "EUR")
     assert account["name"] == ""

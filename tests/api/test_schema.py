@@ -143,9 +143,10 @@ def test_money_movements_require_the_idempotency_key_header(schema, path):
     assert headers[0]["schema"]["type"] == "string"
 
 
-def test_opening_an_account_needs_no_idempotency_key(schema):
+def test_opening_an_account_takes_an_optional_idempotency_key(schema):
     parameters = schema["paths"]["/api/v1/accounts/"]["post"].get("parameters", [])
-    assert not [p for p in parameters if p["name"] == "Idempotency-Key"]
+    (key,) = [p for p in parameters if p["name"] == "Idempotency-Key"]
+    assert (key["in"], key.get("required", False)) == ("header", False)
 
 
 def test_the_balance_documents_at_and_history_its_filters(schema):

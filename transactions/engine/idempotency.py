@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypedDict, TypeVar
 
 from django.db import IntegrityError, connection
 
-from accounts.models import Hold
+from accounts.models import Account, Hold
 from ledger import metrics
 from ledger.errors import IdempotencyKeyRequired, IdempotencyKeyReused, LedgerError
 from transactions.models import Batch, IdempotencyRecord, Transaction
@@ -36,8 +36,10 @@ if TYPE_CHECKING:
 
 _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 
-Answer = Transaction | Batch | Hold
-AnswerT = TypeVar("AnswerT", bound=Answer)  # What one kind of write answers: a transaction, a batch or a hold.
+Answer = Transaction | Batch | Hold | Account
+AnswerT = TypeVar(
+    "AnswerT", bound=Answer
+)  # What one kind of write answers: a transaction, a batch, a hold, an account.
 _AnswerT_contra = TypeVar("_AnswerT_contra", bound=Answer, contravariant=True)
 
 
@@ -113,6 +115,7 @@ class IdempotencyClaim(Generic[AnswerT]):
             transaction=answer if isinstance(answer, Transaction) else None,
             batch=answer if isinstance(answer, Batch) else None,
             hold=answer if isinstance(answer, Hold) else None,
+            account=answer if isinstance(answer, Account) else None,
         )
 
 

@@ -20,7 +20,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from ledger.migration_operations import AddIndexWithoutBlocking, run_sql_on_postgresql
+from ledger.migration_operations import AddFieldExceptOnPostgreSQL, AddIndexWithoutBlocking, run_sql_on_postgresql
 
 _COLUMNS = """
 ALTER TABLE transactions_transaction ADD COLUMN hold_id bigint NULL;
@@ -133,21 +133,6 @@ _RECORD_HOLD = models.ForeignKey(
 )
 
 
-class _AddFieldElsewhere(migrations.AddField):
-    """Add the field to the state everywhere, and to the table as Django does except on PostgreSQL.
-
-    PostgreSQL gets the column and its foreign key from the statements above, without blocking writes.
-    """
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-
-
 class Migration(migrations.Migration):
     atomic = False  # Each step is its own transaction: the validation and the index do not block writes.
 
@@ -158,8 +143,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        _AddFieldElsewhere(model_name="transaction", name="hold", field=_TRANSACTION_HOLD),
-        _AddFieldElsewhere(model_name="idempotencyrecord", name="hold", field=_RECORD_HOLD),
+        AddFieldExceptOnPostgreSQL(model_name="transaction", name="hold", field=_TRANSACTION_HOLD),
+        AddFieldExceptOnPostgreSQL(model_name="idempotencyrecord", name="hold", field=_RECORD_HOLD),
         run_sql_on_postgresql(_COLUMNS, _DROP_COLUMNS),
         run_sql_on_postgresql(_VALIDATE, "SELECT 1"),
         AddIndexWithoutBlocking(
