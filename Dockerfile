@@ -37,6 +37,9 @@ USER ledger
 # exposed port. To scrape it, bind it on the container network (compose: app:9100) and never
 # publish it.
 EXPOSE 8000
+# The gRPC server, when the container runs `python manage.py grpcserver --bind 0.0.0.0:50051`
+# (compose: the grpc service, with its own health check).
+EXPOSE 50051
 
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]

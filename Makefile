@@ -8,12 +8,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+GRPC_PORT ?= 50051
 
 # Tests run as production does (debug off) with a throwaway key.
 TEST_ENV := DJANGO_DEBUG=False DJANGO_SECRET_KEY=test-only-secret-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0-not-for-production \
 	DJANGO_SECURE_SSL_REDIRECT=False DJANGO_SECURE_COOKIES=False
 
-.PHONY: run serve test lint format check-migrations pytest pytest-sqlite clean clean-demo bench torture
+.PHONY: run grpc proto serve test lint format check-migrations pytest pytest-sqlite clean clean-demo bench torture
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,16 @@ run: $(VENV)/.runtime-installed
 	DJANGO_DEBUG=True bin/ledger migrate --noinput
 	@DJANGO_DEBUG=True bin/ledger setup_demo --url http://$(HOST):$(PORT)
 	DJANGO_DEBUG=True bin/ledger runserver $(HOST):$(PORT)
+
+# The same ledger over gRPC (docs/grpc.md), beside `make run` and on its database.
+grpc: $(VENV)/.runtime-installed
+	DJANGO_DEBUG=True bin/ledger migrate --noinput
+	DJANGO_DEBUG=True bin/ledger grpcserver --bind $(HOST):$(GRPC_PORT)
+
+# Regenerate grpc_api/v1/ from proto/ledger/v1/ (grpcio-tools: no protoc to install); make test
+# fails while the committed code differs from what the proto generates (tests/grpc/test_proto.py).
+proto: $(VENV)/.dev-installed
+	$(BIN)/python -m grpc_api.codegen
 
 # The production configuration (gunicorn.conf.py) against $$DATABASE_URL, the same commands
 # the Dockerfile runs. Needs DJANGO_SECRET_KEY; see the README's "Deploying" section.

@@ -96,7 +96,7 @@ class TransactionServiceServicer:
     def ReverseTransaction(self, request, context):
         """Reverses a posted transaction (staff only: PERMISSION_DENIED permission_denied otherwise).
         Answers the reversal, of kind "reversal". FAILED_PRECONDITION already_reversed,
-        cannot_reverse_reversal, insufficient_funds (the money has left the account).
+        reversal_not_allowed (a reversal is not reversed), insufficient_funds (the money has left).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
