@@ -17,18 +17,22 @@ One run:
    2. transfers that all touch one hot account, and (2b) many payers into it; 3. deposits and
    (3b) withdrawals over the 10,000 accounts; 4. the newest history page of the 1M-posting
    account, and its balance (and the history page again from a single connection: its
-   latency without queueing); 5. atomic batches of 100 transfers;
+   latency without queueing); 5. atomic batches of 100 transfers; and (1g) scenario 1's
+   transfers over gRPC: ``manage.py grpcserver`` on the same database and settings, with as
+   many threads as gunicorn's workers have in all, loaded at the same concurrency by
+   ``bench/grpc_load.py`` (a Python generator, whose CPU time is printed as a share of the
+   server's against its limit);
 
    and records applied transactions per second (counted in the database, not answers),
    p50/p95/p99 latency, answers by status, and each worker's peak memory (``VmHWM``); an
-   answer that is not 2xx fails the run;
+   answer that is not 2xx (over gRPC: not OK) fails the run;
 4. after each scenario, runs ``reconcile`` and checks that money is conserved (customer
    totals unchanged by transfers, raised by exactly the deposits; every currency sums to
    zero): a violation fails the run;
 5. runs the same SQL work per transfer with ``pgbench`` (``bench/pgbench_transfer.sql`` and
    ``bench/pgbench_hot.sql``) at the same concurrency, for the same time, on the same
    database, and prints the service / pgbench ratios of scenarios 1 and 2, the service / floor
-   ratios, and every target of the throughput issue;
+   ratios, gRPC / REST transfers, and every target of the throughput issue;
 6. times the balance read's database work against a Redis copy (:mod:`bench.cache_probe`);
 7. prints the table, writes ``bench/results/latest.json`` and the results section of
    ``docs/benchmarks.md``, and drops the database.

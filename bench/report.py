@@ -11,6 +11,10 @@ DOCS_BEGIN = "<!-- bench:results:begin (written by `make bench`; edit outside th
 DOCS_END = "<!-- bench:results:end -->"
 
 
+# The kinds of result whose figure is applied transactions (but the service's scenarios 4, which read).
+WRITE_KINDS = ("service", "grpc", "pgbench", "pgbench-bare", "peer")
+
+
 def _find(results: list[dict], name: str, kind: str) -> dict | None:
     return next((r for r in results if r["name"] == name and r["kind"] == kind), None)
 
@@ -19,7 +23,7 @@ def _per_s(result: dict | None) -> float | None:
     """What a scenario achieved per second: applied transactions for writes, answers for reads and the floor."""
     if not result:
         return None
-    writes = result["kind"] in ("service", "pgbench", "pgbench-bare", "peer") and not result["name"].startswith("4")
+    writes = result["kind"] in WRITE_KINDS and not result["name"].startswith("4")
     return result["applied_per_s"] if writes else result["requests_per_s"]
 
 
@@ -53,6 +57,47 @@ P99_LIMIT_MS = 50
 # through the service, both at the same concurrency in the same run.
 OUTBOX_SHARE_LIMIT = 0.05
 RSS_LIMIT_MIB = 100
+# The gRPC scenario's load generator is Python (no ghz here): its figures count only while it
+# costs far less CPU than the server it loads, on the same cores.
+GRPC_SCENARIO = "1g-grpc-transfers"
+GRPC_GENERATOR_CPU_LIMIT = 0.25
+
+
+def generator_share(result: dict | None) -> float | None:
+    """The load generator's CPU time during a scenario as a share of the server's."""
+    if not result or result.get("generator_cpu_s") is None or not result.get("server_cpu_s"):
+        return None
+    return round(result["generator_cpu_s"] / result["server_cpu_s"], 3)
+
+
+def grpc_comparison(results: list[dict]) -> dict[str, Any] | None:
+    """The gRPC transfers beside REST's (scenario 1) in the same run, and what their load generators cost."""
+    grpc, rest = _find(results, GRPC_SCENARIO, "grpc"), _find(results, "1-transfers", "service")
+    if grpc is None:
+        return None
+
+    def side(r: dict | None) -> dict[str, Any] | None:
+        if r is None:
+            return None
+        return {
+            "applied_per_s": _per_s(r),
+            "requests_per_s": r["requests_per_s"],
+            "p50_ms": r["latency_ms"].get("p50"),
+            "p99_ms": r["latency_ms"].get("p99"),
+            "server_threads": r.get("server_threads"),
+            "server_processes": 1 if r["kind"] == "grpc" else len(r["peak_rss_mib"]) or None,
+            "server_cpu_ms_per_request": r.get("worker_cpu_ms_per_request"),
+            "server_cpu_s": r.get("server_cpu_s"),
+            "generator_cpu_s": r.get("generator_cpu_s"),
+            "generator_cpu_share": generator_share(r),
+        }
+
+    return {
+        "grpc": side(grpc),
+        "rest": side(rest),
+        "grpc / rest": _share(results, (GRPC_SCENARIO, "grpc"), ("1-transfers", "service")),
+        "generator_cpu_limit": GRPC_GENERATOR_CPU_LIMIT,
+    }
 
 
 def outbox_share(results: list[dict]) -> float | None:
@@ -80,6 +125,9 @@ def targets(results: list[dict], connections: int) -> list[dict[str, Any]]:
         add(label, share, f">= {least:.2f}", None if share is None else share >= least)
     add("outbox: its database time / a transfer's service time", outbox_share(results), f"<= {OUTBOX_SHARE_LIMIT}",
         None if outbox_share(results) is None else outbox_share(results) <= OUTBOX_SHARE_LIMIT)  # fmt: skip
+    share = generator_share(_find(results, GRPC_SCENARIO, "grpc"))
+    add(f"{GRPC_SCENARIO}: load generator CPU / gRPC server CPU", share, f"<= {GRPC_GENERATOR_CPU_LIMIT}",
+        None if share is None else share <= GRPC_GENERATOR_CPU_LIMIT)  # fmt: skip
     for name in ("1-transfers", "3-deposits"):
         service = _find(results, name, "service")
         p99 = service["latency_ms"].get("p99") if service else None
@@ -100,8 +148,13 @@ def targets(results: list[dict], connections: int) -> list[dict[str, Any]]:
     return rows
 
 
+def _succeeded(kind: str, status: str) -> bool:
+    """Whether an answer is a success: a 2xx status over HTTP, OK over gRPC."""
+    return status == "OK" if kind == "grpc" else status.startswith("2")
+
+
 def violations(results: list[dict]) -> list[str]:
-    """What fails the run: books that do not reconcile, money not conserved, answers that are not 2xx."""
+    """What fails the run: books that do not reconcile, money not conserved, answers that are not 2xx (OK over gRPC)."""
     found = []
     for r in results:
         label = f"{r['name']} ({r['kind']})"
@@ -109,9 +162,10 @@ def violations(results: list[dict]) -> list[str]:
             found.append(f"{label}: reconcile found {r['reconcile']['discrepancies']} discrepancies")
         found.extend(f"{label}: {problem}" for problem in r["conservation"])
         if not r["kind"].startswith("pgbench"):
-            failed = {status: n for status, n in r["statuses"].items() if not status.startswith("2")}
+            failed = {status: n for status, n in r["statuses"].items() if not _succeeded(r["kind"], status)}
             if failed or r.get("socket_errors"):
-                found.append(f"{label}: answers that are not 2xx: {_statuses({**r, 'statuses': failed})}")
+                wanted = "OK" if r["kind"] == "grpc" else "2xx"
+                found.append(f"{label}: answers that are not {wanted}: {_statuses({**r, 'statuses': failed})}")
         elif r["statuses"].get("failed"):
             found.append(f"{label}: {r['statuses']['failed']} pgbench transactions failed")
     return found
@@ -136,6 +190,31 @@ def cache_lines(doc: dict) -> list[str]:
     return lines
 
 
+def grpc_lines(doc: dict) -> list[str]:
+    """gRPC transfers beside REST's, measured in the same run, and what the gRPC load generator cost."""
+    found = doc.get("grpc")
+    if not found:
+        return []
+    grpc, rest = found["grpc"], found["rest"]
+    if rest is None:
+        lines = [f"gRPC transfers: {grpc['applied_per_s']:.0f}/s (REST transfers not run)"]
+    else:
+        processes = f" over {rest['server_processes']} gunicorn workers" if rest["server_processes"] else ""
+        lines = [
+            f"gRPC transfers: {grpc['applied_per_s']:.0f}/s vs REST transfers {rest['applied_per_s']:.0f}/s "
+            f"(same run, applied tx/s): {found['grpc / rest']}",
+            f"  p50 / p99 {grpc['p50_ms']} / {grpc['p99_ms']} ms vs {rest['p50_ms']} / {rest['p99_ms']} ms; "
+            f"server CPU {grpc['server_cpu_ms_per_request']} vs {rest['server_cpu_ms_per_request']} ms per "
+            f"request; {grpc['server_threads']} threads in one process vs {rest['server_threads']}{processes}",
+        ]
+    if grpc["generator_cpu_share"] is not None:
+        wrk = rest["generator_cpu_share"] if rest else None
+        lines.append(f"  gRPC load generator CPU {grpc['generator_cpu_s']} s, {grpc['generator_cpu_share']} of the "
+                     f"gRPC server's {grpc['server_cpu_s']} s (limit {found['generator_cpu_limit']})"
+                     + ("" if wrk is None else f"; wrk's on REST transfers: {wrk} of gunicorn's"))  # fmt: skip
+    return lines
+
+
 def document(*, info: dict, config: dict, results: list[dict], started: float,
              cache_probe: dict | None = None) -> dict[str, Any]:  # fmt: skip
     return {
@@ -153,7 +232,9 @@ def document(*, info: dict, config: dict, results: list[dict], started: float,
             "service / framework floor, 4b-balance": _share(
                 results, ("4b-balance", "service"), ("0b-floor-get", "floor")
             ),
+            "gRPC / REST, 1-transfers": _share(results, (GRPC_SCENARIO, "grpc"), ("1-transfers", "service")),
         },
+        "grpc": grpc_comparison(results),
         "targets": targets(results, config["connections"]),
         "violations": violations(results),
     }
@@ -213,6 +294,7 @@ def table(doc: dict) -> str:
     for t in doc["targets"]:
         verdict = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
         lines.append(f"target {t['target']}: {t['figure']} (goal {t['goal']}): {verdict}")
+    lines += grpc_lines(doc)
     lines += cache_lines(doc)
     lines.append("invariants: " + ("; ".join(doc["violations"]) if doc["violations"] else "reconcile clean and money "
                                    "conserved after every scenario"))  # fmt: skip
@@ -242,6 +324,7 @@ def markdown(doc: dict) -> str:
     for t in doc["targets"]:
         verdict = {True: "met", False: "**not met**", None: "not measured"}[t["met"]]
         out.append(f"- {t['target']}: {t['figure']} (goal {t['goal']}): {verdict}")
+    out += [f"- {line.strip()}" for line in grpc_lines(doc)]
     out += [f"- {line.strip()}" for line in cache_lines(doc)]
     clean = "reconcile clean and money conserved after every scenario"
     out.append("- invariants: " + ("; ".join(doc["violations"]) if doc["violations"] else clean))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import secrets
 import shutil
 import subprocess
@@ -20,13 +21,14 @@ import redis
 from bench import database, peer, report
 from bench.database import Database, fetch, maintenance_database, manage
 from bench.errors import BenchFailure
+from bench.grpc_bench import grpc_data, grpc_scenario
 from bench.invariants import Books, check_conservation, reconcile
 from bench.machine import machine, machine_cpu
 from bench.pgbench import find_pgbench, run_pgbench
 from bench.report import say
 from bench.scenarios import BATCH_SIZE, SCENARIOS, Config, Result
 from bench.seed import Seeded, seed
-from bench.server import Server
+from bench.server import Server, gunicorn_threads
 from bench.wrk import lua_data, run_wrk
 from harness.commands import REPO
 from harness.environment import production_env, project_env
@@ -119,6 +121,8 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
             raise BenchFailure(f"the seeded ledger does not reconcile: {initial['listed']}")
         data_file = workdir / "data.lua"
         data_file.write_text(lua_data(token, seeded))
+        grpc_data_file = workdir / "grpc.json"
+        grpc_data_file.write_text(grpc_data(token, seeded))
         floor_scenarios = [name for name in config.scenarios if SCENARIOS[name].get("server") == "floor"]
         if floor_scenarios:
             results += _floor_scenarios(floor_scenarios, config, workdir, data_file, run_id)
@@ -132,8 +136,12 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
             spec = SCENARIOS[name]
             if spec.get("server") in ("floor", "peer"):
                 continue
-            before, _ = Books.read(db)
-            results.append(_load(name, spec, config, server, data_file, run_id, kind="service"))
+            if spec.get("server") == "grpc":  # A server of its own, warmed up before the books are read.
+                result, before = grpc_scenario(name, spec, config, env, db, grpc_data_file, run_id, workdir)
+                results.append(result)
+            else:
+                before, _ = Books.read(db)
+                results.append(_load(name, spec, config, server, data_file, run_id, kind="service"))
             after_scenario(results[-1], db, env, before)
             say(report.one_line(results[-1]))
             for kind, script in (("pgbench", spec.get("pgbench")), ("pgbench-bare", spec.get("pgbench_bare"))):
@@ -236,6 +244,7 @@ def _load(name, spec, config, server, data_file, run_id, *, kind: str) -> Result
     server.reset_peak_memory()
     connections = spec.get("connections", config.connections)
     cpu_before, machine_before = server.cpu_seconds(), machine_cpu()
+    wrk_before = _children_cpu()
     outcome = run_wrk(server.base, spec["wrk"], data_file, f"{run_id}{name[:3]}", duration=config.duration,
                       connections=connections)  # fmt: skip
     duration = outcome["duration_us"] / 1e6
@@ -254,9 +263,18 @@ def _load(name, spec, config, server, data_file, run_id, *, kind: str) -> Result
     )
     cpu_used = server.cpu_seconds() - cpu_before
     busy, total = (now - then for now, then in zip(machine_cpu(), machine_before, strict=True))
+    result.server_cpu_s = round(cpu_used, 3)
+    result.generator_cpu_s = round(_children_cpu() - wrk_before, 3)
+    result.server_threads = gunicorn_threads(server.env)  # Every server here runs under gunicorn.conf.py.
     result.worker_cpu_ms_per_request = round(cpu_used * 1000 / outcome["requests"], 2) if outcome["requests"] else None
     result.machine_cpu_busy_pct = round(100 * busy / total, 1) if total else None
     return result
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have exited: around ``run_wrk``, wrk's (the only one reaped)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _pgbench_scenario(name, script, kind, config, seeded: Seeded, db, env, workdir) -> Result:

@@ -10,7 +10,8 @@ BATCH_SIZE = 100
 
 # name -> its scenario in bench/load.lua, a title, the pgbench script of its limit (and of that limit
 # without the outbox), whether it only
-# reads, the server it loads ("floor": the framework's floor, bench/floor; else the ledger), and a
+# reads, the server it loads ("floor": the framework's floor, bench/floor; "grpc": the ledger over
+# gRPC, manage.py grpcserver loaded by bench/grpc_load.py; else the ledger behind gunicorn), and a
 # concurrency of its own (else --connections).
 SCENARIOS: dict[str, dict[str, Any]] = {
     "0a-floor-transfer": {
@@ -30,6 +31,12 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "title": "transfers, random accounts",
         "pgbench": "pgbench_transfer.sql",
         "pgbench_bare": "pgbench_transfer_bare.sql",
+    },
+    # Scenario 1's transfers (the same accounts, amounts, fresh keys, concurrency) as CreateTransfer
+    # calls, to compare with it in the same run (bench/grpc_bench.py).
+    "1g-grpc-transfers": {
+        "title": "gRPC transfers, random accounts (CreateTransfer)",
+        "server": "grpc",
     },
     "2-hot-account": {"wrk": "hot", "title": "transfers, one hot account", "pgbench": "pgbench_hot.sql"},
     "2b-hot-destination": {"wrk": "hot_destination", "title": "transfers, many payers into one merchant"},
@@ -74,7 +81,7 @@ class Config:
 class Result:
     name: str
     title: str
-    kind: str  # "service" (the ledger), "floor" (bench/floor) or "pgbench"
+    kind: str  # "service" (the ledger), "grpc" (the ledger over gRPC), "floor" (bench/floor), "peer" or "pgbench"
     connections: int
     duration_s: float
     requests: int = 0
@@ -90,6 +97,10 @@ class Result:
     by_kind: dict[str, int] = field(default_factory=dict)
     worker_cpu_ms_per_request: float | None = None
     machine_cpu_busy_pct: float | None = None
+    # CPU seconds during the load: the server's (its workers'), and the load generator's own.
+    server_cpu_s: float | None = None
+    generator_cpu_s: float | None = None
+    server_threads: int | None = None  # threads answering requests, all processes together
 
     def record_applied(self, count: int) -> None:
         """Record how many transactions the database shows the scenario applied, and their rate."""

@@ -37,6 +37,12 @@ stopping = threading.Event()  # Set by the server when it shuts down: every stre
 _streams = threading.BoundedSemaphore(settings.LEDGER_GRPC_MAX_STREAMS)
 
 
+def allow_streams(count: int) -> None:
+    """Allow ``count`` streams at once (the server leaves at least one thread to other calls)."""
+    global _streams
+    _streams = threading.BoundedSemaphore(count)
+
+
 def _message(event: Event, call: Call) -> pb.Event:
     """Return ``event`` as ``call``'s client may see it: the REST document, its ``data`` in the oneof of its kind."""
     document = EVENT.render(selectors.document(event, call.client))
@@ -70,7 +76,8 @@ def list_events(request: pb.ListEventsRequest, call: Call) -> pb.ListEventsRespo
 @method("EventService", "StreamEvents")
 def stream_events(request: pb.StreamEventsRequest, call: Call) -> Iterator[pb.Event]:
     after, type = _after_and_type(request)
-    if not _streams.acquire(blocking=False):
+    streams = _streams
+    if not streams.acquire(blocking=False):
         raise Refusal(
             status=grpc.StatusCode.RESOURCE_EXHAUSTED,
             code="throttled",
@@ -89,7 +96,7 @@ def stream_events(request: pb.StreamEventsRequest, call: Call) -> Iterator[pb.Ev
         if stopping.is_set():
             raise Unavailable("The server is shutting down: reconnect after the last event received.")
     finally:
-        _streams.release()
+        streams.release()
 
 
 @method("EventService", "GetEvent")

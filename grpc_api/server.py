@@ -1,6 +1,8 @@
 """The gRPC server: the ledger's services, health checking and reflection, on one port.
 
-- Calls run on ``LEDGER_GRPC_WORKERS`` threads, each with its own database connection (Django's).
+- Calls run on ``LEDGER_GRPC_WORKERS`` threads (or ``--workers``), each with its own database
+  connection (Django's); at most ``LEDGER_GRPC_MAX_STREAMS`` of them, and always one less than
+  all, follow event streams.
 - Messages are bounded by ``DJANGO_MAX_BODY_BYTES``, REST's bound on a body: a bigger one is
   refused by gRPC itself with ``RESOURCE_EXHAUSTED`` before it is parsed.
 - ``grpc.health.v1.Health`` answers ``SERVING`` for the server (``""``) and each ledger service
@@ -97,6 +99,7 @@ def build(bind: str, *, workers: int) -> tuple[grpc.Server, Health, int]:
 def serve(bind: str, *, workers: int, grace: float, ready: threading.Event | None = None) -> None:
     """Serve on ``bind`` until SIGTERM or SIGINT, then shut down gracefully."""
     server, checks, port = build(bind, workers=workers)
+    events.allow_streams(min(settings.LEDGER_GRPC_MAX_STREAMS, workers - 1))
     checks.check()
     server.start()
     watcher = threading.Thread(target=checks.watch, name="grpc-health", daemon=True)

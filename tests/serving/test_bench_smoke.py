@@ -2,8 +2,9 @@
 
 ``python -m bench --smoke`` runs every step of the real benchmark (a fresh database beside the
 test database, migrations, the seed, gunicorn with ``gunicorn.conf.py``, every wrk scenario,
-the pgbench limits, reconcile and the conservation check after each) with 200 accounts, a
-10,000-posting history account and 2 seconds a scenario. It needs wrk and pgbench
+the pgbench limits, ``manage.py grpcserver`` loaded by ``bench/grpc_load.py``, reconcile and
+the conservation check after each) with 200 accounts, a 10,000-posting history account and
+2 seconds a scenario. It needs wrk and pgbench
 (``scripts/install-bench-tools``): without them the test skips, except under CI, where it fails.
 """
 
@@ -63,9 +64,11 @@ def test_make_bench_runs_every_scenario_with_clean_books(tools, tmp_path: Path) 
     service = {r["name"]: r for r in document["results"] if r["kind"] == "service"}
     floor = {r["name"]: r for r in document["results"] if r["kind"] == "floor"}
     limits = {r["name"]: r for r in document["results"] if r["kind"] == "pgbench"}
+    grpc = {r["name"]: r for r in document["results"] if r["kind"] == "grpc"}
     assert set(service) == {name for name, spec in SCENARIOS.items() if spec.get("server") is None}
     assert set(floor) == {"0a-floor-transfer", "0b-floor-get"}
     assert set(limits) == {"1-transfers", "2-hot-account"}
+    assert set(grpc) == {name for name, spec in SCENARIOS.items() if spec.get("server") == "grpc"} != set()
     for name, result in floor.items():  # The framework's floor answers everything, with no ledger behind it.
         assert result["requests"] > 0, name
         assert set(result["statuses"]) == {"201" if name == "0a-floor-transfer" else "200"}, result["statuses"]
@@ -87,17 +90,34 @@ def test_make_bench_runs_every_scenario_with_clean_books(tools, tmp_path: Path) 
         assert result["applied"] > 0, name
         assert result["reconcile"]["clean"], name
         assert result["conservation"] == [], name
+    for name, result in grpc.items():  # The generator waits for every call it made: each OK is one transfer.
+        assert set(result["statuses"]) == {"OK"}, (name, result["statuses"])
+        assert result["applied"] == result["statuses"]["OK"] == result["requests"] > 0, name
+        assert result["by_kind"] == {"transfer": result["applied"]}, name
+        assert result["reconcile"]["clean"], name
+        assert result["conservation"] == [], name
+        assert result["latency_ms"]["p50"] > 0, name
+        assert result["peak_rss_mib"], f"{name}: no server memory read"
+        assert result["server_cpu_s"] > 0, name
+        assert result["generator_cpu_s"] > 0, name
+        assert result["server_threads"] == service["1-transfers"]["server_threads"], name  # As many as gunicorn's.
     assert all(ratio is not None and ratio > 0 for ratio in document["ratios"].values())
 
     # The table names every scenario; the docs section is written between its markers.
-    for name in set(service) | set(floor):
+    for name in set(service) | set(floor) | set(grpc):
         assert name in run.stdout
     assert "service / pgbench, 1-transfers" in run.stdout
     assert "service / framework floor, 1-transfers" in run.stdout
+    assert "gRPC / REST, 1-transfers" in run.stdout
+    assert re.search(r"^gRPC transfers: \d+/s vs REST transfers \d+/s \(same run", run.stdout, re.MULTILINE)
+    assert document["grpc"]["grpc / rest"] > 0
     targets = {t["target"]: t for t in document["targets"]}
     assert targets["deposits / transfers"]["figure"] > 0
+    # Measured and printed against its limit; whether it is met is for make bench, not a timed test.
+    assert targets["1g-grpc-transfers: load generator CPU / gRPC server CPU"]["figure"] > 0
     assert targets["2-hot-account: 503 answers"]["figure"] == 0
     assert "bench:results:begin" in docs.read_text()
+    assert "gRPC transfers: " in docs.read_text()
 
     # It cleaned up after itself: its database is gone.
     [created] = re.findall(r"database (ledger_bench_\w+) created", run.stderr)

@@ -41,8 +41,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         _host_port(options["bind"], "--bind")
         workers = options["workers"] or settings.LEDGER_GRPC_WORKERS
-        if workers <= settings.LEDGER_GRPC_MAX_STREAMS:
-            raise CommandError(f"--workers must be above LEDGER_GRPC_MAX_STREAMS ({settings.LEDGER_GRPC_MAX_STREAMS})")
+        if workers < 2:
+            raise CommandError("--workers must be 2 or more (one thread is kept from event streams)")
         metrics_bind = settings.LEDGER_GRPC_METRICS_BIND if options["metrics_bind"] is None else options["metrics_bind"]
         if metrics_bind:
             host, port = _host_port(metrics_bind, "--metrics-bind")
