@@ -9,6 +9,8 @@
   while the database answers, ``NOT_SERVING`` while it does not (checked every
   :data:`HEALTH_INTERVAL` seconds).
 - Server reflection lists every service, so ``grpcurl`` and other tools need no proto file.
+- With a certificate and its key (``LEDGER_GRPC_TLS_CERT`` / ``LEDGER_GRPC_TLS_KEY``) it speaks TLS
+  only; else plain HTTP/2, for a TLS-terminating proxy in front or a private network.
 - :func:`serve` stops on SIGTERM or SIGINT: new calls are refused, streams end with
   ``UNAVAILABLE``, calls in flight get ``LEDGER_GRPC_GRACE_SECONDS`` to finish.
 """
@@ -19,6 +21,8 @@ import logging
 import signal
 import threading
 from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 from django.conf import settings
@@ -76,8 +80,20 @@ class Health:
         self.servicer.enter_graceful_shutdown()
 
 
-def build(bind: str, *, workers: int) -> tuple[grpc.Server, Health, int]:
-    """Return the server (not started) bound to ``bind``, its health, and the port bound."""
+@dataclass(frozen=True)
+class Tls:
+    """A certificate chain and its private key, both PEM: the server then speaks TLS only."""
+
+    certificate: bytes
+    key: bytes
+
+    @classmethod
+    def read(cls, certificate: str, key: str) -> Tls:
+        return cls(Path(certificate).read_bytes(), Path(key).read_bytes())
+
+
+def build(bind: str, *, workers: int, tls: Tls | None = None) -> tuple[grpc.Server, Health, int]:
+    """Return the server (not started) bound to ``bind`` (with ``tls``, TLS only), its health, and the port bound."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc-worker"),
         interceptors=[CallInterceptor()],
@@ -92,13 +108,16 @@ def build(bind: str, *, workers: int) -> tuple[grpc.Server, Health, int]:
     checks = Health(names)
     health_pb2_grpc.add_HealthServicer_to_server(checks.servicer, server)
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    port = server.add_insecure_port(bind)
+    if tls is None:
+        port = server.add_insecure_port(bind)
+    else:
+        port = server.add_secure_port(bind, grpc.ssl_server_credentials([(tls.key, tls.certificate)]))
     return server, checks, port
 
 
-def serve(bind: str, *, workers: int, grace: float, ready: threading.Event | None = None) -> None:
+def serve(bind: str, *, workers: int, grace: float, tls: Tls | None = None) -> None:
     """Serve on ``bind`` until SIGTERM or SIGINT, then shut down gracefully."""
-    server, checks, port = build(bind, workers=workers)
+    server, checks, port = build(bind, workers=workers, tls=tls)
     events.allow_streams(min(settings.LEDGER_GRPC_MAX_STREAMS, workers - 1))
     checks.check()
     server.start()
@@ -107,9 +126,7 @@ def serve(bind: str, *, workers: int, grace: float, ready: threading.Event | Non
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    logger.info("gRPC server listening on %s (port %d, %d workers)", bind, port, workers)
-    if ready is not None:
-        ready.set()
+    logger.info("gRPC server listening on %s (port %d, %d workers%s)", bind, port, workers, ", TLS" if tls else "")
     stop.wait()
     logger.info("gRPC server shutting down: %.0f s for calls in flight", grace)
     events.stopping.set()

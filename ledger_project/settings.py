@@ -262,6 +262,9 @@ LEDGER_GRPC_MAX_STREAMS = env.int("LEDGER_GRPC_MAX_STREAMS", default=max(1, LEDG
 LEDGER_GRPC_STREAM_POLL_SECONDS = env.float("LEDGER_GRPC_STREAM_POLL_SECONDS", default=0.25)
 LEDGER_GRPC_GRACE_SECONDS = env.float("LEDGER_GRPC_GRACE_SECONDS", default=10.0)
 LEDGER_GRPC_METRICS_BIND = env.str("LEDGER_GRPC_METRICS_BIND", default="")
+# A PEM certificate chain and its key: the gRPC server then speaks TLS only (empty: plain HTTP/2).
+LEDGER_GRPC_TLS_CERT = env.str("LEDGER_GRPC_TLS_CERT", default="")
+LEDGER_GRPC_TLS_KEY = env.str("LEDGER_GRPC_TLS_KEY", default="")
 if LEDGER_GRPC_WORKERS < 2 or not 1 <= LEDGER_GRPC_MAX_STREAMS < LEDGER_GRPC_WORKERS:
     raise ImproperlyConfigured(
         "LEDGER_GRPC_WORKERS must be at least 2, and LEDGER_GRPC_MAX_STREAMS from 1 to one less."

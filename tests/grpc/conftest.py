@@ -18,7 +18,7 @@ from harness.ports import free_port
 
 def grpc_env(**overrides: str) -> dict[str, str]:
     """Return the production settings of a gRPC server on the test database, plus ``overrides``."""
-    return production_env(DATABASE_URL=database_url(), LEDGER_GRPC_WORKERS="8", **overrides)
+    return production_env(**{"DATABASE_URL": database_url(), "LEDGER_GRPC_WORKERS": "8", **overrides})
 
 
 @pytest.fixture(scope="module")

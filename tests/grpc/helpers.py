@@ -1,12 +1,18 @@
-"""What the gRPC tests read of a refusal: its status code and its ``google.rpc`` details."""
+"""What the gRPC tests share: a refusal as a client reads it (status code, ``google.rpc`` details), and races."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
+from harness.grpc_servers import Ledger
 
 
 @dataclass
@@ -51,3 +57,41 @@ def refused(method, request, ledger, **metadata) -> Refused:
     except grpc.RpcError as error:
         return refusal(error)
     raise AssertionError(f"{method} answered instead of refusing")
+
+
+BARRIER_TIMEOUT = 30  # seconds; a racer that never arrives breaks the barrier instead of hanging the test
+RACE_TIMEOUT = 120  # seconds a whole race may take
+
+T = TypeVar("T")
+
+
+def race(count: int, target: str, token: str, calls: Callable[[int, Ledger], T]) -> list[T]:
+    """Run ``calls(i, ledger)`` in ``count`` threads (a channel each, connected first) released together by a barrier.
+
+    Returns what each racer's ``calls`` returned, in racer order; anything a racer raised is
+    re-raised here, and a racer still running after :data:`RACE_TIMEOUT` fails the test.
+    """
+    barrier = threading.Barrier(count, timeout=BARRIER_TIMEOUT)
+    results: list[T | None] = [None] * count
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        with Ledger(target, token) as ledger:
+            try:
+                grpc.channel_ready_future(ledger.channel).result(timeout=BARRIER_TIMEOUT)
+                barrier.wait()
+                results[index] = calls(index, ledger)
+            except BaseException as exc:  # re-raised in the test's thread below
+                errors.append(exc)
+                barrier.abort()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=run, args=(i,), name=f"racer-{i}", daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=max(1.0, RACE_TIMEOUT - (time.monotonic() - started)))
+    assert not any(thread.is_alive() for thread in threads), f"a racer was still running after {RACE_TIMEOUT} s"
+    if errors:
+        raise errors[0]
+    return results  # type: ignore[return-value]

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
 
-from grpc_api.server import serve
+from grpc_api.server import Tls, serve
 
 _BIND = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+):\d{1,5}$")
 
@@ -33,6 +33,10 @@ class Command(BaseCommand):
             "--workers", type=int, default=None, help="threads answering calls (default LEDGER_GRPC_WORKERS)"
         )
         parser.add_argument(
+            "--tls-cert", default=None, help="PEM certificate chain: serve TLS only (LEDGER_GRPC_TLS_CERT)"
+        )
+        parser.add_argument("--tls-key", default=None, help="PEM private key of --tls-cert (LEDGER_GRPC_TLS_KEY)")
+        parser.add_argument(
             "--metrics-bind",
             default=None,
             help="HOST:PORT of a Prometheus /metrics listener (default LEDGER_GRPC_METRICS_BIND; empty: none)",
@@ -51,7 +55,15 @@ class Command(BaseCommand):
                 registry = CollectorRegistry()
                 multiprocess.MultiProcessCollector(registry)
             start_http_server(port, addr=host, registry=registry)
+        certificate = options["tls_cert"] or settings.LEDGER_GRPC_TLS_CERT
+        key = options["tls_key"] or settings.LEDGER_GRPC_TLS_KEY
+        if bool(certificate) != bool(key):
+            raise CommandError("TLS needs both a certificate and its key (--tls-cert and --tls-key)")
         try:
-            serve(options["bind"], workers=workers, grace=settings.LEDGER_GRPC_GRACE_SECONDS)
+            tls = Tls.read(certificate, key) if certificate else None
+        except OSError as exc:
+            raise CommandError(f"cannot read the TLS certificate or key: {exc}") from exc
+        try:
+            serve(options["bind"], workers=workers, grace=settings.LEDGER_GRPC_GRACE_SECONDS, tls=tls)
         except RuntimeError as exc:  # grpc: the address could not be bound.
             raise CommandError(f"cannot serve on {options['bind']}: {exc}") from exc
