@@ -51,7 +51,12 @@ def capture_hold(request: pb.CaptureHoldRequest, call: Call) -> transactions_pb2
     def perform(claim: IdempotencyClaim[Transaction]) -> Transaction:
         data = valid(CaptureInputSerializer, payload)
         return holds.hold_capture(
-            actor=call.client, hold_id=hold_id, amount=data.get("amount"), final=data["final"], idempotency=claim
+            actor=call.client,
+            hold_id=hold_id,
+            amount=data.get("amount"),
+            final=data["final"],
+            description=data["description"],
+            idempotency=claim,
         )
 
     return write(

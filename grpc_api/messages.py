@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from ledger.errors import ValidationFailed
+
 M = TypeVar("M", bound=Message)
 
 
@@ -31,13 +33,39 @@ def _integral(value: Any) -> Any:
     return value
 
 
+def _unwritable(message: Message, prefix: str = "") -> str:
+    """Return the path of the field of ``message`` that JSON cannot carry (a NaN, a timestamp past 9999)."""
+    for field, value in message.ListFields():
+        name = f"{prefix}{field.name}"
+        if field.message_type is None:
+            continue
+        items = list(enumerate(value)) if field.is_repeated else [(None, value)]
+        for index, item in items:
+            path = name if index is None else f"{name}.{index}"
+            try:
+                json_format.MessageToDict(item)
+            except (json_format.Error, ValueError):  # A well-known type raises ValueError of its own.
+                if field.message_type.full_name.startswith("google.protobuf."):
+                    return path
+                return _unwritable(item, f"{path}.")
+    return prefix.rstrip(".") or "non_field_errors"
+
+
 def as_json(message: Message, *, without: tuple[str, ...] = ()) -> dict[str, Any]:
     """Return the fields the client set in ``message`` as the JSON object REST would receive.
 
     ``without`` names fields that REST carries elsewhere (the idempotency key is a header, a
-    resource's id is in the path).
+    resource's id is in the path). A value JSON has no form for (a NaN or an infinity in a
+    ``Struct``, a ``Timestamp`` outside years 1 to 9999) is ``validation_error`` naming its field,
+    as REST refuses a body it cannot read.
     """
-    data = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    try:
+        data = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    except (json_format.Error, ValueError):
+        field = _unwritable(message)
+        raise ValidationFailed(
+            errors={field: ["JSON has no form for this value (a NaN, an infinity, a year past 9999)."]}
+        ) from None
     return {name: _integral(value) for name, value in data.items() if name not in without}
 
 
