@@ -8,6 +8,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from accounts import selectors, services
+from accounts.models import Account
 from api.accounts import HistoryPagination, SystemHistoryPagination
 from api.documents import ACCOUNT, BALANCE, HISTORY_ENTRY, BalanceAt
 from api.ids import id_or_404
@@ -18,7 +19,9 @@ from grpc_api.messages import as_json, from_document
 from grpc_api.pages import page
 from grpc_api.registry import method
 from grpc_api.v1 import accounts_pb2 as pb
+from grpc_api.writes import operation, write
 from transactions import selectors as transaction_selectors
+from transactions.engine.idempotency import IdempotencyClaim
 
 
 def valid(serializer_class: type[serializers.Serializer[Any]], data: dict[str, Any]) -> dict[str, Any]:
@@ -30,8 +33,21 @@ def valid(serializer_class: type[serializers.Serializer[Any]], data: dict[str, A
 
 @method("AccountService", "OpenAccount")
 def open_account(request: pb.OpenAccountRequest, call: Call) -> pb.Account:
-    data = valid(AccountOpenInputSerializer, as_json(request))
-    return from_document(ACCOUNT.render(services.account_open(owner=call.client, **data)), pb.Account)
+    payload = as_json(request, without=("idempotency_key",))
+
+    def perform(claim: IdempotencyClaim[Account]) -> Account:
+        data = valid(AccountOpenInputSerializer, payload)
+        return services.account_open(owner=call.client, idempotency=claim, **data)
+
+    return write(
+        call,
+        key=request.idempotency_key,
+        operation=operation("account-list"),
+        payload=payload,
+        render=ACCOUNT.render_bytes,
+        perform=perform,
+        answer=pb.Account,
+    )
 
 
 def _account(call: Call, account_id: str) -> Any:

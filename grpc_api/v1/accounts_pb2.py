@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18ledger/v1/accounts.proto\x12\tledger.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfc\x01\n\x07\x41\x63\x63ount\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x0f\n\x07\x62\x61lance\x18\x04 \x01(\t\x12\x19\n\x11\x61vailable_balance\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12)\n\x08metadata\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"m\n\x12OpenAccountRequest\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x11\n\x04name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12)\n\x08metadata\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructB\x07\n\x05_name\"\'\n\x11GetAccountRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\"<\n\x13ListAccountsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"r\n\x14ListAccountsResponse\x12$\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x12.ledger.v1.Account\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x1b\n\x13previous_page_token\x18\x03 \x01(\t\"O\n\x11GetBalanceRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x01\n\x07\x42\x61lance\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61lance\x18\x03 \x01(\t\x12\x19\n\x11\x61vailable_balance\x18\x04 \x01(\t\x12)\n\x05\x61s_of\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd2\x01\n\x12ListHistoryRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\x04kind\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x31\n\rcreated_after\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\tB\x07\n\x05_kind\"\xca\x01\n\x0cHistoryEntry\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\t\x12\x1a\n\rbalance_after\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x11\n\treference\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\n\x0e_balance_after\"u\n\x13ListHistoryResponse\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.ledger.v1.HistoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x1b\n\x13previous_page_token\x18\x03 \x01(\t2\xf1\x02\n\x0e\x41\x63\x63ountService\x12@\n\x0bOpenAccount\x12\x1d.ledger.v1.OpenAccountRequest\x1a\x12.ledger.v1.Account\x12>\n\nGetAccount\x12\x1c.ledger.v1.GetAccountRequest\x1a\x12.ledger.v1.Account\x12O\n\x0cListAccounts\x12\x1e.ledger.v1.ListAccountsRequest\x1a\x1f.ledger.v1.ListAccountsResponse\x12>\n\nGetBalance\x12\x1c.ledger.v1.GetBalanceRequest\x1a\x12.ledger.v1.Balance\x12L\n\x0bListHistory\x12\x1d.ledger.v1.ListHistoryRequest\x1a\x1e.ledger.v1.ListHistoryResponseB%\n\rorg.ledger.v1P\x01Z\x12ledger/v1;ledgerv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18ledger/v1/accounts.proto\x12\tledger.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfc\x01\n\x07\x41\x63\x63ount\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\x12\x0f\n\x07\x62\x61lance\x18\x04 \x01(\t\x12\x19\n\x11\x61vailable_balance\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12)\n\x08metadata\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x01\n\x12OpenAccountRequest\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\x12\x11\n\x04name\x18\x03 \x01(\tH\x00\x88\x01\x01\x12)\n\x08metadata\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructB\x07\n\x05_name\"\'\n\x11GetAccountRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\"<\n\x13ListAccountsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"r\n\x14ListAccountsResponse\x12$\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x12.ledger.v1.Account\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x1b\n\x13previous_page_token\x18\x03 \x01(\t\"O\n\x11GetBalanceRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x01\n\x07\x42\x61lance\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\x12\x0f\n\x07\x62\x61lance\x18\x03 \x01(\t\x12\x19\n\x11\x61vailable_balance\x18\x04 \x01(\t\x12)\n\x05\x61s_of\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd2\x01\n\x12ListHistoryRequest\x12\x12\n\naccount_id\x18\x01 \x01(\t\x12\x11\n\x04kind\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x31\n\rcreated_after\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\tB\x07\n\x05_kind\"\xca\x01\n\x0cHistoryEntry\x12\x16\n\x0etransaction_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\t\x12\x1a\n\rbalance_after\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x11\n\treference\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x10\n\x0e_balance_after\"u\n\x13ListHistoryResponse\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.ledger.v1.HistoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x1b\n\x13previous_page_token\x18\x03 \x01(\t2\xf1\x02\n\x0e\x41\x63\x63ountService\x12@\n\x0bOpenAccount\x12\x1d.ledger.v1.OpenAccountRequest\x1a\x12.ledger.v1.Account\x12>\n\nGetAccount\x12\x1c.ledger.v1.GetAccountRequest\x1a\x12.ledger.v1.Account\x12O\n\x0cListAccounts\x12\x1e.ledger.v1.ListAccountsRequest\x1a\x1f.ledger.v1.ListAccountsResponse\x12>\n\nGetBalance\x12\x1c.ledger.v1.GetBalanceRequest\x1a\x12.ledger.v1.Balance\x12L\n\x0bListHistory\x12\x1d.ledger.v1.ListHistoryRequest\x1a\x1e.ledger.v1.ListHistoryResponseB%\n\rorg.ledger.v1P\x01Z\x12ledger/v1;ledgerv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,24 +36,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\rorg.ledger.v1P\001Z\022ledger/v1;ledgerv1'
   _globals['_ACCOUNT']._serialized_start=103
   _globals['_ACCOUNT']._serialized_end=355
-  _globals['_OPENACCOUNTREQUEST']._serialized_start=357
-  _globals['_OPENACCOUNTREQUEST']._serialized_end=466
-  _globals['_GETACCOUNTREQUEST']._serialized_start=468
-  _globals['_GETACCOUNTREQUEST']._serialized_end=507
-  _globals['_LISTACCOUNTSREQUEST']._serialized_start=509
-  _globals['_LISTACCOUNTSREQUEST']._serialized_end=569
-  _globals['_LISTACCOUNTSRESPONSE']._serialized_start=571
-  _globals['_LISTACCOUNTSRESPONSE']._serialized_end=685
-  _globals['_GETBALANCEREQUEST']._serialized_start=687
-  _globals['_GETBALANCEREQUEST']._serialized_end=766
-  _globals['_BALANCE']._serialized_start=769
-  _globals['_BALANCE']._serialized_end=903
-  _globals['_LISTHISTORYREQUEST']._serialized_start=906
-  _globals['_LISTHISTORYREQUEST']._serialized_end=1116
-  _globals['_HISTORYENTRY']._serialized_start=1119
-  _globals['_HISTORYENTRY']._serialized_end=1321
-  _globals['_LISTHISTORYRESPONSE']._serialized_start=1323
-  _globals['_LISTHISTORYRESPONSE']._serialized_end=1440
-  _globals['_ACCOUNTSERVICE']._serialized_start=1443
-  _globals['_ACCOUNTSERVICE']._serialized_end=1812
+  _globals['_OPENACCOUNTREQUEST']._serialized_start=358
+  _globals['_OPENACCOUNTREQUEST']._serialized_end=492
+  _globals['_GETACCOUNTREQUEST']._serialized_start=494
+  _globals['_GETACCOUNTREQUEST']._serialized_end=533
+  _globals['_LISTACCOUNTSREQUEST']._serialized_start=535
+  _globals['_LISTACCOUNTSREQUEST']._serialized_end=595
+  _globals['_LISTACCOUNTSRESPONSE']._serialized_start=597
+  _globals['_LISTACCOUNTSRESPONSE']._serialized_end=711
+  _globals['_GETBALANCEREQUEST']._serialized_start=713
+  _globals['_GETBALANCEREQUEST']._serialized_end=792
+  _globals['_BALANCE']._serialized_start=795
+  _globals['_BALANCE']._serialized_end=929
+  _globals['_LISTHISTORYREQUEST']._serialized_start=932
+  _globals['_LISTHISTORYREQUEST']._serialized_end=1142
+  _globals['_HISTORYENTRY']._serialized_start=1145
+  _globals['_HISTORYENTRY']._serialized_end=1347
+  _globals['_LISTHISTORYRESPONSE']._serialized_start=1349
+  _globals['_LISTHISTORYRESPONSE']._serialized_end=1466
+  _globals['_ACCOUNTSERVICE']._serialized_start=1469
+  _globals['_ACCOUNTSERVICE']._serialized_end=1838
 # @@protoc_insertion_point(module_scope)

@@ -67,9 +67,9 @@ class AccountServiceServicer:
     """
 
     def OpenAccount(self, request, context):
-        """Opens an account owned by the caller, with a zero balance.
+        """Opens an account owned by the caller, with a zero balance, once per idempotency key.
         Errors: INVALID_ARGUMENT (validation_error: an unknown currency, a name over 200 characters,
-        metadata over its bounds).
+        metadata over its bounds; idempotency_key_required), FAILED_PRECONDITION idempotency_key_reused.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

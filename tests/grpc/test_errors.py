@@ -265,7 +265,8 @@ def test_an_invalid_account_is_a_validation_error_and_opens_nothing(mine, api):
         ("metadata over 8 KiB", {"currency": "USD", "metadata": {"blob": "m" * 9000}}, "metadata"),
     ]:
         message = {name: struct(value) if name == "metadata" else value for name, value in body.items()}
-        found = refused(mine.accounts.OpenAccount, accounts_pb2.OpenAccountRequest(**message), mine)
+        request = accounts_pb2.OpenAccountRequest(idempotency_key=f"open-{uuid.uuid4()}", **message)
+        found = refused(mine.accounts.OpenAccount, request, mine)
         assert_refused(found, INVALID_ARGUMENT, "validation_error", case)
         assert found.metadata["fields"] == field, (case, found)
         assert_fields(found, rest_errors(api, "/api/v1/accounts/", body), case)
@@ -329,7 +330,7 @@ def test_a_number_json_cannot_write_in_metadata_is_invalid_argument_never_intern
         metadata = _metadata_with(value)
         for name, method, request in [
             ("OpenAccount", mine.accounts.OpenAccount,
-             accounts_pb2.OpenAccountRequest(currency="USD", metadata=metadata)),
+             accounts_pb2.OpenAccountRequest(idempotency_key=f"o-{uuid.uuid4()}", currency="USD", metadata=metadata)),
             ("CreateDeposit", mine.transactions.CreateDeposit, deposit_request(own, metadata=metadata)),
             ("CreateHold", mine.holds.CreateHold, hold_request(own, "1.00", metadata=metadata)),
             ("CreateBatch", mine.batches.CreateBatch, batch_request(batches_pb2.BatchOperation(
@@ -372,6 +373,7 @@ def test_a_write_without_a_valid_key_is_idempotency_key_required(staff_ledger, u
     for key in ["", "k" * 256, "tab\tkey", "caf\u00e9"]:
         transactions, holds_stub = staff_ledger.transactions, staff_ledger.holds
         for method, request in [
+            (staff_ledger.accounts.OpenAccount, accounts_pb2.OpenAccountRequest(idempotency_key=key, currency="USD")),
             (transactions.CreateDeposit, deposit_request(own, key=key)),
             (transactions.CreateWithdrawal, withdrawal_request(own, "1.00", key=key)),
             (transactions.CreateTransfer, transactions_pb2.CreateTransferRequest(idempotency_key=key)),

@@ -22,11 +22,11 @@ import pytest
 from google.protobuf import json_format
 
 from accounts.models import Account, Hold
-from grpc_api.v1 import batches_pb2, holds_pb2, transactions_pb2
+from grpc_api.v1 import accounts_pb2, batches_pb2, holds_pb2, transactions_pb2
 from harness.books import assert_books_balance
 from harness.grpc_servers import Ledger
 from tests.factories import AccountFactory
-from tests.grpc.helpers import race, refusal
+from tests.grpc.helpers import race, refusal, refused
 from transactions.models import Batch, IdempotencyRecord, Posting, Transaction
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -418,3 +418,27 @@ def test_concurrent_grpc_calls_with_one_key_post_exactly_one_transaction(grpc_se
     assert IdempotencyRecord.objects.filter(client=user, key=key).count() == 1
     assert balance(account) == "3.00"
     assert_books_balance()
+
+
+# --- Opening an account ----------------------------------------------------------------------------
+
+
+def test_an_opening_key_used_over_rest_then_grpc_answers_the_same_account(ledger_as, user, api):
+    body = {"currency": "EUR", "name": "Savings"}
+    first = api.post("/api/v1/accounts/", body, format="json", HTTP_IDEMPOTENCY_KEY="open-savings")
+    ledger = ledger_as(user)
+    again, call = ledger.with_call(
+        ledger.accounts.OpenAccount,
+        accounts_pb2.OpenAccountRequest(idempotency_key="open-savings", currency="EUR", name="Savings"),
+    )
+    other = refused(
+        ledger.accounts.OpenAccount,
+        accounts_pb2.OpenAccountRequest(idempotency_key="open-savings", currency="USD"),
+        ledger,
+    )
+
+    assert first.status_code == 201
+    assert again.id == first.json()["id"]
+    assert dict(call.trailing_metadata())["idempotent-replayed"] == "true"
+    assert (other.code, other.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "idempotency_key_reused")
+    assert Account.objects.filter(owner=user).count() == 1

@@ -72,7 +72,10 @@ def rest_event(document: dict[str, Any]) -> events_pb2.Event:
 
 
 def open_account(ledger, currency: str = "USD", **fields: Any) -> accounts_pb2.Account:
-    return ledger.call(ledger.accounts.OpenAccount, accounts_pb2.OpenAccountRequest(currency=currency, **fields))
+    return ledger.call(
+        ledger.accounts.OpenAccount,
+        accounts_pb2.OpenAccountRequest(idempotency_key=f"open-{uuid.uuid4()}", currency=currency, **fields),
+    )
 
 
 def deposit(

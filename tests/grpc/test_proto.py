@@ -11,6 +11,7 @@ from grpc_api import codegen, registry
 
 MONEY = {"amount", "balance", "available_balance", "captured_amount", "remaining_amount", "balance_after"}
 WRITES = {
+    "OpenAccount",
     "CreateDeposit",
     "CreateWithdrawal",
     "CreateTransfer",

@@ -11,7 +11,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def test_a_client_opens_an_account_deposits_and_reads_its_balance(ledger_as, user):
     ledger = ledger_as(user)
-    account = ledger.call(ledger.accounts.OpenAccount, accounts_pb2.OpenAccountRequest(currency="USD", name="main"))
+    account = ledger.call(
+        ledger.accounts.OpenAccount,
+        accounts_pb2.OpenAccountRequest(idempotency_key="open-main", currency="USD", name="main"),
+    )
     deposit = ledger.call(
         ledger.transactions.CreateDeposit,
         transactions_pb2.CreateDepositRequest(

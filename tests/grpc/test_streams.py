@@ -99,7 +99,10 @@ def new_key() -> str:
 
 
 def opened(ledger: Ledger) -> accounts_pb2.Account:
-    return ledger.call(ledger.accounts.OpenAccount, accounts_pb2.OpenAccountRequest(currency="USD"))
+    return ledger.call(
+        ledger.accounts.OpenAccount,
+        accounts_pb2.OpenAccountRequest(idempotency_key=f"open-{uuid.uuid4()}", currency="USD"),
+    )
 
 
 def deposited(ledger: Ledger, account_id: str, amount: str) -> transactions_pb2.Transaction:
