@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from concurrent import futures
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_api import events
 from grpc_api.calls import CallInterceptor
 from grpc_api.registry import handlers, services
+from ledger.signals import stopping_on_signals
 
 logger = logging.getLogger(__name__)
 
@@ -124,10 +124,9 @@ def serve(bind: str, *, workers: int, grace: float, tls: Tls | None = None) -> N
     watcher = threading.Thread(target=checks.watch, name="grpc-health", daemon=True)
     watcher.start()
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    logger.info("gRPC server listening on %s (port %d, %d workers%s)", bind, port, workers, ", TLS" if tls else "")
-    stop.wait()
+    with stopping_on_signals(stop, name="grpcserver", log=logger):
+        logger.info("gRPC server listening on %s (port %d, %d workers%s)", bind, port, workers, ", TLS" if tls else "")
+        stop.wait()
     logger.info("gRPC server shutting down: %.0f s for calls in flight", grace)
     events.stopping.set()
     checks.stopped.set()

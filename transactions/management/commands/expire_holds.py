@@ -18,12 +18,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from types import FrameType
+from contextlib import suppress
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -31,6 +28,7 @@ from django.db import Error as DatabaseFailure
 from django.db import close_old_connections, connection
 
 from ledger.errors import Unavailable
+from ledger.signals import stopping_on_signals
 from transactions.holds import holds_expire
 
 logger = logging.getLogger("transactions.expire_holds")
@@ -106,25 +104,6 @@ def sweep(*, every: float, stop: threading.Event, accounts_per_transaction: int 
     return succeeded
 
 
-@contextmanager
-def stopping_on_signals(stop: threading.Event) -> Iterator[None]:
-    """Set ``stop`` on SIGTERM or SIGINT while inside (main thread only), then put the old handlers back."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        logger.info("expire_holds: %s received, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
 class Command(BaseCommand):
     help = (
         "Record as expired every pending hold past its expires_at, releasing what it still reserved "
@@ -161,5 +140,5 @@ class Command(BaseCommand):
             self.stdout.write(f"Recorded {expired} hold(s) as expired.")
             return
         stop = threading.Event()
-        with stopping_on_signals(stop):
+        with stopping_on_signals(stop, name="expire_holds", log=logger):
             sweep(every=options["every"], stop=stop, accounts_per_transaction=batch)

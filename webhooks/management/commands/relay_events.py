@@ -22,14 +22,12 @@ import argparse
 import importlib
 import logging
 import os
-import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import asdict, dataclass
-from types import FrameType
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +36,7 @@ from django.db import Error as DatabaseFailure
 from django.db import close_old_connections, connection
 
 from ledger.errors import Unavailable
+from ledger.signals import stopping_on_signals
 from webhooks.relay import CONCURRENCY, deliver_due, fan_out
 
 logger = logging.getLogger("webhooks.relay_events")
@@ -133,25 +132,6 @@ def relay(*, interval: float, stop: threading.Event, worker: str) -> int:
     return rounds
 
 
-@contextmanager
-def stopping_on_signals(stop: threading.Event) -> Iterator[None]:
-    """Set ``stop`` on SIGTERM or SIGINT while inside (main thread only), then put the old handlers back."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        logger.info("relay_events: %s received, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
 class Command(BaseCommand):
     help = (
         "Relay events: publish them to the broker (with LEDGER_EVENTS_BROKER_URL), fan them out into webhook "
@@ -183,5 +163,5 @@ class Command(BaseCommand):
             )
             return
         stop = threading.Event()
-        with stopping_on_signals(stop):
+        with stopping_on_signals(stop, name="relay_events", log=logger):
             relay(interval=options["interval"], stop=stop, worker=worker)
