@@ -164,7 +164,16 @@ class BatchInputSerializer(serializers.Serializer):
 
 
 def batch_operations(data: Any) -> list[dict[str, Any]]:
-    """Return a batch's validated operations; ``validation_error`` with ``operation``, the first refused index."""
+    """Return a batch's validated operations; ``validation_error`` with ``operation``, the first refused index.
+
+    A batch over :data:`MAX_BATCH_OPERATIONS` is refused before any operation is validated: a
+    body of 80,000 empty operations fits the size limit, and would cost seconds and an error each.
+    """
+    operations = data.get("operations") if isinstance(data, dict) else None
+    if isinstance(operations, list) and len(operations) > MAX_BATCH_OPERATIONS:
+        raise ValidationFailed(
+            errors={"operations": [f"Ensure this field has no more than {MAX_BATCH_OPERATIONS} elements."]}
+        )
     serializer = BatchInputSerializer(data=data)
     if not serializer.is_valid():
         refused = serializer.errors.get("operations")

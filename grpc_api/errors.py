@@ -6,7 +6,8 @@ status its HTTP status stands for (:data:`STATUS_CODES`) and these details (``gr
 - ``google.rpc.ErrorInfo``: ``reason`` the contract's code (``insufficient_funds``), ``domain``
   ``ledger``, ``metadata`` with ``request_id``, ``fields`` (the fields REST's ``errors`` names,
   comma-separated) and any extra member of the problem document (a batch's ``operation``);
-- ``google.rpc.BadRequest``: one field violation per message of a field, when fields are named;
+- ``google.rpc.BadRequest``: one field violation per message of a field, when fields are named
+  (bounded: the details travel in a trailer, see :func:`status_of`);
 - ``google.rpc.RetryInfo``: when REST would send ``Retry-After`` (throttling, an unavailable database).
 
 Nothing escapes as ``UNKNOWN``: anything unexpected is ``INTERNAL`` with reason ``server_error``,
@@ -32,6 +33,9 @@ from ledger.errors import LedgerError, Unavailable, ValidationFailed
 logger = logging.getLogger(__name__)
 
 DOMAIN = "ledger"
+MAX_FIELDS = 20  # fields named in a refusal's details
+MAX_MESSAGES_PER_FIELD = 3
+MAX_TEXT = 200  # characters of a field's name or message, and of the status message
 
 # The gRPC status of each HTTP status a refusal has (the contract's table).
 STATUS_CODES: dict[int, grpc.StatusCode] = {
@@ -110,18 +114,30 @@ def _packed(message: object) -> any_pb2.Any:
     return packed
 
 
+def _bounded(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def status_of(refusal: Refusal, request_id: str) -> grpc.Status:
-    """Return the rich status of ``refusal`` (counted in ``ledger_refusals_total``, as REST's are)."""
+    """Return the rich status of ``refusal`` (counted in ``ledger_refusals_total``, as REST's are).
+
+    The details travel in a trailer, which clients refuse beyond 8 to 16 KiB by default: at most
+    :data:`MAX_FIELDS` fields are named (``fields_omitted`` counts the rest), each message and
+    name at most :data:`MAX_TEXT` characters (a message may quote the input).
+    """
     metrics.REFUSALS.labels(refusal.code).inc()
-    metadata = {"request_id": request_id, **{name: str(value) for name, value in refusal.extra.items()}}
-    if refusal.errors:
-        metadata["fields"] = ",".join(refusal.errors)
+    metadata = {"request_id": request_id, **{name: _bounded(str(value)) for name, value in refusal.extra.items()}}
+    named = list(refusal.errors.items())[:MAX_FIELDS]
+    if named:
+        metadata["fields"] = ",".join(_bounded(name) for name, _ in named)
+    if len(refusal.errors) > MAX_FIELDS:
+        metadata["fields_omitted"] = str(len(refusal.errors) - MAX_FIELDS)
     details = [_packed(error_details_pb2.ErrorInfo(reason=refusal.code, domain=DOMAIN, metadata=metadata))]
-    if refusal.errors:
+    if named:
         violations = [
-            error_details_pb2.BadRequest.FieldViolation(field=name, description=message)
-            for name, messages in refusal.errors.items()
-            for message in messages
+            error_details_pb2.BadRequest.FieldViolation(field=_bounded(name), description=_bounded(message))
+            for name, messages in named
+            for message in messages[:MAX_MESSAGES_PER_FIELD]
         ]
         details.append(_packed(error_details_pb2.BadRequest(field_violations=violations)))
     if refusal.retry_after:
@@ -129,4 +145,4 @@ def status_of(refusal: Refusal, request_id: str) -> grpc.Status:
             _packed(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=refusal.retry_after)))
         )
     code: int = refusal.status.value[0]
-    return rpc_status.to_status(status_pb2.Status(code=code, message=refusal.message, details=details))
+    return rpc_status.to_status(status_pb2.Status(code=code, message=_bounded(refusal.message), details=details))

@@ -42,6 +42,12 @@ endpoints. Afterwards the books balance (reservations included), and exactly the
 201 are in the database: transactions (captures among them) and holds counted apart, each hold
 captured or voided exactly when a capture answered 201 or a void 200 for it; webhook endpoints
 too, each deleted exactly when a DELETE answered 204 for it, each with the secret last shown.
+
+Then the same matrix runs over gRPC (:mod:`torture.authz_grpc`), on the same database, against
+a ``manage.py grpcserver``: every RPC of the five services, as the same five kinds of caller
+(UNAUTHENTICATED, PERMISSION_DENIED for a reversal by a client, NOT_FOUND for another client's
+object, OK for the owner and staff). Its figures and violations are prefixed "gRPC"; the books
+and ``reconcile`` are checked once both matrices are done.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+import traceback
 import uuid
 from collections import Counter
 from typing import Any
@@ -284,8 +291,10 @@ def run(ctx: Context) -> Result:
     result = Result("authz", "5. Authorization matrix")
     started = time.monotonic()
     url = ctx.databases.clone("authz")
-    tokens = create_clients(url, {"authz-a": False, "authz-b": False, "authz-staff": True})
-    tokens = {"A": tokens["authz-a"], "B": tokens["authz-b"], "staff": tokens["authz-staff"]}
+    from torture import authz_grpc  # imported here: it imports this module (its callers, its leak search)
+
+    made = create_clients(url, {"authz-a": False, "authz-b": False, "authz-staff": True, **authz_grpc.API_CLIENTS})
+    tokens = {"A": made["authz-a"], "B": made["authz-b"], "staff": made["authz-staff"]}
     wrong = secrets.token_hex(20)
     extra_methods = ("DELETE",) if ctx.short else ("PUT", "PATCH", "DELETE")
     cells: Counter = Counter()
@@ -513,12 +522,18 @@ def run(ctx: Context) -> Result:
             f"webhook endpoint {endpoint}: its secret is not the one last shown to its owner",
         )
     result.checked += len(endpoints)
+    rest = (result.requests, len(result.violations))
+    try:  # The same matrix over gRPC, on the same books, by clients of its own.
+        authz_grpc.run_part(ctx, result, url, made, foreign=world.private["A"] | world.private["B"] | world.shared)
+    except Exception:  # A gRPC part that cannot finish is a failure to show, not a reason to drop REST's figures.
+        result.violations.append(f"gRPC: the matrix could not finish:\n{traceback.format_exc()}")
     result.take(check_at(url), "books: ")
     reconciled, line = reconcile(url)
     result.take(reconciled)
     by_principal: dict[str, Counter] = {p: Counter() for p in PRINCIPALS}
     for (principal, status), count in cells.items():
         by_principal[principal][status] += count
+    over_grpc = {name: result.figures.pop(name) for name in list(result.figures) if name.startswith("gRPC")}
     result.figures.update(
         {
             "operations": f"{sum(len(m) for m in operations.values())} (method, path) pairs from the schema, plus "
@@ -530,7 +545,9 @@ def run(ctx: Context) -> Result:
             f"{len(world.voided)} voided, the rest pending)",
             "webhook endpoints stored = answered 201": f"{len(endpoints)} = {len(world.endpoints)} "
             f"({len(world.deleted)} deleted, the rest active)",
-            "reconcile": line,
+            "REST requests, violations": f"{rest[0]} requests, {rest[1]} violations",
+            **over_grpc,
+            "reconcile": f"{line} (after both matrices)",
         }
     )
     result.duration = time.monotonic() - started

@@ -18,6 +18,13 @@ Checks on every answer: ``not_a_server_error``, ``status_code_conformance``,
 nothing (its key bound nothing) while one answered 2xx bound its key exactly once. Every hold
 operation must have been exercised. Afterwards the books balance (reservations and holds
 included) and ``reconcile`` is clean.
+
+Then the same clients fuzz the gRPC interface (:mod:`torture.fuzzing_grpc`), on the same
+database, against a ``manage.py grpcserver``: Hypothesis builds every method's requests from the
+proto's descriptors and mutates valid ones byte by byte; every answer must be OK or a contract
+status with its ``google.rpc.ErrorInfo`` (never UNKNOWN or INTERNAL), and a write's fresh key is
+bound exactly when it was answered OK. Its figures and violations are prefixed "gRPC"; the books
+and ``reconcile`` are checked once both are done.
 """
 
 # ruff: noqa: S603 -- the schemathesis command line is built here from fixed parts.
@@ -29,6 +36,7 @@ import os
 import subprocess
 import sys
 import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,7 +264,9 @@ def run(ctx: Context, plan: FuzzPlan | None = None) -> Result:
     plan = plan or (SHORT if ctx.short else FULL)
     started = time.monotonic()
     url = ctx.databases.clone("fuzzing")
-    tokens = create_clients(url, {"fuzz-a": False, "fuzz-b": False, "fuzz-staff": True})
+    from torture import fuzzing_grpc  # imported here, as the other scenarios' gRPC parts
+
+    tokens = create_clients(url, fuzzing_grpc.CLIENTS)
     token_of = {"client": tokens["fuzz-a"], "staff": tokens["fuzz-staff"]}
     known: Counter = Counter()
     new: dict[tuple, dict] = {}
@@ -286,6 +296,12 @@ def run(ctx: Context, plan: FuzzPlan | None = None) -> Result:
                 new.setdefault(signature, {**failure, "principal": principal})
         alive = Connection(instance.base).request("GET", "/healthz", None, {"Host": "127.0.0.1"})
         result.expect(alive.status == 200, f"/healthz after fuzzing: {alive.describe()}")
+    rest = (result.requests, len(result.violations) + len(new))
+    try:  # The same clients fuzz the gRPC interface, on the same books, aimed at the same objects.
+        fuzzing_grpc.run_part(ctx, result, url, tokens, ids)
+    except Exception:  # A gRPC part that cannot finish is a failure to show, not a reason to drop REST's figures.
+        result.violations.append(f"gRPC: the fuzzing could not finish:\n{traceback.format_exc()}")
+    over_grpc = {name: result.figures.pop(name) for name in list(result.figures) if name.startswith("gRPC")}
 
     for failure in new.values():
         result.violations.append(
@@ -310,7 +326,9 @@ def run(ctx: Context, plan: FuzzPlan | None = None) -> Result:
             "answers": dict(sorted(statuses.items())),
             "checks per answer": CHECKS.replace(",", ", "),
             "new failures": len(new),
-            "reconcile": line,
+            "REST requests, violations": f"{rest[0]} requests, {rest[1]} violations",
+            **over_grpc,
+            "reconcile": f"{line} (after Schemathesis and the gRPC fuzzing)",
         }
     )
     result.known.update(known)

@@ -22,6 +22,13 @@ service (one that locked a row): none may stay open longer than ``LOCK_BOUND`` s
 above normal work (a few milliseconds), so no input is ever parsed or normalised under a lock.
 At the end a normal deposit still posts, a hold is placed, captured in part and voided, and the
 books balance.
+
+Then the same kind of attack is made over gRPC (:mod:`torture.hostile_grpc`), on the same
+database, against a ``manage.py grpcserver``: raw messages built byte by byte (sizes, depth,
+invalid UTF-8, wrong wire types, truncation, random bytes, odd amounts, ids and keys, oversized
+metadata), each expecting a contract status with its ``google.rpc.ErrorInfo``, never UNKNOWN or
+INTERNAL nor a hang, and nothing posted. Its figures and violations are prefixed "gRPC"; the
+books and ``reconcile`` are checked once both are done.
 """
 
 # ruff: noqa: RUF001 -- look-alike characters (fullwidth, Arabic-Indic digits) are what these cases send.
@@ -30,6 +37,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -701,7 +709,9 @@ def run(ctx: Context) -> Result:
     result = Result("hostile", "6. Hostile input")
     started = time.monotonic()
     url = ctx.databases.clone("hostile")
-    tokens = create_clients(url, {"hostile-a": False, "hostile-b": False})
+    from torture import hostile_grpc  # imported here: it imports this module (its counts, its lock watch)
+
+    tokens = create_clients(url, {"hostile-a": False, "hostile-b": False, hostile_grpc.CLIENT: False})
     token = tokens["hostile-a"]
     with instances(Instance("hostile", url, ctx.workdir)) as (instance,):
         account, other = (a.id for a in open_accounts(instance.base, {"hostile-a": token}, 2))
@@ -824,6 +834,12 @@ def run(ctx: Context) -> Result:
             f"an account named {ODD_NAME!r}: {opened.describe()} / {read.describe()}",
         )
         conn.close()
+    rest = (result.requests, len(result.violations))
+    try:  # The same attack over gRPC, on the same books, by a client of its own.
+        hostile_grpc.run_part(ctx, result, url, tokens[hostile_grpc.CLIENT])
+    except Exception:  # A gRPC part that cannot finish is a failure to show, not a reason to drop REST's figures.
+        result.violations.append(f"gRPC: the hostile cases could not finish:\n{traceback.format_exc()}")
+    over_grpc = {name: result.figures.pop(name) for name in list(result.figures) if name.startswith("gRPC")}
     result.take(check_at(url), "books: ")
     reconciled, line = reconcile(url)
     result.take(reconciled)
@@ -843,7 +859,9 @@ def run(ctx: Context) -> Result:
             "pending and whole, is captured in part and voided; an account named with odd but valid Unicode "
             "(combining marks, emoji, right-to-left override, zero-width space, Arabic, astral letters) is stored "
             "and read back exactly",
-            "reconcile": line,
+            "REST requests, violations": f"{rest[0]} requests, {rest[1]} violations",
+            **over_grpc,
+            "reconcile": f"{line} (after the REST and the gRPC cases)",
         }
     )
     result.duration = time.monotonic() - started

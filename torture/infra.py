@@ -1,10 +1,12 @@
-"""Real processes for the scenarios: PostgreSQL databases and gunicorn instances of the ledger.
+"""Real processes for the scenarios: PostgreSQL databases, gunicorn instances and gRPC servers of the ledger.
 
 Everything runs on this machine and listens on 127.0.0.1 only. A :class:`Server` creates and
 drops databases on a PostgreSQL server (a template migrated once with ``manage.py migrate``,
 then one clone per scenario); an :class:`Instance` is the production configuration
 (``gunicorn -c gunicorn.conf.py``, debug off) that can be started, SIGKILLed worker by worker
-or as a whole, and restarted.
+or as a whole, and restarted; a :class:`GrpcInstance` is ``manage.py grpcserver`` with the same
+production settings, ready once its health service answers ``SERVING``. Both run in a process
+group of their own, stopped with SIGTERM and then SIGKILL.
 """
 
 # ruff: noqa: S603 -- the commands are this interpreter and manage.py or gunicorn, with arguments built here.
@@ -27,6 +29,7 @@ from psycopg import sql
 
 from harness.commands import REPO, manage
 from harness.environment import production_env
+from harness.grpc_servers import grpc_command, serving
 from harness.ports import free_port
 from harness.processes import children_of
 from harness.servers import ServerFailed, gunicorn_command, status_of, wait_until_ready
@@ -132,28 +135,15 @@ class Databases:
         self.server.drop_all()
 
 
-class Instance:
-    """One gunicorn instance of the ledger in its production configuration, in its own process group."""
+class _Process:
+    """A server of the ledger in its own process group: started by a subclass, SIGKILLed or stopped here."""
 
-    def __init__(self, name: str, database_url: str, workdir: Path, *, workers: int = 2, threads: int = 4, **env: str):
+    def __init__(self, name: str, database_url: str, workdir: Path) -> None:
         self.name = name
         self.database_url = database_url
         self.workdir = workdir
         self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
         self.log = workdir / f"{name}.log"
-        self.env = {
-            "WEB_CONCURRENCY": str(workers),
-            "GUNICORN_THREADS": str(threads),
-            "GUNICORN_TIMEOUT": "30",
-            "GUNICORN_GRACEFUL_TIMEOUT": "5",
-            "LEDGER_LOCK_TIMEOUT_MS": "2000",
-            "LEDGER_STATEMENT_TIMEOUT_MS": "10000",
-            "DB_CONNECT_TIMEOUT": "2",
-            "LEDGER_THROTTLE_RATE": "",  # the scenarios measure the ledger, not the throttle
-            "LEDGER_AUTH_FAILURE_RATE": "",  # the authorization matrix sends wrong tokens on purpose
-            **env,
-        }
         self.process: subprocess.Popen | None = None
         self.starts = 0
 
@@ -165,45 +155,21 @@ class Instance:
     def alive(self) -> bool:
         return self.master is not None
 
-    def workers(self) -> list[int]:
-        master = self.master
-        return children_of(master) if master else []
-
-    def start(self) -> Instance:
-        metrics = self.workdir / f"{self.name}-metrics"
-        metrics.mkdir(parents=True, exist_ok=True)
-        env = ledger_env(self.database_url, PROMETHEUS_MULTIPROC_DIR=str(metrics), **self.env)
+    def _launch(self, command: list[str], env: dict[str, str], ready, timeout: float) -> None:
+        """Start ``command`` in a new session, logging to :attr:`log`, and wait until ``ready()``."""
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                gunicorn_command(self.port), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
+                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.starts += 1
         try:
-            wait_until_ready(
-                self.process,
-                lambda: status_of(self.base, "/healthz") == 200,
-                name=self.name,
-                log=self.log,
-                timeout=START_TIMEOUT,
-            )
+            wait_until_ready(self.process, ready, name=self.name, log=self.log, timeout=timeout)
         except ServerFailed:
             self.crash()
             raise
-        return self
-
-    def kill_worker(self, pick) -> int | None:
-        """SIGKILL one worker (``pick`` chooses from the list); gunicorn's master starts another."""
-        workers = self.workers()
-        if not workers:
-            return None
-        victim = pick(workers)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(victim, signal.SIGKILL)
-        return victim
 
     def crash(self) -> None:
-        """SIGKILL the master and every worker at once (the whole process group), and reap the master."""
+        """SIGKILL the whole process group at once, and reap its leader."""
         if self.process is None:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -229,10 +195,84 @@ class Instance:
             return ""
 
 
+class Instance(_Process):
+    """One gunicorn instance of the ledger in its production configuration, in its own process group."""
+
+    def __init__(self, name: str, database_url: str, workdir: Path, *, workers: int = 2, threads: int = 4, **env: str):
+        super().__init__(name, database_url, workdir)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "GUNICORN_TIMEOUT": "30",
+            "GUNICORN_GRACEFUL_TIMEOUT": "5",
+            "LEDGER_LOCK_TIMEOUT_MS": "2000",
+            "LEDGER_STATEMENT_TIMEOUT_MS": "10000",
+            "DB_CONNECT_TIMEOUT": "2",
+            "LEDGER_THROTTLE_RATE": "",  # the scenarios measure the ledger, not the throttle
+            "LEDGER_AUTH_FAILURE_RATE": "",  # the authorization matrix sends wrong tokens on purpose
+            **env,
+        }
+
+    def workers(self) -> list[int]:
+        master = self.master
+        return children_of(master) if master else []
+
+    def start(self) -> Instance:
+        metrics = self.workdir / f"{self.name}-metrics"
+        metrics.mkdir(parents=True, exist_ok=True)
+        env = ledger_env(self.database_url, PROMETHEUS_MULTIPROC_DIR=str(metrics), **self.env)
+        self._launch(
+            gunicorn_command(self.port), env, lambda: status_of(self.base, "/healthz") == 200, START_TIMEOUT
+        )  # fmt: skip
+        return self
+
+    def kill_worker(self, pick) -> int | None:
+        """SIGKILL one worker (``pick`` chooses from the list); gunicorn's master starts another."""
+        workers = self.workers()
+        if not workers:
+            return None
+        victim = pick(workers)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGKILL)
+        return victim
+
+
+class GrpcInstance(_Process):
+    """``manage.py grpcserver`` on 127.0.0.1 in the production configuration, in its own process group.
+
+    The same settings as an :class:`Instance` (the run's secret key, bounded lock waits and
+    statements, no throttle, no failed-authentication throttle); ready once the health
+    service answers ``SERVING`` for the whole server.
+    """
+
+    def __init__(self, name: str, database_url: str, workdir: Path, *, workers: int = 8, **env: str) -> None:
+        super().__init__(name, database_url, workdir)
+        self.target = f"127.0.0.1:{self.port}"
+        self.env = {
+            "LEDGER_GRPC_WORKERS": str(workers),
+            "LEDGER_GRPC_GRACE_SECONDS": "5",
+            "LEDGER_LOCK_TIMEOUT_MS": "2000",
+            "LEDGER_STATEMENT_TIMEOUT_MS": "10000",
+            "DB_CONNECT_TIMEOUT": "2",
+            "LEDGER_THROTTLE_RATE": "",
+            "LEDGER_AUTH_FAILURE_RATE": "",
+            **env,
+        }
+
+    def serving(self, timeout: float = 2.0) -> bool:
+        """Whether the health service answers ``SERVING`` for the whole server now."""
+        return serving(self.target, timeout=timeout)
+
+    def start(self) -> GrpcInstance:
+        self._launch(grpc_command(self.port), ledger_env(self.database_url, **self.env), self.serving, START_TIMEOUT)
+        return self
+
+
 @contextlib.contextmanager
-def instances(*items: Instance) -> Iterator[list[Instance]]:
-    """Start ``items`` and always stop them afterwards."""
-    started: list[Instance] = []
+def instances(*items: _Process) -> Iterator[list]:
+    """Start ``items`` (gunicorn instances, gRPC servers) and always stop them afterwards."""
+    started: list[_Process] = []
     try:
         for item in items:
             started.append(item.start())

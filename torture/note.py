@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 
 from torture.known import KNOWN_BUGS
@@ -11,9 +12,11 @@ from torture.report import Result, details, table, times_phrase
 INTRO = """\
 # Reliability: the torture suite
 
-`make torture` runs six scenarios against real processes on this machine: gunicorn instances
+`make torture` runs its scenarios against real processes on this machine: gunicorn instances
 of the ledger in their production configuration (`gunicorn.conf.py`, debug off), PostgreSQL,
-and client threads over HTTP on 127.0.0.1. Each scenario works on a database of its own (a
+and client threads over HTTP on 127.0.0.1; the fuzzing, the authorization matrix and the
+hostile input also run their cases over gRPC, against `manage.py grpcserver` with the same
+settings. Each scenario works on a database of its own (a
 clone of one migrated with `manage.py migrate`, dropped afterwards; the outage scenario runs
 its own throwaway cluster), injects its faults, and then checks the books and every answer it
 got. The table below is what the last run printed; `make torture` rewrites this file.
@@ -22,7 +25,8 @@ got. The table below is what the last run printed; `make torture` rewrites this 
 COLUMNS = """\
 ## Reading the table
 
-- **requests sent**: HTTP requests the clients sent, every retry and probe included.
+- **requests sent**: HTTP requests and gRPC calls the clients sent, every retry and probe
+  included (a scenario's figures give REST's and gRPC's apart).
 - **faults injected**: processes SIGKILLed (workers and whole instances), PostgreSQL crashes,
   and clients that hung up before their answer (their request still ran on the server).
 - **invariants checked**: individual checks evaluated: one per answer checked against what it
@@ -79,6 +83,11 @@ def render(results: list[Result], machine: dict[str, str], *, short: bool, seed:
         out.append(f"### {result.title}\n")
         out.append(_markdown(module.__doc__ or ""))
         out.append("")
+        grpc_part = importlib.util.find_spec(f"torture.{result.name}_grpc")
+        if grpc_part is not None:  # the scenario's gRPC part, explained by its own module
+            out.append("#### Over gRPC\n")
+            out.append(_markdown(importlib.import_module(grpc_part.name).__doc__ or ""))
+            out.append("")
         out.append("Figures of this run:\n")
         lines = details([result]).splitlines()[1:]
         out.extend(line for line in lines if line.strip())

@@ -87,6 +87,11 @@ def test_a_batch_has_1_to_1000_operations(api, account, count):
     assert_problem(post_batch(api, operations), 400, "validation_error", fields=("operations",))
 
 
+def test_a_batch_over_the_limit_is_refused_as_a_whole_before_any_operation_is_read(api):
+    problem = assert_problem(post_batch(api, [{}] * 50_000), 400, "validation_error", fields=("operations",))
+    assert list(problem["errors"]) == ["operations"]  # Not 50,000 errors, one an operation.
+
+
 def test_another_clients_account_is_not_found_in_a_batch(api, account, other_user):
     stranger = AccountFactory(owner=other_user)
     operations = [

@@ -1093,3 +1093,29 @@ def test_an_unreachable_database_is_unavailable_with_retry_info(tmp_path):
         with pytest.raises(grpc.RpcError) as error:
             next(stream)
         assert_refused(refusal(error.value), grpc.StatusCode.UNAVAILABLE, "unavailable")
+
+
+def test_a_refusal_naming_many_fields_stays_small_enough_for_a_default_client(mine, account):
+    own = str(account.public_id)
+    bad = [batches_pb2.BatchOperation(deposit=transactions_pb2.DepositInput(account_id=own, amount="x"))] * 200
+    found = refused(
+        mine.batches.CreateBatch, batches_pb2.CreateBatchRequest(idempotency_key="many", operations=bad), mine
+    )
+    assert_refused(found, INVALID_ARGUMENT, "validation_error", "200 invalid operations")
+    assert len(found.metadata["fields"].split(",")) == 20
+    assert int(found.metadata["fields_omitted"]) == 180
+    assert len(found.fields) == 20
+
+
+def test_a_message_quoting_a_huge_input_is_cut_short(mine):
+    found = refused(mine.events.ListEvents, events_pb2.ListEventsRequest(type="t" * 20_000), mine)
+    assert_refused(found, INVALID_ARGUMENT, "validation_error", "a 20,000-character type")
+    assert len(found.fields["type"]) == 1
+    assert len(found.fields["type"][0]) <= 200
+
+
+def test_a_batch_over_the_limit_is_refused_as_a_whole(mine):
+    empty = batches_pb2.CreateBatchRequest(idempotency_key="huge", operations=[batches_pb2.BatchOperation()] * 50_000)
+    found = refused(mine.batches.CreateBatch, empty, mine)
+    assert_refused(found, INVALID_ARGUMENT, "validation_error", "50,000 operations")
+    assert found.metadata["fields"] == "operations"

@@ -1,9 +1,11 @@
 """The short version of every torture scenario (``python -m torture --short``), with the same checks.
 
 Each starts real gunicorn instances in their production configuration on a database of its
-own and asserts what ``make torture`` asserts: no violation of any invariant, and figures
-showing that the scenario really did its work (requests answered, faults injected, money
-posted). The full versions, with their figures, are in ``docs/reliability.md``.
+own (the fuzzing, the authorization matrix and the hostile input also a ``manage.py
+grpcserver``) and asserts what ``make torture`` asserts: no violation of any invariant, and
+figures showing that the scenario really did its work (requests answered, faults injected,
+money posted), over REST and over gRPC. The full versions, with their figures, are in
+``docs/reliability.md``.
 """
 
 from __future__ import annotations
@@ -64,6 +66,11 @@ def test_fuzzing_finds_no_server_error_nor_schema_mismatch_but_the_known_bugs(to
     assert result.figures["operations exercised"] >= 24  # 19, and the five of holds
     assert result.figures["hold operations exercised"] == 5
     assert sum(result.figures["answers"].values()) > 300
+    # Over gRPC: every RPC of the proto, generated and mutated requests, many of them answered OK.
+    assert int(result.figures["gRPC methods exercised"].split()[0]) >= 21
+    assert sum(result.figures["gRPC answers"].values()) > 300
+    assert result.figures["gRPC answers"].get("OK", 0) > 20
+    assert result.figures["gRPC idempotency keys checked in the database"] > 20
 
 
 def test_authorization_matrix_holds_for_every_endpoint_method_and_caller(torture_context):
@@ -79,6 +86,17 @@ def test_authorization_matrix_holds_for_every_endpoint_method_and_caller(torture
     stored, answered = result.figures["holds stored = answered 201"].split(" (")[0].split(" = ")
     assert stored == answered
     assert int(stored) > 20
+    # Over gRPC: every RPC of the five services, as the same callers.
+    assert int(result.figures["gRPC methods"].split()[0]) >= 21
+    over_grpc = {key: value for key, value in result.figures.items() if key.startswith("gRPC expected answers to ")}
+    assert set(over_grpc["gRPC expected answers to anonymous"]) == {"UNAUTHENTICATED"}
+    assert set(over_grpc["gRPC expected answers to wrong token"]) == {"UNAUTHENTICATED"}
+    assert "PERMISSION_DENIED" not in over_grpc["gRPC expected answers to staff"]
+    assert over_grpc["gRPC expected answers to A"]["NOT_FOUND"] > 0
+    assert over_grpc["gRPC expected answers to B"]["PERMISSION_DENIED"] > 0
+    stored, answered = result.figures["gRPC holds stored = answered OK"].split(" (")[0].split(" = ")
+    assert stored == answered
+    assert int(stored) > 20
 
 
 def test_hostile_input_gets_a_clear_4xx_and_posts_nothing(torture_context):
@@ -88,3 +106,6 @@ def test_hostile_input_gets_a_clear_4xx_and_posts_nothing(torture_context):
     assert len(result.figures["cases"]) >= 130
     assert result.figures["hold cases"] >= 70
     assert result.figures["longest write transaction open during a case (s)"] < hostile.LOCK_BOUND
+    # Over gRPC: raw messages, every one answered with a contract status, nothing posted.
+    assert len(result.figures["gRPC cases"]) >= 150
+    assert result.figures["gRPC longest write transaction open during a case (s)"] < hostile.LOCK_BOUND
