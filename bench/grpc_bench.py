@@ -1,9 +1,10 @@
 """The gRPC scenario: ``manage.py grpcserver`` driven by :mod:`bench.grpc_load`, beside REST's transfers.
 
 The server runs as users run it (docs/grpc.md, docker-compose.yml): the same database and
-production settings as gunicorn, its metrics served on a port of their own, one process with
-as many threads answering calls as gunicorn has in all its workers (``WEB_CONCURRENCY`` x
-``GUNICORN_THREADS``; ``--server-env LEDGER_GRPC_WORKERS=N`` chooses otherwise). It is warmed up
+production settings as gunicorn, its metrics served on a port of their own, with as many
+processes as gunicorn has workers, each with as many threads (``grpcserver --processes``:
+``WEB_CONCURRENCY`` x ``GUNICORN_THREADS``; ``--server-env LEDGER_GRPC_PROCESSES=N`` and
+``LEDGER_GRPC_WORKERS=N`` choose otherwise). It is warmed up
 as gunicorn is, then loaded at the run's concurrency for the run's duration with the transfers
 of scenario 1 (the same accounts, amounts and fresh idempotency keys), and the books are checked
 after it as after every scenario. Beside throughput and latency it records the server's CPU
@@ -27,10 +28,11 @@ from bench.machine import machine_cpu
 from bench.report import say
 from bench.scenarios import Config, Result
 from bench.seed import Seeded
-from bench.server import cpu_seconds, gunicorn_threads, peak_memory_mib, reset_peak_memory
+from bench.server import cpu_seconds, gunicorn_threads, gunicorn_workers, peak_memory_mib, reset_peak_memory
 from harness.commands import REPO
 from harness.grpc_servers import serve_grpc
 from harness.ports import free_port
+from harness.processes import children_of
 from harness.servers import ServerFailed
 
 
@@ -39,9 +41,11 @@ def grpc_data(token: str, seeded: Seeded) -> str:
     return json.dumps({"token": token, "accounts": seeded.customer_ids})
 
 
-def grpc_threads(env: dict[str, str]) -> int:
-    """The threads answering calls: ``LEDGER_GRPC_WORKERS`` if the run sets it, else as many as gunicorn's."""
-    return int(env.get("LEDGER_GRPC_WORKERS") or gunicorn_threads(env))
+def grpc_shape(env: dict[str, str]) -> tuple[int, int]:
+    """The server's processes and threads per process: gunicorn's workers and threads, unless the run sets them."""
+    processes = int(env.get("LEDGER_GRPC_PROCESSES") or gunicorn_workers(env))
+    threads = int(env.get("LEDGER_GRPC_WORKERS") or gunicorn_threads(env) // processes)
+    return processes, max(2, threads)
 
 
 def run_grpc_load(target: str, data_file: Path, run_id: str, *, duration: float, concurrency: int) -> dict:
@@ -69,11 +73,13 @@ def grpc_scenario(
     Returns the result and the books as they were before the measured load (after the warm-up),
     for the checks that follow every scenario (``bench.run.after_scenario``).
     """
-    threads = grpc_threads(env)
+    processes, per_process = grpc_shape(env)
+    threads = processes * per_process
     (workdir / "grpc-metrics").mkdir(exist_ok=True)
     grpc_env = {
         **env,
-        "LEDGER_GRPC_WORKERS": str(threads),
+        "LEDGER_GRPC_PROCESSES": str(processes),
+        "LEDGER_GRPC_WORKERS": str(per_process),
         # Its own metric files (gunicorn's master serves the aggregate of its folder).
         "PROMETHEUS_MULTIPROC_DIR": str(workdir / "grpc-metrics"),
     }
@@ -81,13 +87,12 @@ def grpc_scenario(
     target = f"127.0.0.1:{port}"
     concurrency = spec.get("connections", config.connections)
     try:
-        with serve_grpc(grpc_env, port, workdir / "grpc.log", "--workers", str(threads),
-                        "--metrics-bind", f"127.0.0.1:{free_port()}") as process:  # fmt: skip
-            say(f"gRPC server ready at {target} with {threads} threads")
+        with serve_grpc(grpc_env, port, workdir / "grpc.log", "--metrics-bind", f"127.0.0.1:{free_port()}") as process:
+            say(f"gRPC server ready at {target}: {processes} processes of {per_process} threads")
             if config.warmup > 0:
                 run_grpc_load(target, data_file, run_id + "gw", duration=config.warmup, concurrency=concurrency)
             before, _ = Books.read(db)
-            pids = [process.pid]
+            pids = [process.pid, *children_of(process.pid)]  # The supervisor and its servers (or the one server).
             reset_peak_memory(pids)
             cpu_before, machine_before = cpu_seconds(pids), machine_cpu()
             outcome = run_grpc_load(target, data_file, f"{run_id}{name[:3]}", duration=config.duration,

@@ -92,15 +92,21 @@ class Tls:
         return cls(Path(certificate).read_bytes(), Path(key).read_bytes())
 
 
-def build(bind: str, *, workers: int, tls: Tls | None = None) -> tuple[grpc.Server, Health, int]:
-    """Return the server (not started) bound to ``bind`` (with ``tls``, TLS only), its health, and the port bound."""
+def build(
+    bind: str, *, workers: int, tls: Tls | None = None, share_port: bool = False
+) -> tuple[grpc.Server, Health, int]:
+    """Return the server (not started) bound to ``bind`` (with ``tls``, TLS only), its health, and the port bound.
+
+    ``share_port``: other processes serve the same port (``SO_REUSEPORT``: the kernel spreads the
+    connections between them); else a port in use is an error.
+    """
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc-worker"),
         interceptors=[CallInterceptor()],
         options=[
             ("grpc.max_receive_message_length", settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
             ("grpc.max_send_message_length", _SEND_LIMIT),
-            ("grpc.so_reuseport", 0),  # A port in use is an error, not a second server sharing it.
+            ("grpc.so_reuseport", 1 if share_port else 0),
         ],
     )
     server.add_generic_rpc_handlers(handlers())
@@ -115,9 +121,9 @@ def build(bind: str, *, workers: int, tls: Tls | None = None) -> tuple[grpc.Serv
     return server, checks, port
 
 
-def serve(bind: str, *, workers: int, grace: float, tls: Tls | None = None) -> None:
+def serve(bind: str, *, workers: int, grace: float, tls: Tls | None = None, share_port: bool = False) -> None:
     """Serve on ``bind`` until SIGTERM or SIGINT, then shut down gracefully."""
-    server, checks, port = build(bind, workers=workers, tls=tls)
+    server, checks, port = build(bind, workers=workers, tls=tls, share_port=share_port)
     events.allow_streams(min(settings.LEDGER_GRPC_MAX_STREAMS, workers - 1))
     checks.check()
     server.start()

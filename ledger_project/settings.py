@@ -257,7 +257,8 @@ LEDGER_METRICS_ALLOWED_NETWORKS = env.list("LEDGER_METRICS_ALLOWED_NETWORKS", de
 # The gRPC server (`manage.py grpcserver`, docs/grpc.md): threads answering calls (each holds a database
 # connection while it works), event streams allowed at once (each holds a thread while it lasts), how often a
 # caught-up stream polls, how long a SIGTERM waits for calls in flight, and its metrics listener (empty: none).
-LEDGER_GRPC_WORKERS = env.int("LEDGER_GRPC_WORKERS", default=8)
+LEDGER_GRPC_PROCESSES = env.int("LEDGER_GRPC_PROCESSES", default=1)  # sharing the port, for more than one core
+LEDGER_GRPC_WORKERS = env.int("LEDGER_GRPC_WORKERS", default=8)  # threads per process
 LEDGER_GRPC_MAX_STREAMS = env.int("LEDGER_GRPC_MAX_STREAMS", default=max(1, LEDGER_GRPC_WORKERS // 2))
 LEDGER_GRPC_STREAM_POLL_SECONDS = env.float("LEDGER_GRPC_STREAM_POLL_SECONDS", default=0.25)
 LEDGER_GRPC_GRACE_SECONDS = env.float("LEDGER_GRPC_GRACE_SECONDS", default=10.0)

@@ -20,7 +20,9 @@ The server runs as in production (debug off, JSON logs) with ``--metrics-bind``.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -42,7 +44,7 @@ from grpc_api.v1 import accounts_pb2, transactions_pb2
 from harness.commands import REPO
 from harness.grpc_servers import Ledger, grpc_command, serve_grpc
 from harness.ports import free_port
-from harness.processes import log_tail, terminate
+from harness.processes import children_of, log_tail, terminate
 from tests.factories import AccountFactory
 from tests.grpc.conftest import grpc_env
 from tests.grpc.helpers import refusal, refused
@@ -420,3 +422,46 @@ def test_a_port_already_served_exits_non_zero_with_a_clear_message(grpc_server):
     output = done.stdout + done.stderr
     assert f"cannot serve on {grpc_server}" in output, output
     assert "Traceback" not in output, output
+
+
+def test_several_processes_share_the_port_serve_calls_and_stop_together_on_sigterm(tmp_path, user):
+    port = free_port()
+    log = tmp_path / "grpcserver.log"
+    env = grpc_env(LEDGER_GRPC_WORKERS="2", LEDGER_GRPC_MAX_STREAMS="1", PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    with serve_grpc(env, port, log, "--processes", "2") as supervisor:
+        servers = children_of(supervisor.pid)
+        answered = []
+        for _ in range(6):  # A channel each: a connection each, spread by the kernel.
+            with Ledger(f"127.0.0.1:{port}", user.auth_token.key) as ledger:
+                answered.append(ledger.call(ledger.accounts.ListAccounts, accounts_pb2.ListAccountsRequest()))
+        supervisor.send_signal(signal.SIGTERM)
+        status = supervisor.wait(timeout=30)
+
+    assert len(servers) == 2
+    assert len(answered) == 6
+    assert status == 0
+    assert not [pid for pid in servers if Path(f"/proc/{pid}").exists()]
+    assert log.read_text().count("gRPC server stopped") == 3  # Each server, then the supervisor.
+
+
+def test_a_server_process_that_dies_is_replaced(tmp_path, user):
+    port = free_port()
+    log = tmp_path / "grpcserver.log"
+    env = grpc_env(LEDGER_GRPC_WORKERS="2", LEDGER_GRPC_MAX_STREAMS="1")
+    with serve_grpc(env, port, log, "--processes", "2") as supervisor:
+        first = children_of(supervisor.pid)
+        os.kill(first[0], signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            now = children_of(supervisor.pid)
+            if len(now) == 2 and first[0] not in now:
+                break
+            time.sleep(0.2)
+        replaced = children_of(supervisor.pid)
+        with Ledger(f"127.0.0.1:{port}", user.auth_token.key) as ledger:
+            grpc.channel_ready_future(ledger.channel).result(timeout=10)
+            ledger.call(ledger.accounts.ListAccounts, accounts_pb2.ListAccountsRequest())
+
+    assert len(replaced) == 2
+    assert first[0] not in replaced
+    assert "replacing it" in log.read_text()

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
 
+from grpc_api.processes import supervise
 from grpc_api.server import Tls, serve
 
 _BIND = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+):\d{1,5}$")
@@ -33,6 +34,12 @@ class Command(BaseCommand):
             "--workers", type=int, default=None, help="threads answering calls (default LEDGER_GRPC_WORKERS)"
         )
         parser.add_argument(
+            "--processes",
+            type=int,
+            default=None,
+            help="server processes sharing the port, for more than one core (default LEDGER_GRPC_PROCESSES)",
+        )
+        parser.add_argument(
             "--tls-cert", default=None, help="PEM certificate chain: serve TLS only (LEDGER_GRPC_TLS_CERT)"
         )
         parser.add_argument("--tls-key", default=None, help="PEM private key of --tls-cert (LEDGER_GRPC_TLS_KEY)")
@@ -47,7 +54,12 @@ class Command(BaseCommand):
         workers = options["workers"] or settings.LEDGER_GRPC_WORKERS
         if workers < 2:
             raise CommandError("--workers must be 2 or more (one thread is kept from event streams)")
+        processes = options["processes"] or settings.LEDGER_GRPC_PROCESSES
+        if processes < 1:
+            raise CommandError("--processes must be 1 or more")
         metrics_bind = settings.LEDGER_GRPC_METRICS_BIND if options["metrics_bind"] is None else options["metrics_bind"]
+        if metrics_bind and processes > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            raise CommandError("metrics of several processes need PROMETHEUS_MULTIPROC_DIR (a folder they share)")
         if metrics_bind:
             host, port = _host_port(metrics_bind, "--metrics-bind")
             registry = REGISTRY
@@ -63,7 +75,11 @@ class Command(BaseCommand):
             tls = Tls.read(certificate, key) if certificate else None
         except OSError as exc:
             raise CommandError(f"cannot read the TLS certificate or key: {exc}") from exc
+        grace = settings.LEDGER_GRPC_GRACE_SECONDS
+        if processes > 1:
+            supervise(options["bind"], processes=processes, workers=workers, grace=grace, tls=tls)
+            return
         try:
-            serve(options["bind"], workers=workers, grace=settings.LEDGER_GRPC_GRACE_SECONDS, tls=tls)
+            serve(options["bind"], workers=workers, grace=grace, tls=tls)
         except RuntimeError as exc:  # grpc: the address could not be bound.
             raise CommandError(f"cannot serve on {options['bind']}: {exc}") from exc
