@@ -121,6 +121,7 @@ def grpc_scenario(
         server_cpu_s=round(server_cpu, 3),
         generator_cpu_s=outcome["cpu_s"]["total"],
         server_threads=threads,
+        server_processes=processes,
     )
     refused = {code: detail for code, detail in outcome["details"].items() if code != "OK"}
     if refused:

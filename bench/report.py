@@ -85,7 +85,7 @@ def grpc_comparison(results: list[dict]) -> dict[str, Any] | None:
             "p50_ms": r["latency_ms"].get("p50"),
             "p99_ms": r["latency_ms"].get("p99"),
             "server_threads": r.get("server_threads"),
-            "server_processes": 1 if r["kind"] == "grpc" else len(r["peak_rss_mib"]) or None,
+            "server_processes": r.get("server_processes"),
             "server_cpu_ms_per_request": r.get("worker_cpu_ms_per_request"),
             "server_cpu_s": r.get("server_cpu_s"),
             "generator_cpu_s": r.get("generator_cpu_s"),
@@ -199,13 +199,13 @@ def grpc_lines(doc: dict) -> list[str]:
     if rest is None:
         lines = [f"gRPC transfers: {grpc['applied_per_s']:.0f}/s (REST transfers not run)"]
     else:
-        processes = f" over {rest['server_processes']} gunicorn workers" if rest["server_processes"] else ""
         lines = [
             f"gRPC transfers: {grpc['applied_per_s']:.0f}/s vs REST transfers {rest['applied_per_s']:.0f}/s "
             f"(same run, applied tx/s): {found['grpc / rest']}",
             f"  p50 / p99 {grpc['p50_ms']} / {grpc['p99_ms']} ms vs {rest['p50_ms']} / {rest['p99_ms']} ms; "
             f"server CPU {grpc['server_cpu_ms_per_request']} vs {rest['server_cpu_ms_per_request']} ms per "
-            f"request; {grpc['server_threads']} threads in one process vs {rest['server_threads']}{processes}",
+            f"request; {grpc['server_threads']} threads in {grpc['server_processes']} grpcserver processes vs "
+            f"{rest['server_threads']} in {rest['server_processes']} gunicorn workers",
         ]
     if grpc["generator_cpu_share"] is not None:
         wrk = rest["generator_cpu_share"] if rest else None

@@ -28,7 +28,7 @@ from bench.pgbench import find_pgbench, run_pgbench
 from bench.report import say
 from bench.scenarios import BATCH_SIZE, SCENARIOS, Config, Result
 from bench.seed import Seeded, seed
-from bench.server import Server, gunicorn_threads
+from bench.server import Server, gunicorn_threads, gunicorn_workers
 from bench.wrk import lua_data, run_wrk
 from harness.commands import REPO
 from harness.environment import production_env, project_env
@@ -266,6 +266,7 @@ def _load(name, spec, config, server, data_file, run_id, *, kind: str) -> Result
     result.server_cpu_s = round(cpu_used, 3)
     result.generator_cpu_s = round(_children_cpu() - wrk_before, 3)
     result.server_threads = gunicorn_threads(server.env)  # Every server here runs under gunicorn.conf.py.
+    result.server_processes = gunicorn_workers(server.env)
     result.worker_cpu_ms_per_request = round(cpu_used * 1000 / outcome["requests"], 2) if outcome["requests"] else None
     result.machine_cpu_busy_pct = round(100 * busy / total, 1) if total else None
     return result

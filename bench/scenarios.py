@@ -101,6 +101,7 @@ class Result:
     server_cpu_s: float | None = None
     generator_cpu_s: float | None = None
     server_threads: int | None = None  # threads answering requests, all processes together
+    server_processes: int | None = None  # the processes those threads are in
 
     def record_applied(self, count: int) -> None:
         """Record how many transactions the database shows the scenario applied, and their rate."""
