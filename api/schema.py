@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -127,3 +128,21 @@ def problems(*statuses: int, descriptions: Mapping[int, str] | None = None) -> d
 
 READ_ERRORS = (400, 401, 404, 429, 503)
 WRITE_ERRORS = (400, 401, 404, 413, 415, 422, 429, 503)
+
+
+# What gunicorn answers before the API runs (ledger_project/gunicorn_worker.py), to any request.
+_SERVER_REFUSALS = {
+    "414": "`uri_too_long`: the request line is longer than the server reads",
+    "431": "`request_header_fields_too_large`: a header line too long, or too many headers",
+}
+
+
+def document_server_refusals(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Add to every operation the problems the server answers before the API runs (a drf-spectacular hook)."""
+    problem = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in _SERVER_REFUSALS.items():
+                responses.setdefault(status, {"content": problem, "description": description})
+    return result

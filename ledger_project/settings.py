@@ -335,6 +335,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.document_server_refusals"],
     "ENUM_NAME_OVERRIDES": {
         "AccountStatus": "accounts.models.Account.Status",
         "TransactionKind": "transactions.models.Transaction.Kind",

@@ -338,3 +338,14 @@ def test_the_docs_load_swagger_ui_from_local_static_files(db):
         assert asset.startswith("/static/drf_spectacular_sidecar/"), asset
         assert finders.find(asset.removeprefix("/static/")), f"{asset} is not a static file of the project"
     assert '"/api/schema/"' in html
+
+
+def test_every_operation_documents_what_the_server_refuses_before_the_api_runs(schema):
+    undocumented = [
+        f"{method.upper()} {path}: {status}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        for status in ("414", "431")
+        if status not in operation["responses"]
+    ]
+    assert undocumented == []
