@@ -37,7 +37,7 @@ from api import auth_failures
 from api.authentication import CachedTokenAuthentication
 from api.throttling import ClientRateThrottle
 from grpc_api.errors import refusal_of, status_of
-from ledger import metrics
+from ledger import metrics, request_ids
 
 if TYPE_CHECKING:
     from ledger.users import User
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 request_logger = logging.getLogger("ledger.request")
 
 PACKAGE_PREFIX = "/ledger.v1."
-_ACCEPTABLE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")  # As ledger_project.middleware accepts a caller's id.
 _PEER = re.compile(r"^(?:ipv4:(?P<v4>[0-9.]+)|ipv6:\[(?P<v6>[0-9a-fA-F:.]+)\]):\d+$")
 
 
@@ -144,7 +143,7 @@ class CallInterceptor(grpc.ServerInterceptor):
     def _begin(metadata: dict[str, str], context: grpc.ServicerContext) -> str:
         """Start a call: its request id, sent back at once; the thread's stale connections closed."""
         given = metadata.get("x-request-id", "")
-        request_id = given if _ACCEPTABLE_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = given if request_ids.acceptable(given) else uuid.uuid4().hex
         request_id_local.request_id = request_id
         context.send_initial_metadata((("x-request-id", request_id),))
         close_old_connections()

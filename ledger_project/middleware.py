@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,12 +14,9 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.module_loading import import_string
 from log_request_id.middleware import RequestIDMiddleware as _LibraryRequestIDMiddleware
 
-from ledger import metrics
+from ledger import metrics, request_ids
 
 request_logger = logging.getLogger("ledger.request")
-
-# A caller's id is echoed only when it is short and plain; anything else is replaced.
-_ACCEPTABLE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
 class RequestIDMiddleware(_LibraryRequestIDMiddleware):
@@ -29,7 +25,7 @@ class RequestIDMiddleware(_LibraryRequestIDMiddleware):
     def _get_request_id(self, request: HttpRequest) -> str:
         """Return the caller's ``X-Request-ID`` if it is short and plain, else a new id."""
         request_id = super()._get_request_id(request)
-        if not _ACCEPTABLE_ID.fullmatch(request_id):
+        if not request_ids.acceptable(request_id):
             return self._generate_id()
         return request_id
 
