@@ -8,7 +8,8 @@ class ApiConfig(AppConfig):
     verbose_name = "REST API"
 
     def ready(self) -> None:
-        """Register the documents the outbox renders its events' data with."""
+        """Register the documents the outbox renders its events' data with, and the schema's token scheme."""
+        from api import openapi  # noqa: F401  # Registers the tokenAuth extension.
         from api.documents import register_event_renderers
 
         register_event_renderers()

@@ -12,7 +12,7 @@ from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
-from rest_framework import serializers, viewsets
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
@@ -21,7 +21,8 @@ from api.clients import client_of
 from api.documents import EVENT
 from api.ids import id_or_404
 from api.pagination import SignedCursorPagination
-from api.schema import READ_ERRORS, problems
+from api.query import StrictQueryViewSet
+from api.schema import AUTHENTICATED, VISIBLE, describe, read_errors
 from events import selectors
 from events.models import Event
 from ledger.errors import ValidationFailed
@@ -34,14 +35,6 @@ class EventQuerySerializer(serializers.Serializer):
         required=False, help_text="The id of the last event processed: the page starts just after it."
     )
     type = serializers.ChoiceField(choices=Event.Type.choices, required=False, help_text="Only events of this type.")
-
-
-def _query(request: Request) -> dict[str, Any]:
-    """Return the list's filters; ``validation_error`` naming each invalid one."""
-    serializer = EventQuerySerializer(data=request.query_params)
-    if not serializer.is_valid():
-        raise ValidationFailed(errors={field: [str(m) for m in msgs] for field, msgs in serializer.errors.items()})
-    return serializer.validated_data
 
 
 _PAGE = inline_serializer(
@@ -67,24 +60,36 @@ class _PageSchema(AutoSchema):
         return "v1_events_list" if getattr(self.view, "action", None) == "list" else super().get_operation_id()
 
 
+@extend_schema(tags=["Events"])
 @extend_schema_view(
     list=extend_schema(
-        summary="Events, oldest first in commit order",
-        description=(
+        summary="List events, oldest first in commit order",
+        description=describe(
             "A client sees the events touching its accounts (a transaction's with only its own legs); staff "
             "see every event. Ask `after` the last event processed: no event is ever missed or repeated, "
             "even when database transactions commit in another order than they began. An event appears once "
-            "every database transaction that began before its own has ended (usually milliseconds)."
+            "every database transaction that began before its own has ended (usually milliseconds).",
+            AUTHENTICATED,
+            "Answers `{next, previous, results}`: `next` asks `after` the last event of the page while more are "
+            "ready, null once caught up. `page_size`: 1 to 200 (default 50). Any other query parameter is "
+            "refused (`400 validation_error` naming it).",
         ),
         parameters=[
             EventQuerySerializer,
             OpenApiParameter("page_size", int, description="Results per page, 1 to 200 (default 50)."),
         ],
-        responses={200: _PAGE, **problems(*READ_ERRORS)},
+        responses={200: _PAGE, **read_errors(paged=True, lookup=False, cursor=False)},
     ),
-    retrieve=extend_schema(summary="An event", responses={200: EventSerializer, **problems(*READ_ERRORS)}),
+    retrieve=extend_schema(
+        summary="Read an event",
+        description=describe(
+            "One event by its id, its `data` the resource as the API rendered it (a client sees only its own legs).",
+            AUTHENTICATED + " " + VISIBLE,
+        ),
+        responses={200: EventSerializer, **read_errors()},
+    ),
 )
-class EventViewSet(viewsets.GenericViewSet):
+class EventViewSet(StrictQueryViewSet):
     """The events the client may see."""
 
     serializer_class = EventSerializer  # Describes the schema; EVENT renders.
@@ -93,10 +98,15 @@ class EventViewSet(viewsets.GenericViewSet):
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     queryset = Event.objects.none()  # Only for the schema (the id's type); the selectors read.
+    query_inputs = {"list": EventQuerySerializer}
+
+    def page_parameters(self) -> tuple[str, ...]:
+        """The list pages by ``after`` (one of its filters) and takes ``page_size``; it has no cursor."""
+        return ("page_size",) if self.action == "list" else ()
 
     def list(self, request: Request) -> Response:
         client = client_of(request)
-        query = _query(request)
+        query = self.query()
         page_size = SignedCursorPagination().get_page_size(request)
         try:
             found = selectors.events_in_commit_order(client, type=query.get("type"), after=query.get("after"))

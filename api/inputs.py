@@ -36,10 +36,18 @@ class BalanceQuerySerializer(serializers.Serializer):
     )
 
 
+# The time window of a list (an account's history, the transaction lists: api.filters), one definition.
+# Both ends parse as InstantField does; a moment without a zone is in the project's time zone, UTC.
+CREATED_AFTER_HELP = "Only those created at or after this ISO 8601 instant (inclusive; without a zone: UTC)."
+CREATED_BEFORE_HELP = "Only those created before this ISO 8601 instant (exclusive; without a zone: UTC)."
+
+
 class HistoryQuerySerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=Transaction.Kind.choices, required=False)
-    created_after = InstantField(required=False, help_text="Only postings at or after this instant.")
-    created_before = InstantField(required=False, help_text="Only postings before this instant.")
+    kind = serializers.ChoiceField(
+        choices=Transaction.Kind.choices, required=False, help_text="Only postings of transactions of this kind."
+    )
+    created_after = InstantField(required=False, help_text=CREATED_AFTER_HELP)
+    created_before = InstantField(required=False, help_text=CREATED_BEFORE_HELP)
 
 
 # --- money movements ----------------------------------------------------------------------

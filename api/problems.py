@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from api.parsers import PayloadTooLarge
+from api.problem_codes import EXPLANATIONS, problem_page_path
 from ledger import metrics
 from ledger.errors import ALL_ERRORS, LedgerError, NotFound, Unavailable, ValidationFailed
 
@@ -64,7 +65,7 @@ def problem_type(request: HttpRequest | None, code: str) -> str:
     Relative when the request names no host this service answers for: building it must never
     raise, since it shapes every error.
     """
-    path = f"/api/v1/problems/{code}/"
+    path = problem_page_path(code)
     if request is None:
         return path
     try:
@@ -210,6 +211,9 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 class ProblemTypeView(APIView):
     """Describes a problem ``type`` URI, so that the type of every problem document resolves.
 
+    Answers ``{"type", "code", "title", "explanation"}``: the explanation says what happened and
+    what to do (``api.problem_codes``).
+
     A class rather than ``@api_view``, whose methods come from a set: its ``Allow`` header
     changed order from one process to the next.
     """
@@ -222,7 +226,14 @@ class ProblemTypeView(APIView):
         """Describe the problem type ``code``; ``not_found`` for a code the API never answers."""
         if code not in TITLES:
             raise NotFound("No such problem type.")
-        return Response({"type": problem_type(request, code), "code": code, "title": TITLES[code]})
+        return Response(
+            {
+                "type": problem_type(request, code),
+                "code": code,
+                "title": TITLES[code],
+                "explanation": EXPLANATIONS[code],
+            }
+        )
 
 
 problem_type_view = ProblemTypeView.as_view()

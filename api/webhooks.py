@@ -12,11 +12,12 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api import examples
 from api.clients import client_of
 from api.documents import (
     INSTANT,
@@ -31,7 +32,8 @@ from api.documents import (
 )
 from api.ids import id_or_404
 from api.pagination import CommitOrderPagination, SignedCursorPagination
-from api.schema import PAGE_PARAMETERS, READ_ERRORS, WRITE_ERRORS, problems
+from api.query import StrictQueryViewSet
+from api.schema import AUTHENTICATED, PAGE_PARAMETERS, PAGED, describe, read_errors, write_errors
 from events.models import Event
 from webhooks import selectors, services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -159,17 +161,26 @@ class DeliveryPagination(SignedCursorPagination):
 # --- the endpoint --------------------------------------------------------------------------------
 
 
+@extend_schema(tags=["Webhooks"])
 @extend_schema_view(
     list=extend_schema(
-        summary="The client's webhook endpoints, newest first",
-        responses={200: WebhookEndpointSerializer(many=True), **problems(*READ_ERRORS)},
+        summary="List your webhook endpoints, newest first",
+        description=describe(
+            "The endpoints you registered, with their event types and status; never their secrets.",
+            AUTHENTICATED + " Every client, staff too, sees only its own endpoints.",
+            PAGED,
+        ),
+        responses={200: WebhookEndpointSerializer(many=True), **read_errors(paged=True, lookup=False)},
     ),
     retrieve=extend_schema(
-        summary="A webhook endpoint (never its secret)",
-        responses={200: WebhookEndpointSerializer, **problems(*READ_ERRORS)},
+        summary="Read a webhook endpoint (never its secret)",
+        description=describe(
+            "One of your endpoints by its id.", AUTHENTICATED + " Another client's endpoint answers `404 not_found`."
+        ),
+        responses={200: WebhookEndpointSerializer, **read_errors()},
     ),
 )
-class WebhookEndpointViewSet(viewsets.GenericViewSet):
+class WebhookEndpointViewSet(StrictQueryViewSet):
     """The client's webhook endpoints (staff too have only their own)."""
 
     serializer_class = WebhookEndpointSerializer  # Describes the schema; WEBHOOK_ENDPOINT renders.
@@ -195,17 +206,32 @@ class WebhookEndpointViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Register a webhook endpoint",
-        description=(
+        description=describe(
             "From now on, every event the client may see whose type is listed is `POST`ed to `url` as JSON (the "
             "event document, with only the client's legs), signed as Standard Webhooks does: headers `webhook-id` "
             "(the event id), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,` and the base64 "
             'HMAC-SHA256 of `"{id}.{timestamp}.{body}"` keyed with the secret\'s bytes). A 2xx within 10 s is '
             "success; anything else (redirects included: never followed) is retried at once, then after 5 s, "
             "5 min, 30 min, 2 h, 5 h, 10 h and 10 h, then `failed`. Delivery is at least once and unordered: "
-            "deduplicate by `webhook-id`. The answer carries the `secret`, shown only here and on rotation."
+            "deduplicate by `webhook-id`. The answer carries the `secret`, shown only here and on rotation.",
+            AUTHENTICATED,
+            "`url` must be `https://` and must not resolve to a loopback, private, link-local or multicast "
+            'address. `event_types` lists event types, or `["*"]` for all. No `Idempotency-Key`: a retry '
+            "registers another endpoint.",
+            "Answers 201 with the endpoint and its `secret`.",
         ),
         request=WebhookEndpointInputSerializer,
-        responses={201: WebhookEndpointWithSecretSerializer, **problems(*WRITE_ERRORS)},
+        responses={201: WebhookEndpointWithSecretSerializer, **write_errors(idempotent=False, lookup=False)},
+        examples=[
+            examples.request(
+                "Every event",
+                {"url": "https://hooks.example.com/ledger", "event_types": ["*"], "description": "Bookkeeping"},
+            ),
+            examples.request(
+                "Postings only",
+                {"url": "https://hooks.example.com/ledger", "event_types": ["transaction.posted"]},
+            ),
+        ],
     )
     def create(self, request: Request) -> Response:
         serializer = WebhookEndpointInputSerializer(data=request.data)
@@ -215,8 +241,11 @@ class WebhookEndpointViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Delete a webhook endpoint",
-        description="It receives nothing more; deliveries still pending fail. Its id is then `not_found`.",
-        responses={204: OpenApiResponse(description="Deleted."), **problems(*READ_ERRORS)},
+        description=describe(
+            "It receives nothing more; deliveries still pending fail. Its id is then `not_found`.",
+            AUTHENTICATED + " Only your own endpoints.",
+        ),
+        responses={204: OpenApiResponse(description="Deleted."), **read_errors()},
     )
     def destroy(self, request: Request, id: str) -> Response:
         endpoint_id = id_or_404(id, what="webhook endpoint")
@@ -225,13 +254,14 @@ class WebhookEndpointViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Rotate the endpoint's secret",
-        description=(
+        description=describe(
             "Answers the new `secret` (shown only now). For 24 hours deliveries carry two signatures, "
             "space-separated: the new secret's and the previous one's (`previous_secret_expires_at`); a second "
-            "rotation within that time drops the oldest secret."
+            "rotation within that time drops the oldest secret.",
+            AUTHENTICATED + " Only your own endpoints. Send no body.",
         ),
         request=None,
-        responses={200: WebhookEndpointWithSecretSerializer, **problems(*READ_ERRORS)},
+        responses={200: WebhookEndpointWithSecretSerializer, **read_errors()},
     )
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, id: str) -> Response:
@@ -240,9 +270,15 @@ class WebhookEndpointViewSet(viewsets.GenericViewSet):
         return Response(WEBHOOK_ENDPOINT_WITH_SECRET.render(endpoint))
 
     @extend_schema(
-        summary="The endpoint's deliveries, newest first",
+        summary="List an endpoint's deliveries, newest first",
+        description=describe(
+            "Each event sent (or to be sent) to the endpoint: its status (`pending`, `succeeded`, `failed`), "
+            "attempts, the last HTTP status and error, and when the next attempt is due.",
+            AUTHENTICATED + " Only your own endpoints.",
+            PAGED,
+        ),
         parameters=PAGE_PARAMETERS,
-        responses={200: WebhookDeliverySerializer(many=True), **problems(*READ_ERRORS)},
+        responses={200: WebhookDeliverySerializer(many=True), **read_errors(paged=True)},
     )
     @action(detail=True, methods=["get"], pagination_class=DeliveryPagination)
     def deliveries(self, request: Request, id: str) -> Response:

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_filters",
     "accounts",
     "transactions",
     "audit",
@@ -325,7 +326,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "A double-entry ledger. Amounts are decimal strings with the currency's minor-unit "
         "digits. Every money movement needs an `Idempotency-Key` header. Errors are RFC 9457 "
-        "problem documents (`application/problem+json`)."
+        "problem documents (`application/problem+json`) whose `type` links a page explaining their `code` "
+        "(`/api/v1/problems/<code>/`); each operation lists the codes it can answer. Authenticate with "
+        "`Authorization: Token <key>` (see Authorize). Lists take only the query parameters they document: "
+        "any other is `400 validation_error` naming it."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -335,6 +339,43 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One tag per resource, in this order in Swagger UI.
+    "TAGS": [
+        {
+            "name": "Accounts",
+            "description": "Open accounts, read them, their balance now or at an instant, and their postings.",
+        },
+        {
+            "name": "Deposits",
+            "description": (
+                "Money into one of your accounts from outside the ledger. Every post needs an `Idempotency-Key`."
+            ),
+        },
+        {
+            "name": "Withdrawals",
+            "description": (
+                "Money out of one of your accounts, up to its available balance. Every post needs an `Idempotency-Key`."
+            ),
+        },
+        {
+            "name": "Transfers",
+            "description": "Money from one of your accounts to any active account of the same currency.",
+        },
+        {
+            "name": "Transactions",
+            "description": "Every transaction you may see, of any kind, filtered; staff may reverse one.",
+        },
+        {
+            "name": "Batches",
+            "description": "Up to 1000 movements and holds in one database transaction, all or nothing.",
+        },
+        {"name": "Holds", "description": "Reserve money now (a card authorization), capture or void it later."},
+        {
+            "name": "Events",
+            "description": "Every committed change to the books, oldest first, never missed nor repeated.",
+        },
+        {"name": "Webhooks", "description": "Endpoints that receive the events you may see, signed, at least once."},
+    ],
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.document_server_refusals"],
     "ENUM_NAME_OVERRIDES": {
         "AccountStatus": "accounts.models.Account.Status",

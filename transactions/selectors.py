@@ -28,15 +28,45 @@ def _rendered(queryset: QuerySet[Transaction]) -> QuerySet[Transaction]:
     ).prefetch_related(Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("pk")))
 
 
-def transactions_visible_to(user: User, *, kind: str | None = None) -> QuerySet[Transaction]:
+def transactions_visible_to(
+    user: User,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    account_id: UUID | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    reference: str | None = None,
+) -> QuerySet[Transaction]:
     """Return the transactions ``user`` may see: for a client those touching its accounts, for staff all.
 
     Every customer leg of a transaction is its source or its destination, so those two
     columns decide visibility. Loads what the API renders without further queries.
+
+    The filters narrow it: ``account_id`` to the transactions moving money in or out of that
+    account, which must be the client's own (staff: any); another client's account matches
+    nothing, so a client learns nothing of it. ``created_after`` is inclusive,
+    ``created_before`` exclusive; ``reference`` matches exactly.
     """
     queryset = _rendered(Transaction.objects.all())
     if kind is not None:
         queryset = queryset.filter(kind=kind)
+    if status is not None:
+        queryset = queryset.filter(status=status)
+    if created_after is not None:
+        queryset = queryset.filter(created_at__gte=created_after)
+    if created_before is not None:
+        queryset = queryset.filter(created_at__lt=created_before)
+    if reference is not None:
+        queryset = queryset.filter(reference=reference)
+    if account_id is not None:
+        accounts = Account.objects.filter(public_id=account_id)
+        if not user.is_staff:
+            accounts = accounts.filter(owner=user)
+        account = accounts.only("pk").first()
+        if account is None:
+            return queryset.none()
+        queryset = queryset.filter(Q(source_account=account) | Q(destination_account=account))
     if not user.is_staff:
         queryset = queryset.filter(Q(source_account__owner=user) | Q(destination_account__owner=user))
     return queryset
