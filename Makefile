@@ -14,7 +14,7 @@ GRPC_PORT ?= 50051
 TEST_ENV := DJANGO_DEBUG=False DJANGO_SECRET_KEY=test-only-secret-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0-not-for-production \
 	DJANGO_SECURE_SSL_REDIRECT=False DJANGO_SECURE_COOKIES=False
 
-.PHONY: run grpc proto serve test lint format check-migrations pytest pytest-sqlite clean clean-demo bench torture
+.PHONY: run grpc proto client serve test lint format check-migrations pytest pytest-sqlite clean clean-demo bench torture
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ grpc: $(VENV)/.runtime-installed
 # fails while the committed code differs from what the proto generates (tests/grpc/test_proto.py).
 proto: $(VENV)/.dev-installed
 	$(BIN)/python -m grpc_api.codegen
+
+# Regenerate the typed Python client, clients/python/ (ledger_client), from the OpenAPI schema
+# (manage.py spectacular, no server or network) with openapi-python-client; make test fails while
+# the committed package differs from what the schema generates (tests/client/test_codegen.py).
+client: $(VENV)/.dev-installed
+	$(BIN)/python -m clients.codegen
 
 # The production configuration (gunicorn.conf.py) against $$DATABASE_URL, the same commands
 # the Dockerfile runs. Needs DJANGO_SECRET_KEY; see the README's "Deploying" section.

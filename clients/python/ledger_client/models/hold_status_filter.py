@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+
+class HoldStatusFilter(StrEnum):
+    CAPTURED = "captured"
+    EXPIRED = "expired"
+    PENDING = "pending"
+    VOIDED = "voided"
+
+    def __str__(self) -> str:
+        return str(self.value)
