@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import BigIntegerField, Case, ExpressionWrapper, F, OuterRef, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -140,3 +140,18 @@ def _own_account_sql() -> str:
         f"SELECT {rows.columns(Account, 'a')}, {lapsed} AS lapsed_reserved_minor "  # noqa: S608
         f"FROM {table} a WHERE a.public_id = %s AND a.owner_id = %s"
     )
+
+
+def open_holds_by_currency(now: datetime | None = None) -> dict[str, tuple[int, int]]:
+    """Return, per currency, how many holds are open at ``now`` and what they still reserve (minor units).
+
+    Open: pending and not past its expiry (a lapsed hold reserves nothing, even before its
+    expiry is recorded). One query along the pending holds' expiry index.
+    """
+    rows = (
+        Hold.objects.filter(status=Hold.Status.PENDING, expires_at__gt=now or timezone.now())
+        .values("currency")
+        .annotate(open=models.Count("pk"), reserved=Sum(F("amount_minor") - F("captured_minor")))
+        .order_by("currency")
+    )
+    return {row["currency"]: (row["open"], int(row["reserved"])) for row in rows}

@@ -35,6 +35,7 @@ from django.core.paginator import Page, Paginator
 from django.db import connection, models
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponseBase
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
@@ -360,11 +361,13 @@ class GuardedAdmin(_ModelAdminBase):
 
 
 class LedgerAdminSite(admin.AdminSite):
-    """The admin site: NUL characters refused on every page, every change list guarded.
+    """The admin site: NUL characters refused on every page, every change list guarded, a dashboard as its index.
 
     Django's own model admins (users, groups, tokens) are registered here too, so they get the
     same guards as the ledger's.
     """
+
+    index_template = "admin/console/index.html"
 
     def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         """Return ``view`` protected as Django's admin protects it, and refusing a NUL in the URL."""
@@ -376,6 +379,12 @@ class LedgerAdminSite(admin.AdminSite):
             return protected(request, *args, **kwargs)
 
         return cast("_View", refusing_nul)  # Called as the view is, and wrapped to look like it.
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
+        """Django's index with the dashboard (``console.dashboard``) above its app list."""
+        from console.dashboard import dashboard_context  # It builds on this module's helpers.
+
+        return super().index(request, {**dashboard_context(request), **(extra_context or {})})
 
     def register(self, model_or_iterable: Any, admin_class: type | None = None, **options: Any) -> None:
         """Register the model(s) with ``admin_class`` (Django's ``ModelAdmin`` by default), guarded."""

@@ -219,3 +219,30 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id}:{self.key}"
+
+
+class DailyTotal(models.Model):
+    """What the transactions created on one settled day add up to, for one currency and kind.
+
+    A cache of ``COUNT`` and ``SUM(amount_minor)`` over ``transactions`` that the console's
+    dashboard reads instead of scanning them (``transactions.totals``). Rows are written once,
+    all of a day's together, and only for a day no open database transaction can still add to
+    (``transactions.totals.SETTLE_MARGIN``); transactions are never updated or deleted, so a
+    settled day's figures never change. A day with no transaction has no row and is counted
+    again, at the cost of one index probe.
+    """
+
+    day = models.DateField(help_text="The day in settings.TIME_ZONE the transactions were created on.")
+    currency = models.CharField(max_length=3)
+    kind = models.CharField(max_length=10, choices=Transaction.Kind.choices)
+    count = models.PositiveBigIntegerField()
+    volume_minor = models.BigIntegerField(help_text="The sum of their amounts, in minor units.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "currency", "kind"], name="daily_total_unique"),
+            models.CheckConstraint(condition=Q(volume_minor__gte=0), name="daily_total_volume_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} {self.currency}: {self.count}"
