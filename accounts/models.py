@@ -33,6 +33,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from ledger.commit_order import txid_field
+from ledger.money import format_minor
 
 
 class Account(models.Model):
@@ -112,8 +113,9 @@ class Account(models.Model):
         permissions = [("change_account_status", "Can freeze, unfreeze and close accounts")]
 
     def __str__(self) -> str:
-        label = self.name or ("system" if self.is_system else "account")
-        return f"{label} ({self.currency}) {self.public_id}"
+        """Its name (or what it is), currency and the start of its id: "Alice (USD) · 1a2b3c4d" (no query)."""
+        label = self.name or ("System account" if self.is_system else "Account")
+        return f"{label} ({self.currency}) · {str(self.public_id)[:8]}"
 
     @property
     def is_active(self) -> bool:
@@ -237,7 +239,11 @@ class Hold(models.Model):
         permissions = [("void_hold", "Can void a pending hold")]
 
     def __str__(self) -> str:
-        return f"hold {self.public_id}"
+        """Its amount, status and the start of its id: "Hold of 25.00 USD (pending) · 1a2b3c4d" (no query)."""
+        return (
+            f"Hold of {format_minor(self.amount_minor, self.currency)} {self.currency} "
+            f"({self.get_status_display()}) · {str(self.public_id)[:8]}"
+        )
 
     def status_at(self, now: datetime) -> str:
         """Return the status the hold has at ``now``: ``expired`` once past ``expires_at``, recorded or not."""

@@ -12,8 +12,7 @@ before its expiry is recorded), and its latest holds (``console.holds``).
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -30,30 +29,42 @@ from django.utils.html import format_html, format_html_join
 from accounts.models import Account, Hold
 from accounts.selectors import with_available, with_balances
 from accounts.services import account_status_change
-from console.holds import status_label
+from console.holds import status_label as hold_status_label
+from console.search import ids_q, too_long
 from console.tools import (
     ChoicesListFilter,
     CurrencyFilter,
     LedgerModelAdmin,
     account_label,
-    admin_link,
+    clipped,
     flat_fields,
     money,
+    money_cell,
     operator_of,
     positive_int,
+    short_id_link,
+    system_account_note,
+    system_badge,
+    when,
 )
 from ledger.errors import LedgerError
 from transactions.models import Posting
+
+if TYPE_CHECKING:
+    from django_stubs_ext import FieldsetSpec
 
 LATEST_POSTINGS = 20
 LATEST_HOLDS = 20
 
 # action -> (button label, past tense for messages, statuses it applies to)
+# The buttons end in "…": each opens a confirmation page, where nothing happens until confirmed.
 STATUS_ACTIONS = {
-    "freeze": ("Freeze", "frozen", {Account.Status.ACTIVE}),
-    "unfreeze": ("Unfreeze", "unfrozen", {Account.Status.FROZEN}),
-    "close": ("Close", "closed", {Account.Status.ACTIVE, Account.Status.FROZEN}),
+    "freeze": ("Freeze account…", "frozen", {Account.Status.ACTIVE}),
+    "unfreeze": ("Unfreeze account…", "unfrozen", {Account.Status.FROZEN}),
+    "close": ("Close account…", "closed", {Account.Status.ACTIVE, Account.Status.FROZEN}),
 }
+# What each action does, as its confirmation button says it.
+CONFIRM_LABELS = {"freeze": "Freeze the account", "unfreeze": "Unfreeze the account", "close": "Close the account"}
 
 
 class SystemFilter(ChoicesListFilter):
@@ -79,12 +90,14 @@ class StatusChangeForm(forms.Form):
 
 @admin.register(Account)
 class AccountAdmin(LedgerModelAdmin):
-    list_display = ["public_id", "name", "owner", "currency", "balance", "status", "is_system", "created_at"]
-    list_display_links = ["public_id"]
+    list_display = ["id_chip", "name_cell", "owner", "balance", "status_label", "system", "created_at"]
+    list_display_links = None  # The id chip links to the page itself (its copy button must not be in a link).
     list_select_related = ["owner"]
     list_filter = [CurrencyFilter, "status", SystemFilter]
     search_fields = ["public_id"]  # Shows the search box; get_search_results does the searching.
-    search_help_text = "An account id (exact), the start of a name (case-sensitive), or an owner's exact username."
+    search_help_text = (
+        "Part of a name (any case), an account id (whole, or its first 8+ characters), or an owner's exact username."
+    )
     sortable_by = ()
     ordering = ["-id"]
     fieldsets = [
@@ -93,7 +106,7 @@ class AccountAdmin(LedgerModelAdmin):
             {
                 "fields": [
                     ("public_id", "name"),
-                    ("owner", "currency", "is_system"),
+                    ("owner", "currency", "system"),
                     ("status", "last_sequence"),
                     ("balance", "reserved", "available"),
                     ("created_at", "updated_at"),
@@ -104,11 +117,38 @@ class AccountAdmin(LedgerModelAdmin):
         ("Latest postings", {"fields": ["latest_postings"]}),
         ("Latest holds", {"fields": ["latest_holds"]}),
     ]
-    readonly_fields = flat_fields(fieldsets)
+    readonly_fields = [*flat_fields(fieldsets), "system_note"]
+
+    @admin.display(description="id")
+    def id_chip(self, obj: Account) -> str:
+        return short_id_link(obj)
+
+    @admin.display(description="name")
+    def name_cell(self, obj: Account) -> str:
+        return clipped(obj.name)
 
     @admin.display(description="balance")
     def balance(self, obj: Account) -> str:
-        return money(obj.current_balance_minor, obj.currency)
+        return money_cell(obj.current_balance_minor, obj.currency)
+
+    @admin.display(description="status")
+    def status_label(self, obj: Account) -> str:
+        return format_html('<span class="badge badge-status-{}">{}</span>', obj.status, obj.get_status_display())
+
+    @admin.display(description="type", empty_value="")
+    def system(self, obj: Account) -> str:
+        """The "System" badge on the currency's system account (what it is on hover); nothing on a customer's."""
+        return system_badge(obj) if obj.is_system else ""
+
+    @admin.display(description="what it is")
+    def system_note(self, obj: Account) -> str:
+        return format_html('<p class="system-note">{}</p>', system_account_note(obj.currency))
+
+    def get_fieldsets(self, request: HttpRequest, obj: Account | None = None) -> FieldsetSpec:
+        """The account's fields; a system account's page first says what a system account is."""
+        if obj is not None and obj.is_system:
+            return [("System account", {"fields": ["system_note"]}), *self.fieldsets]
+        return self.fieldsets
 
     @admin.display(description="reserved")
     def reserved(self, obj: Account) -> str:
@@ -131,14 +171,14 @@ class AccountAdmin(LedgerModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    admin_link(hold, str(hold.public_id)[:8]),
-                    status_label(hold, now),
-                    money(hold.amount_minor, hold.currency),
-                    money(hold.captured_minor, hold.currency),
-                    money(hold.remaining_minor_at(now), hold.currency),
+                    short_id_link(hold),
+                    hold_status_label(hold, now),
+                    money_cell(hold.amount_minor, hold.currency),
+                    money_cell(hold.captured_minor, hold.currency),
+                    money_cell(hold.remaining_minor_at(now), hold.currency),
                     account_label(hold.destination_account) if hold.destination_account else "-",
-                    hold.expires_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    hold.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    when(hold.expires_at),
+                    when(hold.created_at),
                 )
                 for hold in holds
             ),
@@ -168,11 +208,11 @@ class AccountAdmin(LedgerModelAdmin):
             (
                 (
                     p.sequence,
-                    p.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    admin_link(p.transaction, str(p.transaction.public_id)),
-                    p.transaction.kind,
-                    money(p.amount_minor, obj.currency),
-                    money(p.balance_after_minor, obj.currency),
+                    when(p.created_at),
+                    short_id_link(p.transaction),
+                    p.transaction.get_kind_display(),
+                    money_cell(p.amount_minor, obj.currency),
+                    money_cell(p.balance_after_minor, obj.currency),
                 )
                 for p in postings
             ),
@@ -202,16 +242,20 @@ class AccountAdmin(LedgerModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Account], search_term: str
     ) -> tuple[QuerySet[Account], bool]:
-        """Search by exact id (its unique index), else by a name prefix or an owner's username (both indexed)."""
+        """Find accounts by id (whole or its start), else by part of their name (any case) or an owner's username.
+
+        See ``console.search``: the id along its unique index, the name along its trigram index.
+        """
         term = search_term.strip()
         if not term:
             return queryset, False
-        try:
-            return queryset.filter(public_id=uuid.UUID(term)), False
-        except ValueError:
-            pass
+        if too_long(term):
+            return queryset.none(), False
+        by_id = ids_q(term)
+        if by_id is not None:
+            return queryset.filter(by_id), False
         owners = list(get_user_model().objects.filter(username=term).values_list("pk", flat=True)[:10])
-        return queryset.filter(Q(name__startswith=term) | Q(owner_id__in=owners)), False
+        return queryset.filter(Q(name__icontains=term) | Q(owner_id__in=owners)), False
 
     # --- status changes -------------------------------------------------------------------
 
@@ -237,7 +281,11 @@ class AccountAdmin(LedgerModelAdmin):
         if account.is_system or not self.has_change_status_permission(request):
             return []
         return [
-            {"action": action, "label": label, "url": reverse(f"admin:accounts_account_{action}", args=[account.pk])}
+            {
+                "action": action,
+                "label": label,
+                "url": reverse(f"admin:accounts_account_{action}", args=[account.pk]),
+            }
             for action, (label, _, allowed_from) in STATUS_ACTIONS.items()
             if account.status in allowed_from
         ]
@@ -282,16 +330,17 @@ class AccountAdmin(LedgerModelAdmin):
             except LedgerError as exc:
                 messages.error(request, f"Account not {done}: {exc.detail}")
                 return redirect(change_url)
-            self.log_change(request, account, f"{label} account. Reason: {reason}")
+            self.log_change(request, account, f"{label.rstrip('…')}. Reason: {reason}")
             messages.success(request, f"Account {account.public_id} {done}.")
             return redirect(change_url)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{label} account {account_label(account)}",
+            "title": f"{label.rstrip('…')} {account_label(account)}?",
             "opts": self.opts,
             "original": account,
             "action": action,
-            "action_label": label,
+            "action_label": label.rstrip("…"),
+            "confirm_label": CONFIRM_LABELS[action],
             "balance": money(account.balance_minor, account.currency),
             "blocked": action == "close" and account.balance_minor != 0,
             "form": form,

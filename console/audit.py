@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from audit.models import AuditRecord
-from console.tools import ChoicesListFilter, IdListFilter, LedgerModelAdmin
+from console.tools import ChoicesListFilter, IdListFilter, LedgerModelAdmin, clipped, short_id
 
 _TARGET_LISTS = {
     "account": "admin:accounts_account_changelist",
@@ -53,7 +53,7 @@ class TargetTypeFilter(ChoicesListFilter):
 
 @admin.register(AuditRecord)
 class AuditRecordAdmin(LedgerModelAdmin):
-    list_display = ["created_at", "operator_label", "action", "target", "reason", "ip_address"]
+    list_display = ["created_at", "operator_label", "action", "target", "reason_cell", "ip_address"]
     list_display_links = ["created_at"]
     list_filter = [OperatorFilter, "action", TargetTypeFilter]
     date_hierarchy = "created_at"
@@ -74,14 +74,22 @@ class AuditRecordAdmin(LedgerModelAdmin):
     )
     readonly_fields = fields
 
+    @admin.display(description="reason")
+    def reason_cell(self, obj: AuditRecord) -> str:
+        return clipped(obj.reason)
+
     @admin.display(description="target")
     def target(self, obj: AuditRecord) -> str:
-        """Return a link to a search for the target in its own list (no query per row)."""
+        """Return the target's kind linking to a search for it in its own list (no query per row), and its id."""
         changelist = _TARGET_LISTS.get(obj.target_type)
         if changelist is None:
-            return f"{obj.target_type} {obj.target_id}"
+            return format_html("{} {}", obj.target_type, short_id(obj.target_id))
         return format_html(
-            '<a href="{}?q={}">{} {}</a>', reverse(changelist), obj.target_id, obj.target_type, obj.target_id
+            '<a href="{}?q={}" class="audit-target">{}</a> {}',
+            reverse(changelist),
+            obj.target_id,
+            obj.target_type,
+            short_id(obj.target_id),
         )
 
     def get_search_results(

@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.models import Account
 from accounts.selectors import open_holds_by_currency
 from audit.models import AuditRecord
-from console.tools import money
+from console.tools import money, short_id, when
 from events.broker import publishing_status
 from ledger.money import currencies, format_minor
 from reconciliation.models import ReconciliationRun
@@ -100,7 +100,7 @@ def _publishing() -> dict[str, Any]:
     status = publishing_status()
     oldest = status.oldest_pending_at
     lag = max(0.0, (timezone.now() - oldest).total_seconds()) if oldest else 0.0
-    return {"configured": True, "lag_seconds": round(lag, 1), "heartbeat_at": status.heartbeat_at}
+    return {"configured": True, "lag_seconds": round(lag, 1), "heartbeat_at": when(status.heartbeat_at)}
 
 
 def dashboard_context(request: HttpRequest) -> dict[str, Any]:
@@ -137,22 +137,33 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
             "idle_currencies": [f.currency for f in figures if not f.active],
             "chart": _chart(figures, today),
             "run": run,
+            "run_finished": when(run.finished_at) if run else None,
             "run_url": reverse("admin:reconciliation_reconciliationrun_change", args=[run.pk]) if run else None,
             "runs_url": reverse("admin:reconciliation_reconciliationrun_changelist"),
             "publishing": _publishing(),
             "frozen": [
                 {
                     "record": record,
-                    "url": reverse("admin:accounts_account_change", args=[frozen_accounts[record.target_id]])
-                    if record.target_id in frozen_accounts
-                    else None,
+                    "when": when(record.created_at),
+                    "account": short_id(
+                        record.target_id,
+                        reverse("admin:accounts_account_change", args=[frozen_accounts[record.target_id]])
+                        if record.target_id in frozen_accounts
+                        else None,
+                    ),
                 }
                 for record in frozen
             ],
             "reversals": [
                 {
                     "txn": txn,
-                    "url": reverse("admin:transactions_transaction_change", args=[txn.pk]),
+                    "when": when(txn.created_at),
+                    "id": short_id(txn.public_id, reverse("admin:transactions_transaction_change", args=[txn.pk])),
+                    "reverses": short_id(
+                        txn.reverses.public_id, reverse("admin:transactions_transaction_change", args=[txn.reverses.pk])
+                    )
+                    if txn.reverses
+                    else "-",
                     "amount": money(txn.amount_minor, txn.currency),
                 }
                 for txn in reversals

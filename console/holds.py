@@ -14,7 +14,6 @@ transaction); this admin only asks for the reason and adds Django's ``LogEntry``
 from __future__ import annotations
 
 import datetime
-import uuid
 from typing import Any
 
 from django import forms
@@ -28,18 +27,21 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from accounts.models import Account, Hold
+from accounts.models import Hold
+from console.search import accounts_matching, ids_q, too_long
 from console.tools import (
     AccountIdFilter,
     ChoicesListFilter,
     CurrencyFilter,
     LedgerModelAdmin,
     account_link,
-    admin_link,
     flat_fields,
     money,
+    money_cell,
     operator_of,
     positive_int,
+    short_id_link,
+    when,
 )
 from ledger.errors import LedgerError
 from transactions.holds import hold_void
@@ -65,15 +67,12 @@ def seen_at(hold: Hold) -> datetime.datetime:
 
 
 def status_label(hold: Hold, now: datetime.datetime) -> str:
-    """Return the hold's status at ``now``, saying so when its expiry is not recorded yet."""
+    """Return the hold's status at ``now`` by its label, saying so when its expiry is not recorded yet."""
     status = hold.status_at(now)
+    label = str(Hold.Status(status).label)
     if status != hold.status:
-        return f"{status} (not yet recorded)"
-    return status
-
-
-def _hold_link(hold: Hold) -> str:
-    return admin_link(hold, str(hold.public_id)[:8])
+        return f"{label} (not yet recorded)"
+    return label
 
 
 class HoldStatusFilter(ChoicesListFilter):
@@ -136,7 +135,7 @@ class _HoldColumns:
 
     @admin.display(description="id")
     def short_id(self, obj: Hold) -> str:
-        return str(obj.public_id)[:8]
+        return short_id_link(obj)
 
     @admin.display(description="account")
     def account_link(self, obj: Hold) -> str:
@@ -148,15 +147,15 @@ class _HoldColumns:
 
     @admin.display(description="amount")
     def amount(self, obj: Hold) -> str:
-        return money(obj.amount_minor, obj.currency)
+        return money_cell(obj.amount_minor, obj.currency)
 
     @admin.display(description="captured")
     def captured(self, obj: Hold) -> str:
-        return money(obj.captured_minor, obj.currency)
+        return money_cell(obj.captured_minor, obj.currency)
 
     @admin.display(description="remaining")
     def remaining(self, obj: Hold) -> str:
-        return money(obj.remaining_minor_at(seen_at(obj)), obj.currency)
+        return money_cell(obj.remaining_minor_at(seen_at(obj)), obj.currency)
 
     @admin.display(description="status")
     def status_now(self, obj: Hold) -> str:
@@ -176,11 +175,14 @@ class HoldAdmin(_HoldColumns, LedgerModelAdmin):
         "expires_at",
         "created_at",
     ]
-    list_display_links = ["short_id"]
+    list_display_links = None  # The id chip links to the page itself (its copy button must not be in a link).
     list_select_related = ["account", "destination_account"]
     list_filter = [HoldStatusFilter, ExpiryFilter, CurrencyFilter, AccountIdFilter]
     search_fields = ["public_id"]  # Shows the search box; get_search_results does the searching.
-    search_help_text = "A hold id, an account id (either side) or a reference (exact, case-sensitive)."
+    search_help_text = (
+        "Part of a reference or of an account's name (any case); "
+        "a hold or account id, whole or its first 8+ characters."
+    )
     sortable_by = ()
     ordering = ["-id"]
     fieldsets = [
@@ -213,11 +215,11 @@ class HoldAdmin(_HoldColumns, LedgerModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    admin_link(txn, str(txn.public_id)),
-                    txn.kind,
-                    txn.status,
-                    money(txn.amount_minor, txn.currency),
-                    txn.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    short_id_link(txn),
+                    txn.get_kind_display(),
+                    txn.get_status_display(),
+                    money_cell(txn.amount_minor, txn.currency),
+                    when(txn.created_at),
                 )
                 for txn in captures
             ),
@@ -246,18 +248,20 @@ class HoldAdmin(_HoldColumns, LedgerModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Hold], search_term: str
     ) -> tuple[QuerySet[Hold], bool]:
-        """Search by exact id (a hold's, or an account's: its holds either way), else by exact reference."""
+        """Find holds by id (whole or its start), by the accounts a term names (either side: their id, id start
+        or part of their name), or by part of their reference (any case). See ``console.search``.
+        """
         term = search_term.strip()
         if not term:
             return queryset, False
-        try:
-            uid = uuid.UUID(term)
-        except ValueError:
-            return queryset.filter(reference=term), False
-        account = Account.objects.filter(public_id=uid).values_list("pk", flat=True).first()
-        if account is not None:
-            return queryset.filter(Q(account_id=account) | Q(destination_account_id=account)), False
-        return queryset.filter(public_id=uid), False
+        if too_long(term):
+            return queryset.none(), False
+        accounts = [account.pk for account in accounts_matching(term)]
+        of_accounts = Q(account_id__in=accounts) | Q(destination_account_id__in=accounts)
+        by_id = ids_q(term)
+        if by_id is not None:
+            return queryset.filter(by_id | of_accounts), False
+        return queryset.filter(Q(reference__icontains=term) | of_accounts), False
 
     # --- void -----------------------------------------------------------------------------
 

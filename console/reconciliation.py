@@ -1,34 +1,65 @@
 """Reconciliation runs in the admin: read-only, for operators and auditors.
 
 The list shows when each run started, what it covered, its result and how many
-discrepancies it found; a run's page lists its checks and findings as tables. Runs are
-written only by ``manage.py reconcile``: nobody adds, changes or deletes them here.
+discrepancies it found; a run's page lists its checks and findings as tables, both in the order
+the checks run (``reconciliation.checks.CHECKS``), each account, transaction and hold a link to
+its page. Runs are written only by ``manage.py reconcile``: nobody adds, changes or deletes them here.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.models import Account, Hold
+from console.tools import short_id, when
+from reconciliation.checks import CHECKS
 from reconciliation.models import ReconciliationRun
+from transactions.models import Transaction
 
 _FINDING_COLUMNS = ("check", "account", "currency", "transaction", "sequence", "hold", "problem", "expected", "found")
+# The columns of a finding that name a row, and the model whose admin page each links to.
+_LINKED: dict[str, type[Model]] = {"account": Account, "transaction": Transaction, "hold": Hold}
+# Where each check comes in a run, by name (a name no check has any more goes last).
+CHECK_ORDER = {check.name: index for index, check in enumerate(CHECKS)}
+
+
+def check_position(name: object) -> int:
+    """Return where the check ``name`` runs among the checks (after all of them if it is none of them)."""
+    return CHECK_ORDER.get(str(name), len(CHECK_ORDER))
+
+
+def _pages_of(model: type[Model], public_ids: set[str]) -> dict[str, str]:
+    """Return the admin page of each of ``public_ids`` that is a row of ``model`` (one query)."""
+    ids = set()
+    for value in public_ids:
+        try:
+            ids.add(uuid.UUID(value))
+        except ValueError:
+            continue
+    if not ids:
+        return {}
+    name = f"admin:{model._meta.app_label}_{model._meta.model_name}_change"
+    rows = model._default_manager.filter(public_id__in=ids).values_list("public_id", "pk")
+    return {str(public_id): reverse(name, args=[pk]) for public_id, pk in rows}
 
 
 @admin.register(ReconciliationRun)
 class ReconciliationRunAdmin(admin.ModelAdmin):
-    list_display = ("started_at", "scope_label", "result", "discrepancy_count", "duration", "run_by")
+    list_display = ("started", "scope_label", "result", "discrepancy_count", "duration", "run_by")
     list_filter = ("result", "scope")
     date_hierarchy = "started_at"
     search_fields = ("scope_account", "run_by")
     show_full_result_count = False
     fields = (
-        "started_at",
-        "finished_at",
+        "started",
+        "finished",
         "duration",
         "scope_label",
         "run_by",
@@ -58,10 +89,18 @@ class ReconciliationRunAdmin(admin.ModelAdmin):
     @admin.display(description="scope")
     def scope_label(self, run: ReconciliationRun) -> str:
         if run.scope == ReconciliationRun.Scope.ACCOUNT:
-            return f"account {run.scope_account}"
+            return format_html("account {}", short_id(run.scope_account))
         if run.scope == ReconciliationRun.Scope.SINCE and run.since:
-            return f"since {run.since:%Y-%m-%d %H:%M:%S %Z}"
+            return f"since {when(run.since)}"
         return run.get_scope_display()
+
+    @admin.display(description="started")
+    def started(self, run: ReconciliationRun) -> str:
+        return when(run.started_at)
+
+    @admin.display(description="finished")
+    def finished(self, run: ReconciliationRun) -> str:
+        return when(run.finished_at)
 
     @admin.display(description="duration")
     def duration(self, run: ReconciliationRun) -> str:
@@ -76,7 +115,7 @@ class ReconciliationRunAdmin(admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (name, info.get("discrepancies", 0), "" if info.get("seconds") is None else f"{info['seconds']:.2f} s")
-                for name, info in run.checks.items()
+                for name, info in sorted(run.checks.items(), key=lambda item: check_position(item[0]))
             ),
         )
         return format_html(
@@ -89,10 +128,22 @@ class ReconciliationRunAdmin(admin.ModelAdmin):
         if not run.discrepancies:
             return "none"
         header = format_html_join("", "<th>{}</th>", ((column,) for column in _FINDING_COLUMNS))
+        findings = sorted(run.discrepancies, key=lambda item: check_position(item.get("check")))  # Stable.
+        pages = {
+            column: _pages_of(model, {str(item[column]) for item in findings if item.get(column)})
+            for column, model in _LINKED.items()
+        }
+
+        def cell(item: dict[str, Any], column: str) -> str:
+            value = item.get(column, "")
+            if column in _LINKED and value:
+                return short_id(value, pages[column].get(str(value)))
+            return value
+
         rows = format_html_join(
             "",
             "<tr>" + "<td>{}</td>" * len(_FINDING_COLUMNS) + "</tr>",
-            (tuple(item.get(column, "") for column in _FINDING_COLUMNS) for item in run.discrepancies),
+            (tuple(cell(item, column) for column in _FINDING_COLUMNS) for item in findings),
         )
         note = ""
         if run.discrepancy_count > len(run.discrepancies):

@@ -63,8 +63,9 @@ _View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 MAX_BIGINT = 2**63 - 1
 # Lookups no query string can give a valid value: the database refuses a regular expression
 # with an unbalanced bracket (an error, not "no match"), and a range from a URL is one string,
-# not two bounds (Django would bind each of its characters on a text column).
-REFUSED_LOOKUPS = frozenset({"regex", "iregex", "range"})
+# not two bounds (Django would bind each of its characters on a text column). ``unaccent``
+# (registered by django.contrib.postgres) needs an extension the ledger does not install.
+REFUSED_LOOKUPS = frozenset({"regex", "iregex", "range", "unaccent"})
 # The largest year, month and day of a date-hierarchy drill-down: the period after it must exist.
 DATE_PARTS = (("year", datetime.MAXYEAR - 1), ("month", 12), ("day", 31))
 
@@ -258,6 +259,8 @@ class LedgerChangeList(GuardedChangeList):
         the list's own ordering, so along the index that serves the list: ``MIN``/``MAX`` with
         a filter can walk a whole date index instead). With ids and dates growing together
         that is the range of dates; a period inside it may hold no rows.
+        A searched list's choices span the dates of the rows it shows: a rare term would make
+        either ``LIMIT 1`` walk the whole index to find its few rows.
         """
         if not self.date_hierarchy:
             return None
@@ -275,7 +278,11 @@ class LedgerChangeList(GuardedChangeList):
 
         year, month, day = lookup(year_field), lookup(month_field), lookup(day_field)
         dates = self.queryset.values_list(field, flat=True)
-        if connection.features.supports_slicing_ordering_in_compound:
+        if self.query:
+            # A search: its rows may be few, and "LIMIT 1" along an index would then walk all of
+            # it to find them. The periods span the rows shown instead (read already).
+            ends = [getattr(row, field) for row in self.result_list]
+        elif connection.features.supports_slicing_ordering_in_compound:
             ends = list(dates.reverse()[:1].union(dates[:1], all=True))
         else:
             ends = [*dates.reverse()[:1], *dates[:1]]
@@ -498,15 +505,92 @@ def money(minor: int | None, currency: str) -> str:
     return "-" if minor is None else f"{format_minor(minor, currency)} {currency}"
 
 
+def money_cell(minor: int | None, currency: str) -> str:
+    """Return :func:`money` for a list column: right-aligned, digits lined up, never wrapped.
+
+    Every list shows an amount with its currency code this way and has no currency column.
+    """
+    return format_html('<span class="money">{}</span>', money(minor, currency))
+
+
+SHORT_ID_LENGTH = 8
+
+
+def short_id(public_id: object, url: str | None = None) -> str:
+    """Return a public id as lists show it: its first 8 characters in a chip, the whole id on hover and to copy.
+
+    The chip links to ``url`` when given. The copy button is hidden until ``console/copy.js``
+    runs; without JavaScript the full id stays in the chip's ``title``.
+    """
+    full = str(public_id)
+    chip = format_html('<code class="short-id" title="{}">{}</code>', full, full[:SHORT_ID_LENGTH])
+    if url is not None:
+        chip = format_html('<a href="{}" class="short-id-link">{}</a>', url, chip)
+    return format_html(
+        '<span class="id-chip">{}<button type="button" class="copy-id" data-copy="{}" '
+        'title="Copy the full id" aria-label="Copy the full id {}" hidden>copy</button></span>',
+        chip,
+        full,
+        full,
+    )
+
+
+def short_id_link(obj: Any) -> str:
+    """Return :func:`short_id` of ``obj.public_id`` linking to ``obj``'s admin page (``-`` for none)."""
+    if obj is None:
+        return "-"
+    opts = obj._meta
+    return short_id(obj.public_id, reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+
+
+def when(moment: datetime.datetime | None) -> str:
+    """Return a date-time as the whole console shows it, in ``TIME_ZONE`` with its zone: ``2026-12-02 19:04:05 UTC``.
+
+    The format is ``DATETIME_FORMAT`` (``console/formats``), the one Django's own columns and
+    fields use too. ``-`` for none.
+    """
+    if moment is None:
+        return "-"
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return formats.date_format(moment, "DATETIME_FORMAT")
+
+
+def clipped(text: str) -> str:
+    """Return free text for a list column: CSS may cut it with an ellipsis, so all of it stays on hover."""
+    return format_html('<span class="clipped" title="{}">{}</span>', text, text) if text else "-"
+
+
+def system_account_note(currency: str) -> str:
+    """Say what a currency's system account is (``accounts.models``): the outside world, never a customer's money."""
+    return (
+        f"The outside world for {currency}: deposits come from it and withdrawals go to it, so its balance "
+        f"is the negative of all the money customers hold in {currency}. It belongs to no one, holds "
+        "nothing and cannot be frozen or closed."
+    )
+
+
+def system_badge(account: Account) -> str:
+    """Return the "System" badge of a system account, with what it is on hover."""
+    return format_html(
+        '<span class="badge badge-system" title="{}">System</span>', system_account_note(account.currency)
+    )
+
+
 def account_label(account: Account) -> str:
     """Return a short label for lists: the account's name (or 'system') and the start of its id."""
-    name = account.name or ("system" if account.is_system else "account")
-    return f"{name} · {str(account.public_id)[:8]}"
+    name = account.name or (f"{account.currency} system" if account.is_system else "account")
+    return f"{name} · {str(account.public_id)[:SHORT_ID_LENGTH]}"
 
 
 def account_link(account: Account | None) -> str:
-    """Return a link to the account's admin page labelled as in lists (``-`` for none)."""
-    return admin_link(account, account_label(account)) if account is not None else "-"
+    """Return a link to the account's admin page labelled as in lists, the full id on hover (``-`` for none)."""
+    if account is None:
+        return "-"
+    url = reverse("admin:accounts_account_change", args=[account.pk])
+    return format_html(
+        '<a href="{}" class="account-link" title="{}">{}</a>', url, str(account.public_id), account_label(account)
+    )
 
 
 class AccountIdFilter(IdListFilter):

@@ -24,19 +24,21 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from accounts.models import Account
+from console.search import MATCHING_ACCOUNTS, accounts_matching, ids_q, too_long
 from console.tools import (
     AccountIdFilter,
     CurrencyFilter,
     LedgerModelAdmin,
     account_link,
-    admin_link,
+    clipped,
     flat_fields,
     money,
+    money_cell,
     operator_of,
     positive_int,
+    short_id_link,
 )
 from ledger.errors import AccountInactive, IdempotencyKeyReused, LedgerError
-from ledger.money import format_minor
 from transactions.engine.idempotency import IdempotencyClaim, fingerprint, write_once
 from transactions.engine.rules import reversal_refusal
 from transactions.models import IdempotencyRecord, Posting, Transaction
@@ -47,6 +49,22 @@ if TYPE_CHECKING:
     from console.tools import Ordering
 
 REVERSE_KEY_PREFIX = "admin-reverse:"
+
+
+def _of_accounts(accounts: list[Account]) -> Q:
+    """Return the filter for the transactions of ``accounts`` (none for no accounts).
+
+    A system account takes part in its currency's deposits, withdrawals and their reversals:
+    the movements with one customer side.
+    """
+    condition = Q(pk__in=[])
+    customers = [account.pk for account in accounts if not account.is_system]
+    if customers:
+        condition |= Q(source_account_id__in=customers) | Q(destination_account_id__in=customers)
+    one_sided = Q(source_account__isnull=True) | Q(destination_account__isnull=True)
+    for currency in sorted({account.currency for account in accounts if account.is_system}):
+        condition |= one_sided & Q(currency=currency)
+    return condition
 
 
 def _as_uuid(term: str) -> uuid.UUID | None:
@@ -65,11 +83,11 @@ class _PostingColumns:
 
     @admin.display(description="amount")
     def amount(self, obj: Posting) -> str:
-        return money(obj.amount_minor, obj.account.currency)
+        return money_cell(obj.amount_minor, obj.account.currency)
 
     @admin.display(description="balance after")
     def balance_after(self, obj: Posting) -> str:
-        return money(obj.balance_after_minor, obj.account.currency)
+        return money_cell(obj.balance_after_minor, obj.account.currency)
 
 
 class PostingInline(_PostingColumns, admin.TabularInline):
@@ -135,21 +153,24 @@ def refusal_of(txn: Transaction) -> str | None:
 @admin.register(Transaction)
 class TransactionAdmin(LedgerModelAdmin):
     list_display = [
-        "public_id",
-        "kind",
-        "status",
+        "id_chip",
+        "kind_label",
+        "status_label",
         "amount",
-        "currency",
         "source",
         "destination",
-        "reference",
+        "reference_cell",
         "created_at",
     ]
+    list_display_links = None  # The id chip links to the page itself (its copy button must not be in a link).
     list_select_related = ["source_account", "destination_account"]
     list_filter = ["kind", "status", CurrencyFilter]
     date_hierarchy = "created_at"
     search_fields = ["public_id"]  # Shows the search box; get_search_results does the searching.
-    search_help_text = "A transaction id, an account id, a reference or an idempotency key (exact, case-sensitive)."
+    search_help_text = (
+        "Part of a reference or description, or of an account's name (its transactions), any case; "
+        "a transaction or account id (whole, or its first 8+ characters); an idempotency key (exact)."
+    )
     sortable_by = ()
     ordering = ["-id"]
     fieldsets = [
@@ -169,9 +190,25 @@ class TransactionAdmin(LedgerModelAdmin):
     readonly_fields = flat_fields(fieldsets)
     inlines = [PostingInline]
 
+    @admin.display(description="id")
+    def id_chip(self, obj: Transaction) -> str:
+        return short_id_link(obj)
+
+    @admin.display(description="kind")
+    def kind_label(self, obj: Transaction) -> str:
+        return obj.get_kind_display()
+
+    @admin.display(description="status")
+    def status_label(self, obj: Transaction) -> str:
+        return obj.get_status_display()
+
+    @admin.display(description="reference")
+    def reference_cell(self, obj: Transaction) -> str:
+        return clipped(obj.reference)
+
     @admin.display(description="amount")
     def amount(self, obj: Transaction) -> str:
-        return format_minor(obj.amount_minor, obj.currency)
+        return money_cell(obj.amount_minor, obj.currency)
 
     @admin.display(description="source")
     def source(self, obj: Transaction) -> str:
@@ -194,12 +231,12 @@ class TransactionAdmin(LedgerModelAdmin):
 
     @admin.display(description="reverses")
     def reverses_link(self, obj: Transaction) -> str:
-        return admin_link(obj.reverses, obj.reverses and str(obj.reverses.public_id))
+        return short_id_link(obj.reverses)
 
     @admin.display(description="reversed by")
     def reversed_by_link(self, obj: Transaction) -> str:
         reversal = getattr(obj, "reversed_by", None)
-        return admin_link(reversal, reversal and str(reversal.public_id))
+        return short_id_link(reversal)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Transaction | None:
         """Return the transaction with everything its page shows, or ``None`` for an id that is no id.
@@ -217,24 +254,22 @@ class TransactionAdmin(LedgerModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Transaction], search_term: str
     ) -> tuple[QuerySet[Transaction], bool]:
-        """Search through indexes only: an id (transaction or account), a reference, an idempotency key."""
+        """Find transactions by id (whole or its start), by part of their reference or description, by the
+        accounts a term names (their id, id start or part of their name: the transactions they took part in),
+        or by an exact idempotency key. See ``console.search``.
+        """
         term = search_term.strip()
         if not term:
             return queryset, False
-        uid = _as_uuid(term)
-        if uid is not None:
-            account = Account.objects.filter(public_id=uid).values("pk", "is_system", "currency").first()
-            if account is None:
-                return queryset.filter(public_id=uid), False
-            if account["is_system"]:
-                # Deposits, withdrawals and their reversals: the movements with one customer side.
-                one_sided = Q(source_account__isnull=True) | Q(destination_account__isnull=True)
-                return queryset.filter(one_sided, currency=account["currency"]), False
-            return queryset.filter(Q(source_account_id=account["pk"]) | Q(destination_account_id=account["pk"])), False
-        # Exact matches only: equality on an indexed column is estimated right by the planner,
-        # where a prefix LIKE under "ORDER BY id DESC LIMIT n" can walk the whole primary key.
+        if too_long(term):
+            return queryset.none(), False
+        of_accounts = _of_accounts(accounts_matching(term))
+        by_id = ids_q(term)
+        if by_id is not None:
+            return queryset.filter(by_id | of_accounts), False
         keyed = list(IdempotencyRecord.objects.filter(key=term).values_list("transaction_id", flat=True)[:100])
-        return queryset.filter(Q(reference=term) | Q(pk__in=keyed)), False
+        text = Q(reference__icontains=term) | Q(description__icontains=term)
+        return queryset.filter(text | Q(pk__in=keyed) | of_accounts), False
 
     # --- reversal -------------------------------------------------------------------------
 
@@ -289,7 +324,7 @@ class TransactionAdmin(LedgerModelAdmin):
         txn = Transaction.objects.prefetch_related(legs).get(pk=txn.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Reverse {txn.kind} {txn.public_id}",
+            "title": f"Reverse the {txn.get_kind_display().lower()} {txn.public_id}?",
             "opts": self.opts,
             "original": txn,
             "amount": money(txn.amount_minor, txn.currency),
@@ -352,11 +387,12 @@ class TransactionAdmin(LedgerModelAdmin):
 @admin.register(Posting)
 class PostingAdmin(_PostingColumns, LedgerModelAdmin):
     list_display = ["sequence", "transaction_link", "kind", "account_link", "amount", "balance_after", "created_at"]
+    # A posting has no page of its own: its transaction's is linked.
     list_display_links = None
     list_select_related = ["transaction", "account"]
     list_filter = [AccountIdFilter]
     search_fields = ["transaction__public_id"]  # Shows the search box; get_search_results does the searching.
-    search_help_text = "A transaction id or an account id (exact)."
+    search_help_text = "A transaction id or an account id: whole, or its first 8+ characters."
     sortable_by = ()
 
     def get_ordering(self, request: HttpRequest) -> Ordering:
@@ -378,18 +414,29 @@ class PostingAdmin(_PostingColumns, LedgerModelAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Posting], search_term: str
     ) -> tuple[QuerySet[Posting], bool]:
-        uid = _as_uuid(search_term.strip())
-        if uid is None:
-            return (queryset.none() if search_term.strip() else queryset), False
-        account_pk = Account.objects.filter(public_id=uid).values_list("pk", flat=True).first()
-        if account_pk is not None:
-            return queryset.filter(account_id=account_pk), False
-        return queryset.filter(transaction__public_id=uid), False
+        """Find postings by their transaction's or account's id, whole or its start (a posting has no text)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        uid = _as_uuid(term)
+        if uid is not None:
+            account_pk = Account.objects.filter(public_id=uid).values_list("pk", flat=True).first()
+            if account_pk is not None:
+                return queryset.filter(account_id=account_pk), False
+            return queryset.filter(transaction__public_id=uid), False
+        by_id = ids_q(term)
+        if by_id is None:
+            return queryset.none(), False
+        accounts = [account.pk for account in accounts_matching(term)]
+        transactions = list(
+            Transaction.objects.filter(by_id).order_by("-id").values_list("pk", flat=True)[:MATCHING_ACCOUNTS]
+        )
+        return queryset.filter(Q(account_id__in=accounts) | Q(transaction_id__in=transactions)), False
 
     @admin.display(description="transaction")
     def transaction_link(self, obj: Posting) -> str:
-        return admin_link(obj.transaction, str(obj.transaction.public_id))
+        return short_id_link(obj.transaction)
 
     @admin.display(description="kind")
     def kind(self, obj: Posting) -> str:
-        return obj.transaction.kind
+        return obj.transaction.get_kind_display()

@@ -16,14 +16,26 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from console.tools import ChoicesListFilter, IdListFilter, LedgerModelAdmin, admin_link, flat_fields, operator_of
+from console.search import ids_q
+from console.tools import (
+    SHORT_ID_LENGTH,
+    ChoicesListFilter,
+    IdListFilter,
+    LedgerModelAdmin,
+    clipped,
+    flat_fields,
+    operator_of,
+    short_id,
+    short_id_link,
+    when,
+)
 from events.models import Event
 from ledger.errors import LedgerError
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -31,7 +43,7 @@ from webhooks.services import delivery_redeliver
 
 
 def _short(public_id: uuid.UUID) -> str:
-    return str(public_id)[:8]
+    return str(public_id)[:SHORT_ID_LENGTH]
 
 
 class EndpointStatusFilter(ChoicesListFilter):
@@ -80,21 +92,14 @@ class EndpointIdFilter(IdListFilter):
         return queryset if pk is None else queryset.filter(endpoint_id=pk)
 
 
-def _exact_id(term: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(term.strip())
-    except ValueError:
-        return None
-
-
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(LedgerModelAdmin):
-    list_display = ["short_id", "owner_name", "url", "types", "status", "created_at", "disabled_at"]
-    list_display_links = ["short_id"]
+    list_display = ["short_id", "owner_name", "url_cell", "types", "status", "created_at", "disabled_at"]
+    list_display_links = None  # The id chip links to the page itself (its copy button must not be in a link).
     list_select_related = ["owner"]
     list_filter = [EndpointStatusFilter]
     search_fields = ["public_id"]  # Shows the search box; get_search_results does the searching.
-    search_help_text = "An endpoint id (exact), or a client's username (exact)."
+    search_help_text = "An endpoint id (whole, or its first 8+ characters), or a client's username (exact)."
     sortable_by = ()
     ordering = ["-id"]
     fieldsets = [
@@ -107,7 +112,11 @@ class WebhookEndpointAdmin(LedgerModelAdmin):
 
     @admin.display(description="id")
     def short_id(self, obj: WebhookEndpoint) -> str:
-        return _short(obj.public_id)
+        return short_id_link(obj)
+
+    @admin.display(description="URL")
+    def url_cell(self, obj: WebhookEndpoint) -> str:
+        return clipped(obj.url)
 
     @admin.display(description="client")
     def owner_name(self, obj: WebhookEndpoint) -> str:
@@ -121,7 +130,7 @@ class WebhookEndpointAdmin(LedgerModelAdmin):
     def secret_state(self, obj: WebhookEndpoint) -> str:
         """Never the secret: only whether a rotation's previous secret still signs."""
         if obj.previous_secret_expires_at is not None:
-            return f"Rotated; the previous secret signs too until {obj.previous_secret_expires_at:%Y-%m-%d %H:%M} UTC."
+            return f"Rotated; the previous secret signs too until {when(obj.previous_secret_expires_at)}."
         return "Set (shown to the client only when created or rotated)."
 
     @admin.display(description="deliveries")
@@ -135,9 +144,9 @@ class WebhookEndpointAdmin(LedgerModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        uid = _exact_id(term)
-        if uid is not None:
-            return queryset.filter(public_id=uid), False
+        by_id = ids_q(term)
+        if by_id is not None:
+            return queryset.filter(by_id), False
         return queryset.filter(owner__username=term), False
 
 
@@ -163,11 +172,11 @@ class WebhookDeliveryAdmin(LedgerModelAdmin):
         "next_attempt_at",
         "created_at",
     ]
-    list_display_links = ["short_id"]
+    list_display_links = None  # The id chip links to the page itself (its copy button must not be in a link).
     list_select_related = ["endpoint", "event"]
     list_filter = [DeliveryStatusFilter, EventTypeFilter, EndpointIdFilter]
     search_fields = ["public_id"]  # Shows the search box; get_search_results does the searching.
-    search_help_text = "A delivery id, an event id or an endpoint id (exact)."
+    search_help_text = "A delivery id, an event id or an endpoint id: whole, or its first 8+ characters."
     sortable_by = ()
     ordering = ["-id"]
     fieldsets = [
@@ -188,11 +197,19 @@ class WebhookDeliveryAdmin(LedgerModelAdmin):
 
     @admin.display(description="id")
     def short_id(self, obj: WebhookDelivery) -> str:
-        return _short(obj.public_id)
+        return short_id_link(obj)
 
     @admin.display(description="endpoint")
     def endpoint_link(self, obj: WebhookDelivery) -> str:
-        return admin_link(obj.endpoint, f"{_short(obj.endpoint.public_id)} {obj.endpoint.url}")
+        url = reverse("admin:webhooks_webhookendpoint_change", args=[obj.endpoint_id])
+        return format_html(
+            '<a href="{}" title="{} {}">{} {}</a>',
+            url,
+            obj.endpoint.public_id,
+            obj.endpoint.url,
+            _short(obj.endpoint.public_id),
+            obj.endpoint.url,
+        )
 
     @admin.display(description="event type")
     def event_type(self, obj: WebhookDelivery) -> str:
@@ -200,11 +217,11 @@ class WebhookDeliveryAdmin(LedgerModelAdmin):
 
     @admin.display(description="event")
     def event_id(self, obj: WebhookDelivery) -> str:
-        return str(obj.event.public_id)
+        return short_id(obj.event.public_id)
 
     @admin.display(description="last error")
     def error(self, obj: WebhookDelivery) -> str:
-        return obj.last_error if len(obj.last_error) <= 80 else obj.last_error[:79] + "…"
+        return clipped(obj.last_error if len(obj.last_error) <= 200 else obj.last_error[:199] + "…")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookDelivery]:
         return super().get_queryset(request).select_related("endpoint", "event")
@@ -215,10 +232,11 @@ class WebhookDeliveryAdmin(LedgerModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        uid = _exact_id(term)
-        if uid is None:
+        by_id = ids_q(term)
+        if by_id is None:
             return queryset.none(), False
-        return queryset.filter(Q(public_id=uid) | Q(event__public_id=uid) | Q(endpoint__public_id=uid)), False
+        of_event, of_endpoint = ids_q(term, "event__public_id"), ids_q(term, "endpoint__public_id")
+        return queryset.filter(by_id | of_event | of_endpoint), False  # type: ignore[operator]
 
     # --- redeliver ---------------------------------------------------------------------------
 

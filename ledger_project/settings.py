@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # OpClass in index expressions: the console's trigram search indexes
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -189,6 +190,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# One date-time format in the console, with seconds and the zone: 2026-12-02 19:04:05 UTC.
+FORMAT_MODULE_PATH = ["console.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -31,6 +31,7 @@ from django.db.models import F, Q
 
 from accounts.models import Account, Hold
 from ledger.commit_order import txid_field
+from ledger.money import format_minor
 
 
 class Batch(models.Model):
@@ -133,7 +134,9 @@ class Transaction(models.Model):
         permissions = [("reverse_transaction", "Can reverse a posted transaction")]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.public_id}"
+        """Its kind, amount and the start of its id: "Deposit of 250.00 USD · 1a2b3c4d" (no query)."""
+        amount = f"{format_minor(self.amount_minor, self.currency)} {self.currency}"
+        return f"{self.get_kind_display()} of {amount} · {str(self.public_id)[:8]}"
 
 
 class Posting(models.Model):
@@ -172,7 +175,19 @@ class Posting(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"posting {self.account_id}#{self.sequence} {self.amount_minor:+d}"
+        """What it moved where: "Credit of 250.00 USD to Alice (#1)".
+
+        It names its account and currency only when the account was loaded with it
+        (``select_related``): reading one here would cost a query per row.
+        """
+        direction, preposition = ("Credit", "to") if self.amount_minor > 0 else ("Debit", "from")
+        place = f" #{self.sequence}" if self.sequence is not None else ""
+        if not Posting.account.is_cached(self):
+            return f"{direction} of {abs(self.amount_minor)} minor units {preposition} account {self.account_id}{place}"
+        account = self.account
+        amount = f"{format_minor(abs(self.amount_minor), account.currency)} {account.currency}"
+        name = account.name or (f"the {account.currency} system account" if account.is_system else "an account")
+        return f"{direction} of {amount} {preposition} {name}{place} · {str(account.public_id)[:8]}"
 
 
 class IdempotencyRecord(models.Model):

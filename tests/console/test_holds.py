@@ -79,7 +79,7 @@ def test_the_list_shows_each_hold_with_its_amounts_in_its_currency(books, hold, 
     assert "10.00 USD" in html  # amount
     assert "2.50 USD" in html  # captured
     assert "7.50 USD" in html  # remaining
-    assert ">pending<" in html
+    assert ">Pending<" in html  # The status's label.
 
 
 def test_a_hold_past_its_expiry_is_listed_as_expired_before_it_is_recorded(books, hold, root):
@@ -90,7 +90,7 @@ def test_a_hold_past_its_expiry_is_listed_as_expired_before_it_is_recorded(books
     html = root.get(admin_url("accounts_hold_changelist")).content.decode()
     row = html[html.index(str(lapsed.public_id)[:8]) :]
     row = row[: row.index("</tr>")]
-    assert "expired (not yet recorded)" in row
+    assert "Expired (not yet recorded)" in row
     assert "0.00 USD" in row  # It reserves nothing any more.
 
 
@@ -137,7 +137,10 @@ def test_holds_are_found_by_hold_id_account_id_and_reference(books, hold, root):
     assert listed(root, f"?q={books.bob.public_id}") == [hold]  # Bob is its destination.
     assert listed(root, "?q=ORDER-9") == [hold]
     assert listed(root, "?q=+CART-1+") == [other]
-    assert listed(root, "?q=ORDER") == []  # Exact matches only.
+    assert listed(root, "?q=order") == [hold]  # Any part, any case.
+    assert listed(root, "?q=cart") == [other]
+    assert listed(root, f"?q={str(hold.public_id)[:8]}") == [hold]  # A short id.
+    assert listed(root, "?q=bob") == [hold]  # An account's name: Bob is its destination.
     assert listed(root, "?q=00000000-0000-0000-0000-000000000000") == []
 
 
@@ -214,8 +217,8 @@ def test_the_account_page_shows_its_holds_and_what_it_may_spend(books, hold, roo
     assert table.index(str(voided.public_id)[:8]) < table.index(str(hold.public_id)[:8])
     for held in (newer, voided, hold):
         assert admin_url("accounts_hold_change", held.pk) in table
-    assert "expired (not yet recorded)" in table
-    assert "voided" in table
+    assert "Expired (not yet recorded)" in table
+    assert "Voided" in table
     assert admin_url("accounts_hold_changelist") + f"?account={books.alice.pk}" in html
 
 

@@ -94,6 +94,12 @@ def test_searched_and_filtered_lists_cost_the_same_with_more_rows(superuser_clie
         admin_url("audit_auditrecord_changelist") + f"?action__exact=freeze&operator={operator.pk}",
         admin_url("accounts_hold_changelist") + "?status=pending&expiry=24h&currency=USD",
         admin_url("accounts_hold_changelist") + "?status=expired&q=ORDER",
+        # Any part of a text, an account's name (its transactions), a short id.
+        admin_url("transactions_transaction_changelist") + "?q=account",
+        admin_url("transactions_transaction_changelist") + "?q=0123abcd",
+        admin_url("accounts_account_changelist") + "?q=ACCOUNT",
+        admin_url("transactions_posting_changelist") + "?q=0123abcd",
+        admin_url("accounts_hold_changelist") + "?q=account",
     ]
     grow(2, operator)
     few = [count_queries(superuser_client, url)[0] for url in urls]

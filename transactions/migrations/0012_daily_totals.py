@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("transactions", "0010_idempotent_account_opening"),
+        ("transactions", "0011_trigram_search"),
     ]
 
     operations = [
