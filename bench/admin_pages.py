@@ -14,16 +14,21 @@ script checks it). Only for a throwaway database: it refuses one that already ho
 transactions. Without ``--seed`` it times the pages of whatever the database holds.
 
 Each page is fetched through Django's test client as a superuser: one warm-up, then the
-median of ``--runs`` fetches; the query count and the slowest query are reported too.
+median of ``--runs`` fetches; the query count and the slowest query are reported too. The
+dashboard's first read (which counts the settled days once and stores them) is timed on its
+own, and the streamed CSVs (statements, the transactions export) with the time to their first
+line, to their last, and the peak memory allocated meanwhile.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import statistics
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,12 +44,13 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from accounts.models import Account  # noqa: E402
 from audit.models import AuditRecord  # noqa: E402
 from bench.seed import imported  # noqa: E402
 from harness.books import assert_books_balance  # noqa: E402
-from transactions.models import Posting, Transaction  # noqa: E402
+from transactions.models import DailyTotal, Posting, Transaction  # noqa: E402
 
 CUSTOMERS = 10_000
 LEDGER_TABLES = ["transactions_transaction", "transactions_posting"]
@@ -193,7 +199,12 @@ def pages() -> list[tuple[str, str]]:
         "/admin/accounts/account/",
         "/admin/audit/auditrecord/",
     )
+    month = (timezone.localdate() - datetime.timedelta(days=31)).isoformat(), timezone.localdate().isoformat()
+    statement = f"?start={month[0]}&end={month[1]}"
     return [
+        ("dashboard (settled days stored)", "/admin/"),
+        ("statement: customer, 31 days", f"{a}{customer.pk}/statement/{statement}"),
+        ("statement: system account, 31 days", f"{a}{system.pk}/statement/{statement}"),
         ("transactions: list", t),
         ("transactions: page 2", t + "?p=2"),
         ("transactions: page 200", t + "?p=200"),
@@ -210,6 +221,9 @@ def pages() -> list[tuple[str, str]]:
         ("transactions: search reference (recent)", t + "?q=TR-99999"),
         ("transactions: search idempotency key", t + "?q=dep-777777"),
         ("transactions: search, no match", t + "?q=nothing-like-this"),
+        ("transactions: search reference, other case", t + f"?q={reference.lower()}"),
+        ("transactions: search account name", t + "?q=customer 4242"),
+        ("transactions: search short id", t + f"?q={str(oldest.public_id)[:8]}"),
         ("transaction: detail", f"{t}{newest.pk}/change/"),
         ("transaction: reverse confirmation", f"{t}{oldest.pk}/reverse/"),
         ("postings: list", p),
@@ -235,6 +249,38 @@ def pages() -> list[tuple[str, str]]:
     ]
 
 
+def time_stream(client: Client, url: str) -> tuple[float, float, float, int]:
+    """(ms to the first line, ms to the last, peak MB allocated while streaming, lines) of a streamed CSV."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    assert response.streaming, url
+    lines, first = 0, 0.0
+    for _ in response.streaming_content:
+        if not lines:
+            first = (time.perf_counter() - started) * 1000
+        lines += 1
+    total = (time.perf_counter() - started) * 1000
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return first, total, peak / 2**20, lines
+
+
+def streams() -> list[tuple[str, str]]:
+    system = Account.objects.get(is_system=True, currency="USD")
+    customer = Account.objects.filter(is_system=False).order_by("pk").first()
+    year = timezone.localdate().year
+    a_year = f"?start={year - 1}-01-01&end={year}-12-31&format=csv"
+    a = "/admin/accounts/account/"
+    return [
+        ("statement CSV: customer, two years", f"{a}{customer.pk}/statement/{a_year}"),
+        ("statement CSV: system account, two years", f"{a}{system.pk}/statement/{a_year}"),
+        ("transactions CSV: kind=transfer", "/admin/transactions/transaction/export.csv?kind__exact=transfer"),
+        ("transactions CSV: every row", "/admin/transactions/transaction/export.csv"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, metavar="DEPOSITS", help="seed a throwaway database first")
@@ -251,10 +297,18 @@ def main() -> None:
     client = Client()
     client.force_login(root)
     print(f"{Posting.objects.count():,} postings, {Transaction.objects.count():,} transactions")
+    DailyTotal.objects.all().delete()
+    started = time.perf_counter()
+    assert client.get("/admin/").status_code == 200
+    print(f"{'dashboard, first read (counts 30 days once)':45} {(time.perf_counter() - started) * 1000:10.1f}")
     print(f"{'page':45} {'median ms':>10} {'queries':>8} {'slowest query ms':>17}")
     for label, url in pages():
         median, queries, slowest = time_page(client, url, args.runs)
         print(f"{label:45} {median:10.1f} {queries:8d} {slowest:17.1f}")
+    print(f"{'streamed CSV':45} {'first line ms':>14} {'all ms':>9} {'peak MB':>8} {'lines':>9}")
+    for label, url in streams():
+        first, total, peak, lines = time_stream(client, url)
+        print(f"{label:45} {first:14.1f} {total:9.1f} {peak:8.1f} {lines:9,d}")
     # One reversal through the confirmation page (this writes: a throwaway database only).
     deposit = Transaction.objects.filter(kind="deposit", status="posted").order_by("-pk").first()
     url = f"/admin/transactions/transaction/{deposit.pk}/reverse/"

@@ -19,7 +19,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -31,6 +31,7 @@ from accounts.selectors import with_available, with_balances
 from accounts.services import account_status_change
 from console.holds import status_label as hold_status_label
 from console.search import ids_q, too_long
+from console.statements import statement_view
 from console.tools import (
     ChoicesListFilter,
     CurrencyFilter,
@@ -274,7 +275,13 @@ class AccountAdmin(LedgerModelAdmin):
             )
             for action in STATUS_ACTIONS
         ]
+        urls.append(path("<path:object_id>/statement/", view(self.statement_view), name="accounts_account_statement"))
         return urls + super().get_urls()
+
+    def statement_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
+        """The account's statement for a period, or its CSV (``console.statements``)."""
+        context = {**self.admin_site.each_context(request), "opts": self.opts}
+        return statement_view(request, self.get_object(request, object_id), context=context)
 
     def status_actions(self, request: HttpRequest, account: Account) -> list[dict[str, str]]:
         """Return the status buttons this user may press on this account."""
@@ -301,6 +308,7 @@ class AccountAdmin(LedgerModelAdmin):
     ) -> HttpResponse:
         if obj is not None:
             context["status_actions"] = self.status_actions(request, obj)
+            context["statement_url"] = reverse("admin:accounts_account_statement", args=[obj.pk])
             context["history_url"] = reverse("admin:transactions_posting_changelist") + f"?account={obj.pk}"
             context["transactions_url"] = reverse("admin:transactions_transaction_changelist") + f"?q={obj.public_id}"
             if not obj.is_system:

@@ -24,6 +24,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from accounts.models import Account
+from console.exports import transactions_csv
 from console.search import MATCHING_ACCOUNTS, accounts_matching, ids_q, too_long
 from console.tools import (
     AccountIdFilter,
@@ -162,6 +163,7 @@ class TransactionAdmin(LedgerModelAdmin):
         "reference_cell",
         "created_at",
     ]
+    change_list_template = "admin/transactions/transaction/change_list.html"  # With the CSV export link.
     list_display_links = None  # The id chip links to the page itself (its copy button must not be in a link).
     list_select_related = ["source_account", "destination_account"]
     list_filter = ["kind", "status", CurrencyFilter]
@@ -283,9 +285,20 @@ class TransactionAdmin(LedgerModelAdmin):
                 "<path:object_id>/reverse/",
                 self.admin_site.admin_view(self.reverse_view),
                 name="transactions_transaction_reverse",
-            )
+            ),
+            path(
+                "export.csv",
+                self.admin_site.admin_view(lambda request: transactions_csv(self, request)),
+                name="transactions_transaction_export",
+            ),
         ]
         return urls + super().get_urls()
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """The list, with a link to the same rows as CSV (``console.exports``)."""
+        query = request.GET.urlencode()
+        export = reverse("admin:transactions_transaction_export") + (f"?{query}" if query else "")
+        return super().changelist_view(request, {"export_url": export, **(extra_context or {})})
 
     def render_change_form(
         self,

@@ -70,6 +70,10 @@ class _PostingValues(TypedDict):
     transaction__description: str
     transaction__reference: str
     transaction__hold__public_id: UUID | None
+    transaction__source_account__public_id: UUID | None
+    transaction__source_account__name: str | None
+    transaction__destination_account__public_id: UUID | None
+    transaction__destination_account__name: str | None
 
 
 class StatementRow(TypedDict):
@@ -87,6 +91,10 @@ class StatementRow(TypedDict):
     transaction__description: str
     transaction__reference: str
     transaction__hold__public_id: UUID | None
+    transaction__source_account__public_id: UUID | None
+    transaction__source_account__name: str | None
+    transaction__destination_account__public_id: UUID | None
+    transaction__destination_account__name: str | None
 
 
 def _period(account: Account, start: datetime, end: datetime) -> QuerySet[Posting]:
@@ -179,6 +187,24 @@ def statement_postings(*, account: Account, start: datetime, end: datetime, open
         customer_rows: Iterator[StatementRow] = rows
         return customer_rows
     return _running(rows, opening)
+
+
+def counterparty(row: StatementRow) -> tuple[UUID | None, str]:
+    """Return the other side of a statement row's posting: the account money came from or went to, and its name.
+
+    Money in came from the transaction's source, money out went to its destination; a
+    deposit's source and a withdrawal's destination are the outside world (``None``).
+    """
+    if row["amount_minor"] > 0:
+        public_id, name = row["transaction__source_account__public_id"], row["transaction__source_account__name"]
+    else:
+        public_id, name = (
+            row["transaction__destination_account__public_id"],
+            row["transaction__destination_account__name"],
+        )
+    if public_id is None:
+        return None, "the outside world"
+    return public_id, name or "(unnamed account)"
 
 
 def _running(rows: Iterator[_PostingValues], balance: int) -> Iterator[StatementRow]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -17,25 +16,12 @@ from django.utils import timezone
 from accounts.models import Account
 from ledger.instants import parse_day, parse_instant
 from ledger.money import format_minor
-from reconciliation.selectors import StatementSummary, statement_breaks, statement_postings, statement_summary
+from reconciliation.selectors import StatementSummary
 from reconciliation.services import read_snapshot
+from reconciliation.statements import OutputRow, StatementDoesNotTieOut, checked_summary, statement_rows, write_csv
 
 EXIT_DOES_NOT_TIE_OUT, EXIT_USAGE = 1, 2
 Money = Callable[[int], str]  # minor units -> the account's currency, formatted
-OutputRow = dict[str, str | int | None]  # a posting as a line of the statement (COLUMNS but "type")
-COLUMNS = [
-    "type",
-    "created_at",
-    "sequence",
-    "transaction_id",
-    "kind",
-    "description",
-    "reference",
-    "amount",
-    "balance_after",
-    "hold_id",
-]
-CAPTURE_KIND = "capture"  # The kind a posting of a hold's capture shows, with the hold's id in hold_id.
 
 
 def parse_bound(value: str, *, option: str, end: bool) -> datetime:
@@ -66,8 +52,8 @@ def parse_bound(value: str, *, option: str, end: bool) -> datetime:
 class Command(BaseCommand):
     help = (
         "Print an account's statement: the opening balance, every posting of the period in sequence order "
-        "(transaction id, kind, description, reference, amount, balance after; a hold's capture shows kind "
-        "'capture' and the hold's id) and the closing balance, "
+        "(transaction id, kind, description, reference, counterparty, amount, balance after; a hold's capture "
+        "shows kind 'capture' and the hold's id) and the closing balance, "
         "with the credit and debit totals. --from and --to are ISO dates or datetimes, both inclusive: "
         "--to 2026-11-30 covers that whole day. The statement is read in one snapshot and must tie out "
         "(opening + credits + debits = closing, and each balance_after follows from the one before); "
@@ -94,92 +80,19 @@ class Command(BaseCommand):
             return format_minor(minor, account.currency)
 
         with read_snapshot():
-            summary = statement_summary(account=account, start=start, end=end)
-            if not summary.ties_out:
-                raise CommandError(
-                    f"The statement of {account.public_id} does not tie out: opening {money(summary.opening)} "
-                    f"+ credits {money(summary.credits)} + debits {money(summary.debits)} "
-                    f"= {money(summary.opening + summary.net)}, but the closing balance is {money(summary.closing)}. "
-                    "Run `manage.py reconcile --account` to see where.",
-                    returncode=EXIT_DOES_NOT_TIE_OUT,
-                )
-            breaks = statement_breaks(account=account, start=start, end=end, opening=summary.opening)
-            if breaks:
-                raise CommandError(
-                    f"The statement of {account.public_id} does not tie out: balance_after does not follow from the "
-                    f"previous balance at postings {', '.join(f'#{s}' for s in breaks[:20])}. "
-                    "Run `manage.py reconcile --account` to see why.",
-                    returncode=EXIT_DOES_NOT_TIE_OUT,
-                )
-            rows = self._rows(account, start, end, summary.opening, money)
+            try:
+                summary = checked_summary(account=account, start=start, end=end)
+            except StatementDoesNotTieOut as exc:
+                raise CommandError(str(exc), returncode=EXIT_DOES_NOT_TIE_OUT) from None
+            rows = statement_rows(account=account, start=start, end=end, opening=summary.opening)
             try:
                 if options["format"] == "json":
                     self._write_json(account, start, end, summary, rows, money)
                 else:
-                    self._write_csv(start, end, summary, rows, money)
+                    write_csv(self.stdout, account=account, start=start, end=end, summary=summary, rows=rows)
             except BrokenPipeError:  # The reader stopped early (`| head`): end quietly, as command-line tools do.
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                 raise SystemExit(1) from None
-
-    def _rows(
-        self, account: Account, start: datetime, end: datetime, opening: int, money: Money
-    ) -> Iterator[OutputRow]:
-        """Yield the postings as output rows (already checked to tie out, in this snapshot)."""
-        for posting in statement_postings(account=account, start=start, end=end, opening=opening):
-            hold = posting["transaction__hold__public_id"]
-            yield {
-                "created_at": posting["created_at"].isoformat(),
-                "sequence": posting["sequence"],
-                "transaction_id": str(posting["transaction__public_id"]),
-                # A capture moves the money a hold reserved: shown as such, with its hold, not as a bare
-                # withdrawal or transfer (it adds to the balance all the same).
-                "kind": posting["transaction__kind"] if hold is None else CAPTURE_KIND,
-                "description": posting["transaction__description"],
-                "reference": posting["transaction__reference"],
-                "amount": money(posting["amount_minor"]),
-                "balance_after": money(posting["balance_after_minor"]),
-                "hold_id": None if hold is None else str(hold),
-            }
-
-    def _write_csv(
-        self, start: datetime, end: datetime, summary: StatementSummary, rows: Iterable[OutputRow], money: Money
-    ) -> None:
-        """Write the statement as CSV: the opening balance, each posting, the totals, the closing balance."""
-        writer = csv.DictWriter(self.stdout, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerow(
-            {
-                "type": "opening",
-                "created_at": start.isoformat(),
-                "description": "Opening balance",
-                "balance_after": money(summary.opening),
-            }
-        )
-        for row in rows:
-            writer.writerow({"type": "posting", **row})
-        writer.writerow(
-            {
-                "type": "credits",
-                "description": f"Total credits ({summary.credit_count} postings)",
-                "amount": money(summary.credits),
-            }
-        )
-        writer.writerow(
-            {
-                "type": "debits",
-                "description": f"Total debits ({summary.debit_count} postings)",
-                "amount": money(summary.debits),
-            }
-        )
-        writer.writerow(
-            {
-                "type": "closing",
-                "created_at": end.isoformat(),
-                "description": "Closing balance",
-                "amount": money(summary.net),
-                "balance_after": money(summary.closing),
-            }
-        )
 
     def _write_json(
         self,
