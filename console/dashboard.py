@@ -12,6 +12,7 @@ Staff without ``transactions.view_transaction`` get Django's app list only.
 from __future__ import annotations
 
 import datetime
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +104,14 @@ def _publishing() -> dict[str, Any]:
     return {"configured": True, "lag_seconds": round(lag, 1), "heartbeat_at": when(status.heartbeat_at)}
 
 
+def _uuid(text: str) -> uuid.UUID | None:
+    """An audit record's target id as the account id it names, or ``None`` (it is free text to the database)."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
 def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     """Return what the dashboard shows, or nothing for staff who may not read transactions."""
     if not request.user.has_perm("transactions.view_transaction"):
@@ -111,11 +120,10 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     figures = _figures(today)
     run = ReconciliationRun.objects.order_by("-id").first()
     frozen = list(AuditRecord.objects.filter(action=AuditRecord.Action.FREEZE).order_by("-created_at")[:LATEST])
+    frozen_ids = [uid for uid in (_uuid(record.target_id) for record in frozen) if uid is not None]
     frozen_accounts = {
         str(public_id): pk
-        for public_id, pk in Account.objects.filter(public_id__in=[r.target_id for r in frozen]).values_list(
-            "public_id", "pk"
-        )
+        for public_id, pk in Account.objects.filter(public_id__in=frozen_ids).values_list("public_id", "pk")
     }
     reversals = list(
         Transaction.objects.filter(kind=Transaction.Kind.REVERSAL).select_related("reverses").order_by("-id")[:LATEST]

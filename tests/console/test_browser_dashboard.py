@@ -6,23 +6,40 @@ Skipped where Chromium is missing, failed under CI (``tests.console.test_browser
 from __future__ import annotations
 
 import csv
+import datetime
+import os
 import time
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.console.helpers import OPERATORS, PASSWORD, make_user
 from tests.console.test_browser import TIMEOUT, browser  # noqa: F401 (the browser fixture)
+from tests.console.test_dashboard import at
 from tests.factories import AccountFactory, UserFactory
 from transactions import services
+
+
+def shot(driver, name: str) -> None:
+    """Save a screenshot when ``LEDGER_SCREENSHOTS_DIR`` is set (docs/console.md's pictures come from here)."""
+    if os.environ.get("LEDGER_SCREENSHOTS_DIR"):
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1400, min(height + 140, 2400))  # The whole page, at the width the tests check.
+        driver.save_screenshot(str(Path(os.environ["LEDGER_SCREENSHOTS_DIR"]) / f"{name}.png"))
+        driver.set_window_size(1400, 900)
+
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def operator_browser(live_server, browser, ledger_groups):  # noqa: F811 (the fixture imported above)
-    """The browser at 1400x900, logged in as an operator, beside a ledger where money moved today."""
+def operator_browser(live_server, browser, ledger_groups, monkeypatch):  # noqa: F811 (the fixture imported above)
+    """The browser at 1400x900, logged in as an operator, beside a ledger where money moved today and before.
+
+    Alice and Bob moved money today only; Carol (USD) and Kenji (JPY) over the last two weeks.
+    """
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
@@ -36,6 +53,21 @@ def operator_browser(live_server, browser, ledger_groups):  # noqa: F811 (the fi
     services.transfer_create(
         actor=customer, source_account_id=alice.public_id, destination_account_id=bob.public_id, amount="30.00"
     )
+    carol = AccountFactory(owner=customer, name="Carol", currency="USD")
+    kenji = AccountFactory(owner=customer, name="Kenji", currency="JPY")
+    now = datetime.datetime.now(datetime.UTC)
+
+    def two_weeks_ago_till_yesterday(days: int) -> None:
+        amount = Decimal(40 + 7 * (days % 5))
+        services.deposit_create(actor=customer, account_id=carol.public_id, amount=amount)
+        services.transfer_create(
+            actor=customer, source_account_id=carol.public_id, destination_account_id=bob.public_id, amount=amount / 2
+        )
+        services.withdrawal_create(actor=customer, account_id=carol.public_id, amount="5.25")
+        services.deposit_create(actor=customer, account_id=kenji.public_id, amount=1000 * days)
+
+    for days in range(1, 15):
+        at(now - datetime.timedelta(days=days, hours=2), monkeypatch, lambda d=days: two_weeks_ago_till_yesterday(d))
     browser.set_window_size(1400, 900)
     wait = WebDriverWait(browser, TIMEOUT)
     browser.get(f"{live_server.url}/admin/login/?next=/admin/")
@@ -60,6 +92,7 @@ def test_the_dashboard_draws_its_chart_from_files_served_here(operator_browser, 
         "let n = 0; for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) n++; } return n;"
     )
     assert painted > 1000
+    shot(driver, "dashboard")
     # Every file the page loaded came from this server: no CDN.
     hosts = driver.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);"
@@ -86,6 +119,7 @@ def test_a_statement_shows_in_the_browser_and_downloads_as_csv(operator_browser,
     assert closing == "70.00 USD"
     rows = driver.find_elements(By.CSS_SELECTOR, "#statement-postings tbody tr")
     assert [r.find_elements(By.TAG_NAME, "td")[4].text for r in rows] == ["the outside world", "Bob"]
+    shot(driver, "statement")
 
     driver.find_element(By.ID, "statement-csv").click()
     deadline = time.monotonic() + TIMEOUT

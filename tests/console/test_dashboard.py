@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.services import account_status_change
+from audit.models import AuditRecord
 from reconciliation.models import ReconciliationRun
 from tests.console.helpers import admin_url, logged_in, make_user
 from tests.console.test_query_counts import grow
@@ -194,3 +195,12 @@ def test_the_dashboard_costs_the_same_queries_with_more_rows_and_never_reads_pos
     assert all("LIMIT" in sql or '"created_at" >=' in sql for sql in on_transactions), (
         "every read of the transactions is bounded: a page of the latest, or a range of days"
     )
+
+
+def test_an_audit_record_naming_no_account_does_not_break_the_page(auditor):
+    AuditRecord.objects.create(
+        operator_label="manage.py (ops@db1)", action="freeze", target_type="account", target_id="5", reason="imported"
+    )
+    response = logged_in(auditor).get(admin_url("index"))
+    assert response.status_code == 200
+    assert "imported" in response.content.decode()
