@@ -99,9 +99,11 @@ def _publishing() -> dict[str, Any]:
     if not settings.LEDGER_EVENTS_BROKER_URL:
         return {"configured": False}
     status = publishing_status()
-    oldest = status.oldest_pending_at
-    lag = max(0.0, (timezone.now() - oldest).total_seconds()) if oldest else 0.0
-    return {"configured": True, "lag_seconds": round(lag, 1), "heartbeat_at": when(status.heartbeat_at)}
+    return {
+        "configured": True,
+        "lag_seconds": round(status.lag_seconds(timezone.now()), 1),
+        "heartbeat_at": when(status.heartbeat_at),
+    }
 
 
 def _uuid(text: str) -> uuid.UUID | None:

@@ -293,6 +293,10 @@ class PublishingStatus:
     oldest_pending_at: datetime | None
     heartbeat_at: datetime | None
 
+    def lag_seconds(self, now: datetime) -> float:
+        """How late publishing is at ``now``: the oldest waiting event's age, 0 when none waits (never negative)."""
+        return 0.0 if self.oldest_pending_at is None else max(0.0, (now - self.oldest_pending_at).total_seconds())
+
 
 def publishing_status() -> PublishingStatus:
     """Return the oldest committed event the broker has not confirmed, and the publisher's heartbeat (two SELECTs).

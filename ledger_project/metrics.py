@@ -118,8 +118,7 @@ class EventsPublishingCollector(Collector):
             return []
         now = timezone.now()
         lag, heartbeat = self._families()
-        oldest = status.oldest_pending_at
-        lag.add_metric([], 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds()))
+        lag.add_metric([], status.lag_seconds(now))
         families = [lag]
         if status.heartbeat_at is not None:
             heartbeat.add_metric([], max(0.0, (now - status.heartbeat_at).total_seconds()))

@@ -204,3 +204,17 @@ def test_an_audit_record_naming_no_account_does_not_break_the_page(auditor):
     response = logged_in(auditor).get(admin_url("index"))
     assert response.status_code == 200
     assert "imported" in response.content.decode()
+
+
+def test_with_a_broker_the_dashboard_says_how_late_publishing_is(auditor, settings, monkeypatch):
+    settings.LEDGER_EVENTS_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    owner = UserFactory()
+    account = AccountFactory(owner=owner, currency="USD")
+    services.deposit_create(actor=owner, account_id=account.public_id, amount="1.00")
+    client = logged_in(auditor)
+    # Ninety seconds later, no relay has run: the deposit's event still waits.
+    later = timezone.now() + datetime.timedelta(seconds=90)
+    publishing = at(later, monkeypatch, lambda: client.get(admin_url("index"))).context["dashboard"]["publishing"]
+    assert publishing["configured"] is True
+    assert 90 <= publishing["lag_seconds"] < 150
+    assert publishing["heartbeat_at"] == "-"
