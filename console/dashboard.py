@@ -12,7 +12,6 @@ Staff without ``transactions.view_transaction`` get Django's app list only.
 from __future__ import annotations
 
 import datetime
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +23,7 @@ from django.utils import timezone
 from accounts.models import Account
 from accounts.selectors import open_holds_by_currency
 from audit.models import AuditRecord
-from console.tools import money, short_id, when
+from console.tools import admin_pages_of, money, short_id, when
 from events.broker import publishing_status
 from ledger.money import currencies, format_minor
 from reconciliation.models import ReconciliationRun
@@ -106,14 +105,6 @@ def _publishing() -> dict[str, Any]:
     }
 
 
-def _uuid(text: str) -> uuid.UUID | None:
-    """An audit record's target id as the account id it names, or ``None`` (it is free text to the database)."""
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        return None
-
-
 def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     """Return what the dashboard shows, or nothing for staff who may not read transactions."""
     if not request.user.has_perm("transactions.view_transaction"):
@@ -122,11 +113,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     figures = _figures(today)
     run = ReconciliationRun.objects.order_by("-id").first()
     frozen = list(AuditRecord.objects.filter(action=AuditRecord.Action.FREEZE).order_by("-created_at")[:LATEST])
-    frozen_ids = [uid for uid in (_uuid(record.target_id) for record in frozen) if uid is not None]
-    frozen_accounts = {
-        str(public_id): pk
-        for public_id, pk in Account.objects.filter(public_id__in=frozen_ids).values_list("public_id", "pk")
-    }
+    frozen_pages = admin_pages_of(Account, {record.target_id for record in frozen})
     reversals = list(
         Transaction.objects.filter(kind=Transaction.Kind.REVERSAL).select_related("reverses").order_by("-id")[:LATEST]
     )
@@ -155,12 +142,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
                 {
                     "record": record,
                     "when": when(record.created_at),
-                    "account": short_id(
-                        record.target_id,
-                        reverse("admin:accounts_account_change", args=[frozen_accounts[record.target_id]])
-                        if record.target_id in frozen_accounts
-                        else None,
-                    ),
+                    "account": short_id(record.target_id, frozen_pages.get(record.target_id)),
                 }
                 for record in frozen
             ],

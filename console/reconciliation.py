@@ -8,17 +8,15 @@ its page. Runs are written only by ``manage.py reconcile``: nobody adds, changes
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import Account, Hold
-from console.tools import short_id, when
+from console.tools import admin_pages_of, short_id, when
 from reconciliation.checks import CHECKS
 from reconciliation.models import ReconciliationRun
 from transactions.models import Transaction
@@ -33,21 +31,6 @@ CHECK_ORDER = {check.name: index for index, check in enumerate(CHECKS)}
 def check_position(name: object) -> int:
     """Return where the check ``name`` runs among the checks (after all of them if it is none of them)."""
     return CHECK_ORDER.get(str(name), len(CHECK_ORDER))
-
-
-def _pages_of(model: type[Model], public_ids: set[str]) -> dict[str, str]:
-    """Return the admin page of each of ``public_ids`` that is a row of ``model`` (one query)."""
-    ids = set()
-    for value in public_ids:
-        try:
-            ids.add(uuid.UUID(value))
-        except ValueError:
-            continue
-    if not ids:
-        return {}
-    name = f"admin:{model._meta.app_label}_{model._meta.model_name}_change"
-    rows = model._default_manager.filter(public_id__in=ids).values_list("public_id", "pk")
-    return {str(public_id): reverse(name, args=[pk]) for public_id, pk in rows}
 
 
 @admin.register(ReconciliationRun)
@@ -130,7 +113,7 @@ class ReconciliationRunAdmin(admin.ModelAdmin):
         header = format_html_join("", "<th>{}</th>", ((column,) for column in _FINDING_COLUMNS))
         findings = sorted(run.discrepancies, key=lambda item: check_position(item.get("check")))  # Stable.
         pages = {
-            column: _pages_of(model, {str(item[column]) for item in findings if item.get(column)})
+            column: admin_pages_of(model, {str(item[column]) for item in findings if item.get(column)})
             for column, model in _LINKED.items()
         }
 

@@ -24,7 +24,14 @@ from django.utils import timezone
 from accounts.models import Account
 from console.tools import account_label, money, when
 from reconciliation.services import read_snapshot
-from reconciliation.statements import StatementDoesNotTieOut, checked_summary, csv_lines, statement_rows
+from reconciliation.statements import (
+    StatementDoesNotTieOut,
+    checked_summary,
+    csv_lines,
+    day_start,
+    period_end,
+    statement_rows,
+)
 
 PAGE_ROWS = 500
 MAX_DAYS = 3660  # Ten years: a longer period is refused before any query.
@@ -54,13 +61,8 @@ class StatementForm(forms.Form):
 
 
 def period(start: datetime.date, end: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
-    """Return ``[from, to)``: the start of the first day, and the start of the day after the last (now at most)."""
-    now = timezone.now()
-    opening = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
-    if end >= timezone.localdate(now):
-        return opening, now  # Today or later (9999-12-31 too, whose next day no datetime holds).
-    after = timezone.make_aware(datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time.min))
-    return opening, min(now, after)
+    """Return ``[from, to)`` of a statement from ``start`` through ``end``, as ``manage.py statement`` reads days."""
+    return day_start(start), period_end(end)
 
 
 def _csv(account: Account, start: datetime.datetime, end: datetime.datetime) -> Iterator[str]:

@@ -488,13 +488,20 @@ class CurrencyFilter(ChoicesListFilter):
         return queryset
 
 
-def admin_link(obj: models.Model | None, label: object = None) -> str:
-    """Return a link to ``obj``'s admin page (``-`` for none)."""
-    if obj is None:
-        return "-"
-    opts = obj._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, obj if label is None else label)
+def admin_pages_of(model: type[models.Model], public_ids: set[str]) -> dict[str, str]:
+    """Return the admin page of each of ``public_ids`` that is a row of ``model`` (one query; none for no id).
+
+    The ids are free text where they come from (audit targets, reconciliation findings): one
+    that is no uuid names no row.
+    """
+    from console.search import whole_id  # It builds on this module's helpers.
+
+    ids = {uid for uid in map(whole_id, public_ids) if uid is not None}
+    if not ids:
+        return {}
+    name = f"admin:{model._meta.app_label}_{model._meta.model_name}_change"
+    rows = model._default_manager.filter(public_id__in=ids).values_list("public_id", "pk")
+    return {str(public_id): reverse(name, args=[pk]) for public_id, pk in rows}
 
 
 def money(minor: int | None, currency: str) -> str:

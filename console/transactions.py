@@ -25,7 +25,7 @@ from django.utils.html import format_html
 
 from accounts.models import Account
 from console.exports import transactions_csv
-from console.search import MATCHING_ACCOUNTS, accounts_matching, ids_q, too_long
+from console.search import MATCHING_ACCOUNTS, accounts_matching, ids_q, too_long, whole_id
 from console.tools import (
     AccountIdFilter,
     CurrencyFilter,
@@ -66,13 +66,6 @@ def _of_accounts(accounts: list[Account]) -> Q:
     for currency in sorted({account.currency for account in accounts if account.is_system}):
         condition |= one_sided & Q(currency=currency)
     return condition
-
-
-def _as_uuid(term: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(term)
-    except ValueError:
-        return None
 
 
 class _PostingColumns:
@@ -412,7 +405,7 @@ class PostingAdmin(_PostingColumns, LedgerModelAdmin):
         # One customer account's history (or one transaction's legs): newest first along the unique
         # (account, sequence) index, never a walk of the whole table in id order. A system account's
         # postings carry no sequence: newest first by id.
-        value, term = request.GET.get(AccountIdFilter.parameter_name, ""), _as_uuid(request.GET.get("q", "").strip())
+        value, term = request.GET.get(AccountIdFilter.parameter_name, ""), whole_id(request.GET.get("q", "").strip())
         if not value and term is None:
             return ["-id"]
         pk = positive_int(value)
@@ -431,7 +424,7 @@ class PostingAdmin(_PostingColumns, LedgerModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        uid = _as_uuid(term)
+        uid = whole_id(term)
         if uid is not None:
             account_pk = Account.objects.filter(public_id=uid).values_list("pk", flat=True).first()
             if account_pk is not None:

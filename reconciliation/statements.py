@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
+
+from django.utils import timezone
 
 from accounts.models import Account
 from ledger.money import format_minor
@@ -42,6 +44,23 @@ COLUMNS = [
 ]
 CAPTURE_KIND = "capture"  # The kind a posting of a hold's capture shows, with the hold's id in hold_id.
 OutputRow = dict[str, str | int | None]  # a posting as a line of the statement (COLUMNS but "type")
+
+
+def day_start(day: date) -> datetime:
+    """Return the instant ``day`` begins in the current time zone: where a statement from that day starts."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def period_end(last_day: date) -> datetime:
+    """Return where a statement through ``last_day`` (inclusive) ends: the next day's start, now at the latest.
+
+    Today or later ends now: the closing balance is the one of this instant (9999-12-31 too,
+    whose next day no datetime holds).
+    """
+    now = timezone.now()
+    if last_day >= timezone.localdate(now):
+        return now
+    return min(now, day_start(last_day + timedelta(days=1)))
 
 
 class _Writer(Protocol):

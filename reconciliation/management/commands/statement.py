@@ -7,7 +7,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -18,7 +18,15 @@ from ledger.instants import parse_day, parse_instant
 from ledger.money import format_minor
 from reconciliation.selectors import StatementSummary
 from reconciliation.services import read_snapshot
-from reconciliation.statements import OutputRow, StatementDoesNotTieOut, checked_summary, statement_rows, write_csv
+from reconciliation.statements import (
+    OutputRow,
+    StatementDoesNotTieOut,
+    checked_summary,
+    day_start,
+    period_end,
+    statement_rows,
+    write_csv,
+)
 
 EXIT_DOES_NOT_TIE_OUT, EXIT_USAGE = 1, 2
 Money = Callable[[int], str]  # minor units -> the account's currency, formatted
@@ -39,9 +47,7 @@ def parse_bound(value: str, *, option: str, end: bool) -> datetime:
             if end:
                 moment += timedelta(microseconds=1)  # A --to datetime includes postings made at that instant.
         else:
-            if end and day >= timezone.localdate():
-                return timezone.now()  # Today or later (9999-12-31 too, whose next day no datetime holds).
-            moment = timezone.make_aware(datetime.combine(day + timedelta(days=1) if end else day, time.min))
+            return period_end(day) if end else day_start(day)
     except (ValueError, OverflowError):
         raise CommandError(
             f"{option} {value!r}: use an ISO date (2026-11-30) or datetime.", returncode=EXIT_USAGE
