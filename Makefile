@@ -14,7 +14,7 @@ GRPC_PORT ?= 50051
 TEST_ENV := DJANGO_DEBUG=False DJANGO_SECRET_KEY=test-only-secret-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0-not-for-production \
 	DJANGO_SECURE_SSL_REDIRECT=False DJANGO_SECURE_COOKIES=False
 
-.PHONY: run grpc proto client serve test lint format check-migrations pytest pytest-sqlite clean clean-demo bench torture
+.PHONY: run grpc proto client serve cluster test lint format check-migrations pytest pytest-sqlite clean clean-demo bench torture
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,14 @@ serve: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/gunicorn -c gunicorn.conf.py ledger_project.wsgi
 
+# The production topology on this machine (harness/topology.py, docs/operations.md): a PostgreSQL
+# primary and its streaming replica, PgBouncer, Redis, two gunicorn instances, the event relay,
+# HAProxy and Prometheus, in a temporary folder; prints the addresses; Ctrl-C stops everything.
+# CLUSTER_ARGS: e.g. --keep.
+cluster: $(VENV)/.runtime-installed
+	scripts/install-cluster-tools
+	$(BIN)/python -m harness.cluster $(CLUSTER_ARGS)
+
 test: lint check-migrations pytest pytest-sqlite
 
 # Types (pyproject.toml's [tool.mypy]): the Django plugin loads the settings, so mypy runs with
@@ -95,10 +103,12 @@ clean: clean-demo
 # writes bench/results/latest.json and docs/benchmarks.md. BENCH_ARGS: e.g. --duration 10.
 bench: $(VENV)/.runtime-installed
 	scripts/install-bench-tools
+	scripts/install-cluster-tools
 	scripts/with-postgres $(BIN)/python -m bench $(BENCH_ARGS)
 
 # The torture suite (torture/): racing instances, crashing workers, a database outage (on a
 # throwaway cluster), fuzzing, the authorization matrix and hostile input, against real processes
 # on this machine; prints the table and writes docs/reliability.md. TORTURE_ARGS: e.g. --only outage.
 torture: $(VENV)/.dev-installed
+	scripts/install-cluster-tools
 	scripts/with-postgres $(BIN)/python -m torture --report docs/reliability.md $(TORTURE_ARGS)

@@ -18,6 +18,7 @@ import psycopg
 
 from bench.database import Database, manage
 from bench.errors import BenchFailure
+from harness import commands
 from harness.books import currency_totals
 
 
@@ -75,10 +76,18 @@ def check_conservation(before: Books, after: Books, applied: dict[str, Any]) -> 
     return problems
 
 
-def reconcile(env: Mapping[str, str]) -> dict[str, Any]:
-    """The ``reconcile`` command's verdict (every invariant, set-based) on the whole ledger."""
+def reconcile(env: Mapping[str, str], *, own_process: bool = False) -> dict[str, Any]:
+    """The ``reconcile`` command's verdict (every invariant, set-based) on the whole ledger.
+
+    In this process (where Django is set up on the run's database), or with ``own_process`` in
+    a ``manage.py`` of its own, for another database (the cluster's).
+    """
     started = time.monotonic()
-    status, stdout = manage(env, "reconcile", "--format", "json", check=False)
+    if own_process:
+        finished = commands.manage(env, "reconcile", "--format", "json", timeout=600, check=False)
+        status, stdout = finished.returncode, finished.stdout
+    else:
+        status, stdout = manage(env, "reconcile", "--format", "json", check=False)
     seconds = round(time.monotonic() - started, 1)
     if status not in (0, 1):
         raise BenchFailure(f"reconcile could not run ({status}):\n{stdout}")

@@ -7,12 +7,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.scenarios import SCENARIOS
+
 DOCS_BEGIN = "<!-- bench:results:begin (written by `make bench`; edit outside these markers) -->"
 DOCS_END = "<!-- bench:results:end -->"
 
 
 # The kinds of result whose figure is applied transactions (but the service's scenarios 4, which read).
-WRITE_KINDS = ("service", "grpc", "pgbench", "pgbench-bare", "peer")
+WRITE_KINDS = ("service", "grpc", "pgbench", "pgbench-bare", "peer", "cluster")
+
+
+CLUSTER_SCENARIOS = [name for name, spec in SCENARIOS.items() if spec.get("cluster")]
 
 
 def _find(results: list[dict], name: str, kind: str) -> dict | None:
@@ -232,6 +237,10 @@ def document(*, info: dict, config: dict, results: list[dict], started: float,
             "service / framework floor, 4b-balance": _share(
                 results, ("4b-balance", "service"), ("0b-floor-get", "floor")
             ),
+            **{
+                f"via HAProxy + PgBouncer / direct, {name}": _share(results, (name, "cluster"), (name, "service"))
+                for name in CLUSTER_SCENARIOS
+            },
             "gRPC / REST, 1-transfers": _share(results, (GRPC_SCENARIO, "grpc"), ("1-transfers", "service")),
         },
         "grpc": grpc_comparison(results),
@@ -255,6 +264,8 @@ def _rows(doc: dict) -> list[list[str]]:
     for r in doc["results"]:
         read = r["kind"] == "floor" or r["name"].startswith("4")
         label = f"  limit: {r['title'].removeprefix('pgbench: ')}" if r["kind"].startswith("pgbench") else r["name"]
+        if r["kind"] == "cluster":
+            label = "  via HAProxy + PgBouncer"
         latency = r["latency_ms"]
         reconciled = "clean" if r["reconcile"].get("clean") and not r["conservation"] else "FAILED"
         if r["kind"] in ("floor", "peer"):

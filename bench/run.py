@@ -19,6 +19,7 @@ import psycopg
 import redis
 
 from bench import database, peer, report
+from bench.cluster import cluster_scenarios
 from bench.database import Database, fetch, maintenance_database, manage
 from bench.errors import BenchFailure
 from bench.grpc_bench import grpc_data, grpc_scenario
@@ -34,6 +35,7 @@ from harness.commands import REPO
 from harness.environment import production_env, project_env
 from harness.ports import free_port
 from harness.servers import gunicorn_command
+from harness.topology import missing_tools as topology_missing_tools
 
 # Throttling is on as in production, at a rate no benchmark client reaches (it counts, never refuses).
 THROTTLE_RATE = "100000000/min"
@@ -52,7 +54,8 @@ def bench_redis_url() -> str | None:
 
 
 def missing_tools() -> list[str]:
-    missing = []
+    """The programs the benchmark needs that are not installed: wrk, pgbench, and the cluster's."""
+    missing = topology_missing_tools(prometheus=False)
     if shutil.which("wrk") is None:
         missing.append("wrk")
     if find_pgbench() is None:
@@ -60,20 +63,25 @@ def missing_tools() -> list[str]:
     return missing
 
 
-def after_scenario(result: Result, db: Database, env: dict[str, str], before: Books) -> dict[str, Any]:
+def after_scenario(
+    result: Result, db: Database, env: dict[str, str], before: Books, *, own_process: bool = False
+) -> dict[str, Any]:
+    """Read what the scenario applied and check the books: conservation, and ``reconcile`` (see its ``own_process``)."""
     time.sleep(0.5)  # Let requests still in flight when the generator stopped finish.
     after, applied = Books.read(db, since=before.last_txn)
     result.record_applied(applied["total"])
     result.by_kind = applied["by_kind"]
     result.conservation = check_conservation(before, after, applied)
-    result.reconcile = reconcile(env)
+    result.reconcile = reconcile(env, own_process=own_process)
     return applied
 
 
 def run(config: Config, *, results_path: Path | None, docs_path: Path | None) -> dict[str, Any]:
     missing = missing_tools()
     if missing:
-        raise BenchFailure(f"missing tools: {', '.join(missing)} (run scripts/install-bench-tools)")
+        raise BenchFailure(
+            f"missing tools: {', '.join(missing)} (run scripts/install-bench-tools and scripts/install-cluster-tools)"
+        )
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith(("postgres://", "postgresql://")):
         raise BenchFailure("set DATABASE_URL to a PostgreSQL server (make bench uses scripts/with-postgres)")
@@ -150,6 +158,9 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
                     say(report.one_line(results[-1]))
         if "6-peer-deposits" in config.scenarios and config.peer is not None:
             results.append(_peer_scenario(config, admin, workdir, run_id))
+        server.stop()  # the cluster's instances take the machine: the direct server must not compete
+        server = None
+        results = beside(results, cluster_scenarios(config, workdir, run_id, _load, after_scenario))
         cache_probe = _cache_probe(env, seeded)
     finally:
         if server is not None:
@@ -177,6 +188,15 @@ def run(config: Config, *, results_path: Path | None, docs_path: Path | None) ->
         report.update_docs(docs_path, document)
         say(f"wrote {docs_path}")
     return document
+
+
+def beside(results: list[Result], cluster: list[Result]) -> list[Result]:
+    """``results`` with each cluster result right after the direct results of its scenario."""
+    ordered = list(results)
+    for result in cluster:
+        last = max((i for i, r in enumerate(ordered) if r.name == result.name), default=len(ordered) - 1)
+        ordered.insert(last + 1, result)
+    return ordered
 
 
 def _peer_scenario(config: Config, admin: Database, workdir: Path, run_id: str) -> Result:

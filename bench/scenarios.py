@@ -31,6 +31,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "title": "transfers, random accounts",
         "pgbench": "pgbench_transfer.sql",
         "pgbench_bare": "pgbench_transfer_bare.sql",
+        "cluster": True,
     },
     # Scenario 1's transfers (the same accounts, amounts, fresh keys, concurrency) as CreateTransfer
     # calls, to compare with it in the same run (bench/grpc_bench.py).
@@ -40,10 +41,10 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     },
     "2-hot-account": {"wrk": "hot", "title": "transfers, one hot account", "pgbench": "pgbench_hot.sql"},
     "2b-hot-destination": {"wrk": "hot_destination", "title": "transfers, many payers into one merchant"},
-    "3-deposits": {"wrk": "deposit", "title": "deposits over 10,000 accounts"},
+    "3-deposits": {"wrk": "deposit", "title": "deposits over 10,000 accounts", "cluster": True},
     "3b-withdrawals": {"wrk": "withdrawal", "title": "withdrawals over 10,000 accounts"},
-    "4a-history-page": {"wrk": "history", "title": "history page, 1M postings", "read": True},
-    "4b-balance": {"wrk": "balance", "title": "balance read", "read": True},
+    "4a-history-page": {"wrk": "history", "title": "history page, 1M postings", "read": True, "cluster": True},
+    "4b-balance": {"wrk": "balance", "title": "balance read", "read": True, "cluster": True},
     # The page's own latency, without queueing behind 15 other clients on 2 cores.
     "4c-history-1-connection": {
         "wrk": "history",

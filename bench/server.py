@@ -17,7 +17,24 @@ from harness.processes import children_of, terminate
 from harness.servers import ServerFailed, gunicorn_command, status_of, wait_until_ready
 
 
-class Server:
+class Measured:
+    """What the benchmark reads of a server's worker processes (:meth:`workers`): memory and CPU."""
+
+    def workers(self) -> list[int]:
+        raise NotImplementedError
+
+    def reset_peak_memory(self) -> None:
+        reset_peak_memory(self.workers())
+
+    def peak_memory_mib(self) -> list[float]:
+        return peak_memory_mib(self.workers())
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the workers have used so far."""
+        return cpu_seconds(self.workers())
+
+
+class Server(Measured):
     """gunicorn with ``gunicorn.conf.py``, as ``make serve`` runs it (the ledger, or another ``command``).
 
     ``ready_path`` answers 200 once the application can serve; ``cwd`` is where it runs.
@@ -60,16 +77,6 @@ class Server:
         """gunicorn's worker processes: the master's children."""
         assert self.process is not None
         return children_of(self.process.pid)
-
-    def reset_peak_memory(self) -> None:
-        reset_peak_memory(self.workers())
-
-    def peak_memory_mib(self) -> list[float]:
-        return peak_memory_mib(self.workers())
-
-    def cpu_seconds(self) -> float:
-        """User and system CPU time the workers have used so far."""
-        return cpu_seconds(self.workers())
 
     def stop(self) -> None:
         if self.process is not None:

@@ -62,6 +62,12 @@ BROKER_PUBLISH_FAILURES = Counter(
     "Calls of the broker publisher (events.broker) that the broker failed, by stage: connect, publish, nack.",
     ["stage"],
 )
+REPLICA_READS = Counter(
+    "ledger_replica_reads_total",
+    "Reads that could go to the read replica, by the database that served them and why "
+    "(fresh; replica_behind: it had not replayed what the primary showed; replica_failed).",
+    ["database", "reason"],
+)
 DB_POOL = Gauge(
     "ledger_db_pool_connections",
     "Database pool connections of this process by state (DB_POOL=true only).",

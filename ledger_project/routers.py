@@ -1,7 +1,8 @@
 """Database routing: the primary holds the schema and serves every query by default.
 
 A read replica (``DATABASE_REPLICA_URL``) is used only where a selector asks for it
-explicitly (``settings.LEDGER_HISTORY_DATABASE``), so nothing reads stale data by accident.
+explicitly, after proving it fresh enough (``ledger.replica``), so nothing reads stale data by
+accident.
 """
 
 from django.db.models import Model

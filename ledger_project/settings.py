@@ -162,8 +162,9 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
             "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
         }
 
-# An optional read replica for account history (see docs/scaling.md): history pages may lag
-# the primary by the replication delay; balances, writes and everything else stay on the primary.
+# An optional streaming replica for account history (docs/scaling.md): a history page is read
+# there only once the replica has replayed the account's latest posting (ledger.replica), else
+# from the primary, as is everything else. It is reached directly, never through PgBouncer.
 if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = {
         **_db,
@@ -171,7 +172,6 @@ if env.str("DATABASE_REPLICA_URL", default=""):
         "OPTIONS": _db.get("OPTIONS", {}),
         "TEST": {"MIRROR": "default"},
     }
-LEDGER_HISTORY_DATABASE = "replica" if "replica" in DATABASES else "default"
 DATABASE_ROUTERS = ["ledger_project.routers.PrimaryReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -6,7 +6,7 @@ that the normal test suite runs too (``tests/torture/``). See ``docs/reliability
 
 Scenarios (one module each): :mod:`torture.racing`, :mod:`torture.crashing`,
 :mod:`torture.outage`, :mod:`torture.fuzzing`, :mod:`torture.authz`, :mod:`torture.hostile`.
-Shared pieces: :mod:`torture.infra` (databases, gunicorn instances), :mod:`torture.cluster`
+Shared pieces: :mod:`torture.infra` (databases, gunicorn instances), :mod:`harness.postgres`
 (a throwaway PostgreSQL cluster), :mod:`torture.client` (HTTP and the load generator),
 :mod:`torture.invariants` (the books, checked with SQL) and :mod:`torture.report`.
 """

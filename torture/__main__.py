@@ -29,6 +29,7 @@ SCENARIOS = {
     "authz": "5. Authorization matrix",
     "hostile": "6. Hostile input",
     "relay": "7. Relay and broker",
+    "cluster": "8. The cluster",
 }
 
 

@@ -9,7 +9,6 @@ production settings, ready once its health service answers ``SERVING``. Both run
 group of their own, stopped with SIGTERM and then SIGKILL.
 """
 
-# ruff: noqa: S603 -- the commands are this interpreter and manage.py or gunicorn, with arguments built here.
 from __future__ import annotations
 
 import contextlib
@@ -17,7 +16,6 @@ import json
 import os
 import secrets
 import signal
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,12 +25,13 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from harness.commands import REPO, manage
+from harness.commands import manage
+from harness.daemons import Daemon
 from harness.environment import production_env
 from harness.grpc_servers import grpc_command, serving
 from harness.ports import free_port
 from harness.processes import children_of
-from harness.servers import ServerFailed, gunicorn_command, status_of, wait_until_ready
+from harness.servers import gunicorn_command, status_of
 
 START_TIMEOUT = 90.0  # seconds for an instance to answer /healthz (Django boots in every worker)
 SECRET_KEY = secrets.token_urlsafe(50)  # one per run: every instance signs cursors alike
@@ -136,7 +135,8 @@ class Databases:
 
 
 class _Process:
-    """A server of the ledger in its own process group: started by a subclass, SIGKILLed or stopped here."""
+    """A server of the ledger in a session of its own (:class:`harness.daemons.Daemon`): started by a subclass,
+    SIGKILLed or stopped here."""
 
     def __init__(self, name: str, database_url: str, workdir: Path) -> None:
         self.name = name
@@ -144,12 +144,12 @@ class _Process:
         self.workdir = workdir
         self.port = free_port()
         self.log = workdir / f"{name}.log"
-        self.process: subprocess.Popen | None = None
+        self.daemon: Daemon | None = None
         self.starts = 0
 
     @property
     def master(self) -> int | None:
-        return self.process.pid if self.process is not None and self.process.poll() is None else None
+        return self.daemon.pid if self.daemon is not None else None
 
     @property
     def alive(self) -> bool:
@@ -157,42 +157,22 @@ class _Process:
 
     def _launch(self, command: list[str], env: dict[str, str], ready, timeout: float) -> None:
         """Start ``command`` in a new session, logging to :attr:`log`, and wait until ``ready()``."""
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+        self.daemon = Daemon(self.name, command, env, self.log)
         self.starts += 1
-        try:
-            wait_until_ready(self.process, ready, name=self.name, log=self.log, timeout=timeout)
-        except ServerFailed:
-            self.crash()
-            raise
+        self.daemon.start(ready, timeout=timeout)
 
     def crash(self) -> None:
         """SIGKILL the whole process group at once, and reap its leader."""
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=10)
+        if self.daemon is not None:
+            self.daemon.crash()
 
     def stop(self) -> None:
         """SIGTERM (graceful), then SIGKILL whatever of the process group is left."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=15)
-        self.crash()
+        if self.daemon is not None:
+            self.daemon.stop()
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return self.daemon.log_tail(lines) if self.daemon is not None else ""
 
 
 class Instance(_Process):

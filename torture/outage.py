@@ -1,6 +1,6 @@
 """Scenario 3, database outage: PostgreSQL crashes mid-load and comes back; the service carries on.
 
-This scenario runs its own throwaway cluster (:mod:`torture.cluster`; never the shared server).
+This scenario runs its own throwaway cluster (:mod:`harness.postgres`; never the shared server).
 One gunicorn instance serves a steady load of movements. Mid-load, ``pg_ctl stop -m
 immediate`` kills PostgreSQL (no checkpoint: a crash); some seconds later ``pg_ctl start``
 brings it back through crash recovery. The instance is never restarted.
@@ -22,8 +22,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from harness.commands import manage
+from harness.postgres import PostgresServer, find_bindir
 from torture.client import Connection, Load, LoadPlan, Movement, Reply, api_headers, open_accounts
-from torture.cluster import Cluster, find_bindir
 from torture.infra import MANAGE_TIMEOUT, Context, Instance, create_clients, instances, ledger_env
 from torture.invariants import Observer, connect
 from torture.racing import check_after_load
@@ -120,7 +120,7 @@ def run(ctx: Context, phases: Phases | None = None) -> Result:
     if bindir is None:
         result.violations.append("initdb/pg_ctl not found: install PostgreSQL's server programs to run this scenario")
         return result
-    with Cluster(bindir) as cluster:
+    with PostgresServer(bindir) as cluster:
         cluster.init()
         cluster.start()
         url = cluster.create_database("ledger")

@@ -47,6 +47,19 @@ def check_after_load(result: Result, url: str, load: Load, observer: Observer) -
     return line, figures
 
 
+def answer_figures(summary: dict, figures: KeyFigures) -> dict[str, object]:
+    """What a load's clients were answered and what became of their keys, as the report shows them."""
+    return {
+        "answers": summary["statuses"],
+        "transport errors (retried)": summary["transport errors"],
+        "movements": f"{summary['movements']:,}: {figures.posted:,} posted, {figures.refused:,} refused (4xx), "
+        f"{figures.unresolved_posted:,} without a final answer but posted, "
+        f"{figures.unresolved_not_posted:,} without a final answer and not posted",
+        "retried keys": f"{figures.retried:,} ({figures.retried_posted_once:,} of them posted, each exactly once;"
+        f" {summary['replays']:,} replayed answers)",
+    }
+
+
 def load_scenario(
     ctx: Context,
     result: Result,
@@ -84,13 +97,7 @@ def load_scenario(
         {
             "instances": f"{len(pair)} x {pair[0].env['WEB_CONCURRENCY']} workers x "
             f"{pair[0].env['GUNICORN_THREADS']} threads, {plan.threads} client threads for {plan.duration:.0f} s",
-            "answers": summary["statuses"],
-            "transport errors (retried)": summary["transport errors"],
-            "movements": f"{summary['movements']:,}: {figures.posted:,} posted, {figures.refused:,} refused (4xx), "
-            f"{figures.unresolved_posted:,} without a final answer but posted, "
-            f"{figures.unresolved_not_posted:,} without a final answer and not posted",
-            "retried keys": f"{figures.retried:,} ({figures.retried_posted_once:,} of them posted, each exactly once;"
-            f" {summary['replays']:,} replayed answers)",
+            **answer_figures(summary, figures),
             "keys sent twice at once, through both instances": summary["keys sent twice at once"],
             "client hang-ups": load.stats.hangups,
             "money": f"{figures.money_in / 100:,.2f} deposited - {figures.money_out / 100:,.2f} withdrawn = "

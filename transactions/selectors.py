@@ -7,13 +7,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
 from uuid import UUID
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Account, Hold
+from ledger import replica
 from ledger.errors import LedgerError, NotFound
+from ledger.replica import FallbackQuerySet
 from transactions.engine import rules
 from transactions.models import Batch, Posting, Transaction
 
@@ -121,6 +123,23 @@ class HistoryRow(TypedDict):
 HISTORY_FIELDS = tuple(HistoryRow.__annotations__)
 
 
+def history_database(account: Account) -> str:
+    """Return the database to read ``account``'s history from, so that it never shows less than the primary.
+
+    ``account`` was just read from the primary: its ``last_sequence`` is the number of its latest
+    posting, and every answer given before about the account (a posting's 201, a balance, a
+    history page) showed no posting after it. A posting and the account row's new
+    ``last_sequence`` commit together, and a replica replays whole transactions in commit order,
+    so once the replica's row has that ``last_sequence`` it holds every posting up to it: the
+    replica is fresh enough. Otherwise (behind, stopped, none) the primary. A system account's
+    postings carry no sequence: its history is read on the primary (staff only).
+    """
+    if account.is_system:
+        return DEFAULT_DB_ALIAS
+    caught_up = Account.objects.filter(pk=account.pk, last_sequence__gte=account.last_sequence)
+    return replica.database_for(lambda alias: caught_up.using(alias).exists())
+
+
 def account_history(
     account: Account,
     *,
@@ -133,10 +152,11 @@ def account_history(
     Newest first is by ``-sequence``; for a system account, whose postings carry no sequence, in
     commit order. Rows rather than model instances: an entry needs ten values, and building a posting
     and a transaction instance for each is work the page does not need (docs/benchmarks.md).
-    ``created_after`` is inclusive, ``created_before`` exclusive. Read from the history
-    database: the read replica when one is configured, which may lag the primary.
+    ``created_after`` is inclusive, ``created_before`` exclusive. Read from
+    :func:`history_database`: the read replica when it has replayed the account's latest
+    posting, else the primary.
     """
-    postings = Posting.objects.using(settings.LEDGER_HISTORY_DATABASE).filter(account=account)
+    postings: QuerySet[Posting] = FallbackQuerySet(Posting, using=history_database(account)).filter(account=account)
     if kind is not None:
         postings = postings.filter(transaction__kind=kind)
     if created_after is not None:

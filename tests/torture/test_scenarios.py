@@ -14,8 +14,10 @@ import os
 
 import pytest
 
-from torture import authz, crashing, fuzzing, hostile, outage, racing
-from torture.cluster import find_bindir
+from harness.postgres import find_bindir
+from harness.topology import missing_tools
+from tests.tools import require
+from torture import authz, cluster, crashing, fuzzing, hostile, outage, racing
 from torture.report import Result, details
 
 pytestmark = pytest.mark.postgres
@@ -57,6 +59,22 @@ def test_a_database_outage_answers_quick_503s_and_recovers_without_a_restart(tor
     assert result.figures["answers during an outage"].get(503, 0) > 0
     assert set(result.figures["answers during an outage"]) == {503}
     assert result.figures["same processes"].startswith("master kept")
+
+
+def test_the_cluster_loses_nothing_through_the_balancer_pgbouncer_and_the_replica_faults(torture_context):
+    require(missing_tools(prometheus=False), "the cluster scenario")
+
+    result = cluster.run(torture_context)
+
+    assert_passed(result)
+    faults = result.figures["faults (seconds into the load)"]
+    happened = ["replica stopped", "replica started again", "PgBouncer SIGKILLed", "SIGKILL instance", "restarted"]
+    assert [what in fault for what, fault in zip(happened, faults, strict=True)] == [True] * 5
+    assert result.figures["answers"].get(201, 0) > 100  # the load reached the ledger through the balancer
+    assert result.figures["answers"].get(503, 0) > 0  # PgBouncer's restart answered 503s, each with Retry-After
+    served = result.figures["history reads served by"]
+    assert served.get("replica (fresh)", 0) > 0  # the replica served history while it ran and was fresh
+    assert served.get("primary (replica_failed)", 0) > 0  # and the primary while it was stopped
 
 
 def test_fuzzing_finds_no_server_error_nor_schema_mismatch_but_the_known_bugs(torture_context):
