@@ -131,7 +131,9 @@ class PostgresServer:
 
         ``pg_basebackup -R -X stream`` copies the data directory while the WAL streams alongside,
         and writes ``standby.signal`` and ``primary_conninfo``: started, the copy replays the
-        primary's WAL as it comes and answers read-only queries (a hot standby).
+        primary's WAL as it comes and answers read-only queries (a hot standby). ``-C -S``
+        creates a replication slot for it, so the primary keeps the WAL a stopped replica has
+        not received yet.
         """
         standby = PostgresServer(self.bindir, folder=self.tmp, name=name, **{**self.settings, **settings})
         result = self._run(
@@ -145,6 +147,9 @@ class PostgresServer:
             "-U",
             "postgres",
             "-R",
+            "-C",
+            "-S",
+            f"ledger_{name}",
             "-X",
             "stream",
             "-c",

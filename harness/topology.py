@@ -223,6 +223,7 @@ class Topology:
                 PRIMARY_HOST="127.0.0.1",
                 PRIMARY_PORT=self.primary.port,
                 DB_NAME=DATABASE,
+                DB_USER="postgres",
                 AUTH_FILE=folder / "userlist.txt",
                 AUTH_TYPE="trust",
                 POOL_SIZE=20,
@@ -314,9 +315,8 @@ class Topology:
         shutil.copytree(DEPLOY / "prometheus", folder)
         targets = folder / "targets"
         targets.mkdir(exist_ok=True)
-        (targets / "ledger.json").write_text(
-            json.dumps([{"targets": [f"127.0.0.1:{i.port}" for i in self.instances], "labels": {"cluster": "local"}}])
-        )
+        (targets / "ledger.json").write_text(json.dumps([{"targets": [f"127.0.0.1:{i.port}" for i in self.instances]}]))
+        (targets / "haproxy.json").write_text(json.dumps([{"targets": [f"127.0.0.1:{self.balancer_stats_port}"]}]))
         (folder / "metrics-token").write_text(METRICS_TOKEN)
         command = [
             shutil.which("prometheus") or "prometheus",

@@ -18,7 +18,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
-from django.test import Client
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
@@ -31,12 +30,11 @@ from harness.environment import database_url, production_env
 from harness.ports import free_port
 from harness.rabbitmq import BROKER_URL, Consumer, broker_reachable
 from tests.factories import AccountFactory, StaffFactory, UserFactory
+from tests.scrapes import sample, scrape
 from transactions.services import deposit_create, transfer_create
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-METRICS_TOKEN = "broker-metrics-token-" + "x" * 20
 
 
 @pytest.fixture
@@ -343,19 +341,6 @@ def test_a_publisher_whose_lease_was_taken_over_leaves_the_cursor_alone(url):
 
 
 # --- metrics ----------------------------------------------------------------------------------
-
-
-def scrape(settings) -> str:
-    settings.LEDGER_METRICS_TOKEN = METRICS_TOKEN
-    answer = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}")
-    assert answer.status_code == 200
-    return answer.content.decode()
-
-
-def sample(exposition: str, name: str) -> float | None:
-    values = [float(line.split()[-1]) for line in exposition.splitlines() if line.split(" ")[0] == name]
-    assert len(values) <= 1
-    return values[0] if values else None
 
 
 def test_metrics_show_the_lag_the_heartbeat_and_the_failures(settings, url):
