@@ -22,6 +22,10 @@ Logs go to stdout in the app's JSON format. Metrics from all workers are aggrega
 ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary folder unless set) and served by the master
 on LEDGER_METRICS_BIND, a port of its own that the public proxy does not route to.
 
+Traces (``OTEL_EXPORTER_OTLP_ENDPOINT``, docs/tracing.md) start in each worker as it loads the
+application, after the fork (``ledger_project.apps``): never in the master, which does not load
+it (no ``preload_app``).
+
 The worker class is gunicorn's gthread worker, answering the requests gunicorn itself refuses
 (request line, header limits, malformed requests) as problem documents
 (``ledger_project/gunicorn_worker.py``).

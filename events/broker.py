@@ -4,7 +4,11 @@ With ``LEDGER_EVENTS_BROKER_URL`` set, ``manage.py relay_events`` calls :func:`p
 in a loop. Every event goes to the durable topic exchange ``ledger.events`` with routing key its
 type, ``message_id`` its public id, ``delivery_mode`` 2 (persistent) and ``content_type``
 ``application/json``; the body is the event's document as staff see it (every leg),
-``events.selectors.document``, the same document the API and the webhooks deliver.
+``events.selectors.document``, the same document the API and the webhooks deliver. An event
+whose change was traced also carries its stored W3C context in the message's headers
+(``traceparent``, and ``tracestate`` when there is one), so that a consumer can continue that
+trace; an untraced event's message has no headers. The headers are the event's, not the
+publisher's: a duplicate is still the same message.
 
 Invariants:
 
@@ -63,7 +67,7 @@ from django.db.models.functions import Now
 
 from events.models import BrokerCursor, Event
 from events.selectors import document
-from ledger import commit_order
+from ledger import commit_order, tracing
 from ledger.metrics import BROKER_PUBLISH_FAILURES
 
 if TYPE_CHECKING:
@@ -160,13 +164,45 @@ def body_of(event: Event) -> bytes:
 
 
 def properties_of(event: Event) -> Any:
-    """Return the AMQP properties of ``event``'s message (``pika.BasicProperties``)."""
+    """Return the AMQP properties of ``event``'s message (``pika.BasicProperties``).
+
+    ``headers``: the event's stored trace context (``traceparent``, ``tracestate``), or none.
+    """
     return pika.BasicProperties(
         message_id=str(event.public_id),
         type=event.type,
         content_type=CONTENT_TYPE,
         delivery_mode=PERSISTENT,
         timestamp=int(event.created_at.timestamp()),
+        headers=dict(event.trace_context) if event.trace_context else None,
+    )
+
+
+def _publish_span(events: list[Event]) -> contextlib.AbstractContextManager[Any]:
+    """The span of publishing ``events`` (traced: a producer span linked to each event's context; else none).
+
+    A batch span with links, not a child of each event's trace: one publication carries many
+    events, whose traces began in other requests (the SDK keeps the first 128 links,
+    ``OTEL_SPAN_LINK_COUNT_LIMIT``). ``messaging.batch.message_count`` is how many it set out to
+    publish; ``ledger.events.confirmed``, set at its end, how many the broker confirmed.
+    """
+    if not tracing.enabled():
+        return contextlib.nullcontext()
+    links = [
+        tracing.Link(span_context)
+        for span_context in (tracing.span_context_of(event.trace_context) for event in events)
+        if span_context is not None
+    ]
+    return tracing.tracer().start_as_current_span(
+        f"{EXCHANGE} publish",
+        kind=tracing.SpanKind.PRODUCER,
+        links=links,
+        attributes={
+            "messaging.system": "rabbitmq",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": EXCHANGE,
+            "messaging.batch.message_count": len(events),
+        },
     )
 
 
@@ -246,7 +282,7 @@ def publish_pending(limit: int = 500, *, url: str | None = None, lease_seconds: 
     try:
         events = _pending((cursor.last_txid, cursor.last_event_id), limit)
         if events:
-            with _connection.lock:
+            with _publish_span(events) as span, _connection.lock:
                 stage = "connect"
                 try:
                     channel = _connection.channel_for(url)
@@ -272,6 +308,10 @@ def publish_pending(limit: int = 500, *, url: str | None = None, lease_seconds: 
                         str(exc).strip() or repr(exc),
                         extra={"stage": stage, "published": published, "error": type(exc).__name__},
                     )
+                    if span is not None:
+                        span.set_status(tracing.StatusCode.ERROR, f"{stage} failed")
+                if span is not None:
+                    span.set_attribute("ledger.events.confirmed", published)
     finally:
         if not _settle(owner, confirmed) and confirmed is not None:
             logger.warning(

@@ -15,6 +15,10 @@ Invariants (enforced by the database, migration ``0001_outbox``):
 ``data`` is the resource as the API renders it for staff (every leg), at the instant of the
 change. A client reads an event only when one of its accounts is touched (an
 :class:`EventReader` row names it), with only the legs on its own accounts.
+
+``trace_context`` is the W3C trace context (``traceparent``, ``tracestate``) of the span that
+wrote the event when tracing was on (``ledger.tracing``), else NULL: the broker's message
+headers and the webhook delivery's span carry it on; no document served to clients shows it.
 """
 
 import uuid
@@ -50,6 +54,12 @@ class Event(models.Model):
     data = models.JSONField(help_text="The resource as the API renders it for staff, at the instant of the change.")
     created_at = models.DateTimeField()
     txid = txid_field()
+    trace_context = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The W3C trace context of the change (traceparent, tracestate) when it was traced; never served.",
+    )
 
     class Meta:
         constraints = [

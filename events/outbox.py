@@ -8,6 +8,11 @@ data-modifying CTE: no round trip added), everything else with :func:`store`.
 ``data`` is the resource as the API renders it. The core does not know the API's documents:
 the interface registers a renderer per resource at start-up (:func:`register`), as it gives
 the posting service a renderer of its answers.
+
+Every event also stores the W3C trace context current when it is written (``trace_context``,
+:func:`ledger.tracing.current_carrier`): the request's span when the change was traced, NULL
+when tracing is off (which costs one comparison per write). It is read once per write, not per
+event: the events of one write belong to one span.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 
 from events.models import Event, EventReader
+from ledger import tracing
 
 Renderer = Callable[[Any], dict[str, Any]]  # a resource -> its document for staff, ready for JSON
 
@@ -87,6 +93,7 @@ def store(drafts: Iterable[Draft], *, now: datetime) -> None:
     drafts = list(drafts)
     if not drafts:
         return
+    trace_context = tracing.current_carrier()
     events = Event.objects.bulk_create(
         [
             Event(
@@ -96,6 +103,7 @@ def store(drafts: Iterable[Draft], *, now: datetime) -> None:
                 cause_id=d.cause_id,
                 data=d.data,
                 created_at=now,
+                trace_context=trace_context,
             )
             for d in drafts
         ]
@@ -112,6 +120,7 @@ def store(drafts: Iterable[Draft], *, now: datetime) -> None:
 def cte_params(drafts: Iterable[Draft]) -> dict[str, str]:
     """Return the parameters of ``CTE_SQL`` for ``drafts``: two JSON documents."""
     drafts = list(drafts)
+    trace_context = tracing.current_carrier()
     return {
         "events": json.dumps(
             [
@@ -122,6 +131,7 @@ def cte_params(drafts: Iterable[Draft]) -> dict[str, str]:
                     "subject": str(d.subject_id),
                     "cause": None if d.cause_id is None else str(d.cause_id),
                     "data": d.data,
+                    "trace_context": trace_context,
                 }
                 for n, d in enumerate(drafts)
             ],
@@ -140,10 +150,10 @@ def cte_params(drafts: Iterable[Draft]) -> dict[str, str]:
 # Two more data-modifying CTEs for a statement that takes ``%(now)s``: PostgreSQL runs every one
 # to completion whether or not the main query reads it. Preceded by a comma.
 CTE_SQL = """, outbox AS (
-    INSERT INTO events_event (public_id, type, subject_id, cause_id, data, created_at)
-    SELECT e.public_id, e.type, e.subject, e.cause, e.data, %(now)s
+    INSERT INTO events_event (public_id, type, subject_id, cause_id, data, created_at, trace_context)
+    SELECT e.public_id, e.type, e.subject, e.cause, e.data, %(now)s, e.trace_context
       FROM jsonb_to_recordset(%(events)s::jsonb)
-           AS e(n integer, public_id uuid, type text, subject uuid, cause uuid, data jsonb)
+           AS e(n integer, public_id uuid, type text, subject uuid, cause uuid, data jsonb, trace_context jsonb)
      ORDER BY e.n
     RETURNING id, public_id
 ), outbox_readers AS (

@@ -14,6 +14,8 @@ One settings module for every environment; behaviour is switched by variables:
 - ``LEDGER_WEBHOOK_*``: the webhook relay (allowed private hosts, CA bundle, timeout, retries).
 - ``LEDGER_EVENTS_BROKER_URL``: RabbitMQ (``amqp://...``) that receives every event; empty: none.
 - ``LEDGER_GRPC_*``: the gRPC server (``manage.py grpcserver``): worker threads, streams, shutdown.
+- ``OTEL_EXPORTER_OTLP_ENDPOINT``, ``OTEL_SERVICE_NAME`` and the SDK's other ``OTEL_*``: traces,
+  exported over OTLP/HTTP when the endpoint is set, off otherwise (``ledger_project.tracing``).
 
 The README's "Deploying" section documents every variable.
 """
@@ -43,6 +45,7 @@ elif not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_K
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
+    "ledger_project.apps.LedgerProjectConfig",  # traces, when OTEL_EXPORTER_OTLP_ENDPOINT is set
     "console.admin_app.LedgerAdminConfig",  # django.contrib.admin on the ledger's admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",

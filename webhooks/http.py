@@ -8,6 +8,10 @@ read: the connection is closed), and an answer that took longer than the timeout
 even if it came.
 
 The core of the relay calls this outside any database transaction: a request may take seconds.
+
+Traced (``ledger_project.tracing``), the urllib3 instrumentation wraps ``urlopen`` of the pool
+made here: the POST is a client span, and its ``traceparent`` (and ``tracestate``) is added to
+the headers sent; untraced, the headers are exactly those given.
 """
 
 from __future__ import annotations

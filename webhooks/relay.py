@@ -27,6 +27,11 @@ while a receiver takes its time (an open transaction holds back the horizon ever
 
 A relay that dies mid-attempt leaves leases that run out: the deliveries are attempted again
 (delivery is at least once; receivers deduplicate by ``webhook-id``).
+
+Traced (``ledger.tracing`` on), each attempt is a span ``webhook.deliver`` whose parent is the
+trace context its event stored, so it joins the trace of the request that made the change
+(a new trace when the event stored none); urllib3's instrumentation makes the POST its child
+and sends that child's ``traceparent`` to the receiver.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ from django.utils import timezone
 
 from events.models import Event, EventReader
 from events.selectors import document
-from ledger import commit_order
+from ledger import commit_order, tracing
 from webhooks import signing
 from webhooks.addresses import AddressRefused, resolve
 from webhooks.http import Answer, post
@@ -167,6 +172,7 @@ class Claimed:
     body: bytes
     signing_secrets: tuple[str, ...]
     message_id: str
+    trace_context: dict[str, str] | None = None  # the event's, when its change was traced
 
 
 def claim(limit: int, *, worker: str = "", exclude: Sequence[int] = ()) -> list[Claimed]:
@@ -210,11 +216,45 @@ def _prepared(delivery: WebhookDelivery, token: uuid.UUID, now: datetime) -> Cla
     expires = endpoint.previous_secret_expires_at
     if endpoint.previous_secret and expires is not None and expires > now:
         secrets.append(endpoint.previous_secret)
-    return Claimed(delivery, token, endpoint.url, body, tuple(secrets), str(delivery.event.public_id))
+    return Claimed(
+        delivery,
+        token,
+        endpoint.url,
+        body,
+        tuple(secrets),
+        str(delivery.event.public_id),
+        delivery.event.trace_context,
+    )
 
 
 def attempt(claimed: Claimed, *, timeout: float) -> Answer:
-    """Check the URL again, sign and POST the event; never touches the database, never raises for the network."""
+    """Check the URL again, sign and POST the event; never touches the database, never raises for the network.
+
+    Traced, in a span ``webhook.deliver`` under the event's stored context (see the module's docstring).
+    """
+    if not tracing.enabled():
+        return _attempt(claimed, timeout=timeout)
+    delivery = claimed.delivery
+    with tracing.tracer().start_as_current_span(
+        "webhook.deliver",
+        context=tracing.context_of(claimed.trace_context),
+        attributes={
+            "ledger.webhook.delivery_id": str(delivery.public_id),
+            "ledger.webhook.endpoint_id": str(delivery.endpoint.public_id),
+            "ledger.webhook.attempt": delivery.attempts + 1,
+            "ledger.event.id": claimed.message_id,
+            "ledger.event.type": delivery.event.type,
+        },
+    ) as span:
+        answer = _attempt(claimed, timeout=timeout)
+        if answer.status_code is not None:
+            span.set_attribute("http.response.status_code", answer.status_code)
+        if not answer.succeeded:
+            span.set_status(tracing.StatusCode.ERROR, answer.error[:200])
+        return answer
+
+
+def _attempt(claimed: Claimed, *, timeout: float) -> Answer:
     try:
         target = resolve(claimed.url)
     except AddressRefused as exc:
