@@ -10,6 +10,7 @@ programs come from ``scripts/install-cluster-tools``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -56,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     def stop(signum: int, frame: FrameType | None) -> None:
         stopping.set()
 
+    # Ctrl-C raises KeyboardInterrupt even when started in a script's background, where SIGINT
+    # arrives ignored; SIGTERM and a closed terminal stop it the same way.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
     started = time.monotonic()
     try:
         topology = Topology(workers=options.workers, threads=options.threads, keep=options.keep)
@@ -75,10 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        print("\ncluster: stopping ...", flush=True)
+        say("\ncluster: stopping ...")
         topology.stop()
-        print("cluster: stopped" + (f"; kept {topology.folder}" if options.keep else ""), flush=True)
+        say("cluster: stopped" + (f"; kept {topology.folder}" if options.keep else ""))
     return 0
+
+
+def say(text: str) -> None:
+    """Print while stopping; the terminal or pipe that started the cluster may be gone."""
+    with contextlib.suppress(OSError):
+        print(text, flush=True)
 
 
 if __name__ == "__main__":

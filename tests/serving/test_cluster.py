@@ -78,8 +78,15 @@ def test_prometheus_scrapes_both_instances_behind_the_balancer():
 def test_make_cluster_prints_working_addresses_and_stops_everything_on_ctrl_c():
     require(missing_tools(), "make cluster")
     command = [sys.executable, "-m", "harness.cluster"]
+    # Started as a script's background job is, with SIGINT ignored: Ctrl-C must still stop it.
     process = subprocess.Popen(
-        command, cwd=REPO, env=project_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=REPO,
+        env=project_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     lines: list[str] = []
     try:
@@ -101,7 +108,12 @@ def test_make_cluster_prints_working_addresses_and_stops_everything_on_ctrl_c():
         assert folder.is_dir()
     finally:
         process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=120)
+        try:
+            rest, _ = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.terminate()  # SIGTERM stops it too: leave nothing running behind a failed test
+            rest, _ = process.communicate(timeout=120)
+            raise AssertionError(f"Ctrl-C did not stop make cluster:\n{''.join(lines)}{rest}") from None
     assert process.returncode == 0, rest
     assert "cluster: stopped" in rest
     assert not folder.exists()
