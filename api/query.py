@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import django_filters
-from rest_framework import serializers, viewsets
+from rest_framework import serializers
 from rest_framework.request import Request
 
 from api.filters import field_errors, parsed_filters
+from api.viewsets import LedgerViewSet
 from ledger.errors import ValidationFailed
 
 # A FilterSet or a serializer: what an action parses from its query string.
@@ -42,7 +43,7 @@ def input_names(query_input: QueryInput | None) -> tuple[str, ...]:
     return tuple(query_input().fields)
 
 
-class StrictQueryViewSet(viewsets.GenericViewSet):
+class StrictQueryViewSet(LedgerViewSet):
     """A viewset that refuses, on every GET, a query parameter the action does not take.
 
     ``query_inputs`` maps an action to what it parses from the query string; :meth:`query`
